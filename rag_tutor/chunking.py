@@ -1,0 +1,96 @@
+"""Documents -> chunks that each know their citation anchor (source, title, section).
+
+Markdown is split on headings with LangChain's ``MarkdownHeaderTextSplitter``;
+sections longer than ``chunk_size`` are split again with
+``RecursiveCharacterTextSplitter``. Glossary entries are never split: one
+``## Term`` entry is one chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+from .documents import Document, is_glossary
+
+HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+
+# Doc-builder and HTML markup seen in real documentation sets (e.g. the PEFT docs):
+# comments, tags and [[autodoc]] directives carry no prose worth retrieving.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+_AUTODOC = re.compile(r"^\s*\[\[autodoc\]\].*$", re.M)
+_ANCHOR = re.compile(r"\s*\[\[[^\]]*\]\]\s*$")
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage and its citation anchor."""
+
+    id: str  # "<source>#<n>", stable while the document is unchanged
+    source: str  # document id, e.g. "corpus/05-variational-autoencoders.md"
+    title: str  # document title
+    section: str  # heading the passage sits under ("" for plain text)
+    topic: str
+    text: str  # the passage as shown to the learner
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded and keyword-indexed: the anchor gives short passages their context."""
+        head = f"{self.title} - {self.section}" if self.section and self.section != self.title else self.title
+        return f"{head}\n{self.text}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def clean_markup(text: str) -> str:
+    text = _HTML_COMMENT.sub("", text)
+    text = _AUTODOC.sub("", text)
+    text = _HTML_TAG.sub("", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _section_name(meta: dict, title: str) -> str:
+    for key in ("h3", "h2"):
+        if meta.get(key):
+            name = _ANCHOR.sub("", meta[key]).strip()
+            if key == "h3" and meta.get("h2"):
+                return f"{_ANCHOR.sub('', meta['h2']).strip()} › {name}"
+            return name
+    return _ANCHOR.sub("", meta.get("h1", "")).strip() or title
+
+
+def _pieces(doc: Document, size: int, overlap: int) -> list[tuple[str, str]]:
+    """(section, text) pairs for one document."""
+    recursive = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
+    if doc.kind == "pdf":
+        out = []
+        for number, page in enumerate(doc.pages, 1):
+            out.extend((f"page {number}", piece) for piece in recursive.split_text(page) if piece.strip())
+        return out
+    if doc.kind == "text":
+        return [("", piece) for piece in recursive.split_text(doc.text)]
+    splitter = MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS, strip_headers=True)
+    glossary = is_glossary(doc)
+    out = []
+    for section_doc in splitter.split_text(clean_markup(doc.text)):
+        body = section_doc.page_content.strip()
+        if not body:
+            continue
+        section = _section_name(section_doc.metadata, doc.title)
+        if glossary and section_doc.metadata.get("h2"):
+            # A glossary entry stays whole, with its term in the text so a flashcard or citation reads alone.
+            out.append((section, f"{section}: {body}"))
+            continue
+        out.extend((section, piece) for piece in recursive.split_text(body) if piece.strip())
+    return out
+
+
+def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    return [
+        Chunk(f"{doc.source}#{i}", doc.source, doc.title, section, doc.topic, text)
+        for i, (section, text) in enumerate(_pieces(doc, chunk_size, chunk_overlap))
+    ]

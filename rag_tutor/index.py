@@ -1,0 +1,399 @@
+"""Build, update and load the index: FAISS vectors + BM25 keywords + a JSON chunk store.
+
+Layout of ``index_dir``::
+
+    current -> builds/<id>       symlink swapped atomically when a build completes
+    builds/<id>/manifest.json    documents' hashes, embedder, chunking settings
+    builds/<id>/chunks.json      chunk store, row i = FAISS vector i (JSON: loading runs no code)
+    builds/<id>/vectors.faiss    normalised embeddings, inner-product index
+    builds/<id>/bm25/            bm25s keyword index (numpy arrays saved without pickle + JSON vocab)
+    .lock                        held (flock) while a build runs
+
+A build writes into ``builds/.tmp-<id>`` and only then renames and swaps the
+``current`` link, so a build killed at any point leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .chunking import Chunk, chunk_document
+from .config import Settings
+from .documents import Document, load_corpus
+from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
+
+MANIFEST_VERSION = 1
+CURRENT = "current"
+BUILDS = "builds"
+LOCK = ".lock"
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Lower-case word tokens without English stopwords, Snowball-stemmed (for BM25)."""
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stemmer = _stemmer(Stemmer)
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS_EN]
+    return stemmer.stemWords(words)
+
+
+_STEMMER = None
+
+
+def _stemmer(module):
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = module.Stemmer("english")
+    return _STEMMER
+
+
+@dataclass
+class BuildSummary:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    reason: str = ""  # why a full rebuild happened
+    skipped: list[str] = field(default_factory=list)
+    embedded_chunks: int = 0
+
+    def line(self) -> str:
+        kind = "full rebuild" if self.full else "incremental update"
+        text = (
+            f"indexed ({kind}): {self.added} added, {self.changed} changed, {self.removed} removed, "
+            f"{self.unchanged} unchanged documents; {self.chunks} chunks ({self.embedded_chunks} embedded) "
+            f"in {self.seconds:.1f} s"
+        )
+        if self.skipped:
+            text += f"; {len(self.skipped)} file(s) skipped"
+        return text
+
+
+@dataclass
+class LoadedIndex:
+    path: Path  # the build folder in use
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: "object"  # faiss.Index
+    bm25: "object"  # bm25s.BM25
+
+    @property
+    def embedder_name(self) -> str:
+        return self.manifest["embedder"]["name"]
+
+
+@dataclass
+class IndexStatus:
+    """How the corpus on disk compares with the index being served."""
+
+    exists: bool
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    built_at: float | None = None
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+# ---------------------------------------------------------------- locking
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking; the kernel releases it if the process dies, so it never goes stale."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise IndexLockedError(
+                f"another rebuild of {index_dir} is running (pid {holder}); wait for it to finish and try again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def current_build(index_dir: Path) -> Path | None:
+    link = index_dir / CURRENT
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = (index_dir / os.readlink(link)) if link.is_symlink() else link
+    return target if target.is_dir() else None
+
+
+def read_manifest(build: Path) -> dict:
+    try:
+        manifest = json.loads((build / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(
+            f"the index at {build} is corrupt ({exc.__class__.__name__}); rebuild it with `rag-tutor index --full`"
+        ) from None
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise IndexCorruptError(
+            f"the index at {build} has format {manifest.get('version')!r}, expected {MANIFEST_VERSION}; "
+            "rebuild it with `rag-tutor index --full`"
+        )
+    return manifest
+
+
+def load_index(index_dir: Path, embedder_name: str | None = None) -> LoadedIndex:
+    """Load the index being served; every failure is an IndexMissingError/IndexCorruptError with advice."""
+    import bm25s
+    import faiss
+
+    index_dir = Path(index_dir)
+    build = current_build(index_dir)
+    if build is None:
+        raise IndexMissingError(f"no index in {index_dir}; build it with `rag-tutor index`")
+    manifest = read_manifest(build)
+    if embedder_name and manifest["embedder"]["name"] != embedder_name:
+        raise IndexCorruptError(
+            f"the index in {index_dir} was built with embedder {manifest['embedder']['name']}, "
+            f"but {embedder_name} is configured; rebuild it with `rag-tutor index --full`"
+        )
+    try:
+        rows = json.loads((build / "chunks.json").read_text())
+        chunks = [Chunk(**row) for row in rows]
+        vectors = faiss.read_index(str(build / "vectors.faiss"))
+        bm25 = bm25s.BM25.load(str(build / "bm25"), allow_pickle=False)
+    except Exception as exc:  # any unreadable part means the same thing to the user
+        raise IndexCorruptError(
+            f"the index in {index_dir} is corrupt or incomplete ({exc.__class__.__name__}); "
+            "rebuild it with `rag-tutor index --full`"
+        ) from None
+    if vectors.ntotal != len(chunks) or vectors.d != manifest["embedder"]["dim"]:
+        raise IndexCorruptError(
+            f"the index in {index_dir} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks); "
+            "rebuild it with `rag-tutor index --full`"
+        )
+    return LoadedIndex(build, manifest, chunks, vectors, bm25)
+
+
+def index_status(settings: Settings) -> IndexStatus:
+    """Compare the corpus on disk with the served index's manifest (hashes only; embeds nothing)."""
+    build = current_build(Path(settings.index_dir))
+    if build is None:
+        return IndexStatus(exists=False)
+    try:
+        manifest = read_manifest(build)
+    except IndexCorruptError:
+        return IndexStatus(exists=False)
+    docs = {d.source: d.sha256 for d in load_corpus(settings.corpus_dirs).documents}
+    old = manifest["documents"]
+    return IndexStatus(
+        exists=True,
+        added=sorted(set(docs) - set(old)),
+        changed=sorted(s for s in docs if s in old and old[s]["sha256"] != docs[s]),
+        removed=sorted(set(old) - set(docs)),
+        built_at=manifest.get("built_at"),
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _previous(index_dir: Path) -> tuple[dict | None, dict[str, list[Chunk]], dict[str, np.ndarray]]:
+    """The served build's manifest, chunks and vectors grouped by document (empty if unusable)."""
+    try:
+        old = load_index(index_dir)
+    except (IndexMissingError, IndexCorruptError):
+        return None, {}, {}
+    vectors = old.vectors.reconstruct_n(0, old.vectors.ntotal)
+    chunks: dict[str, list[Chunk]] = {}
+    rows: dict[str, list[int]] = {}
+    for i, chunk in enumerate(old.chunks):
+        chunks.setdefault(chunk.source, []).append(chunk)
+        rows.setdefault(chunk.source, []).append(i)
+    return old.manifest, chunks, {s: vectors[r] for s, r in rows.items()}
+
+
+def _full_rebuild_reason(manifest: dict | None, embedder_info, settings: Settings, full: bool) -> str:
+    if full:
+        return "--full requested"
+    if manifest is None:
+        return "no usable index yet"
+    if manifest["embedder"] != {"name": embedder_info.name, "dim": embedder_info.dim}:
+        return f"embedder changed ({manifest['embedder']['name']} -> {embedder_info.name})"
+    want = {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    if manifest["chunking"] != want:
+        return f"chunking settings changed ({manifest['chunking']} -> {want})"
+    return ""
+
+
+def build_index(
+    settings: Settings,
+    full: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    embedder=None,
+) -> BuildSummary:
+    """Create or update the index for ``settings.corpus_dirs``; returns what changed.
+
+    ``progress(done, total)`` is called as chunks are embedded.
+    """
+    import bm25s
+    import faiss
+
+    from .embedder import load_embedder
+
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    report = load_corpus(settings.corpus_dirs)  # fails before touching the index if the corpus is unusable
+    embedder = embedder or load_embedder(settings.embedder_package)
+    summary = BuildSummary(skipped=report.skipped)
+
+    with build_lock(index_dir):
+        builds = index_dir / BUILDS
+        builds.mkdir(exist_ok=True)
+        for stray in builds.glob(".tmp-*"):  # left by a killed build
+            shutil.rmtree(stray, ignore_errors=True)
+
+        manifest, old_chunks, old_vectors = _previous(index_dir)
+        summary.reason = _full_rebuild_reason(manifest, embedder.info, settings, full)
+        summary.full = bool(summary.reason)
+        old_docs = {} if summary.full or manifest is None else manifest["documents"]
+
+        plan: list[tuple[Document, list[Chunk] | None]] = []  # None = needs embedding
+        for doc in report.documents:
+            prev = old_docs.get(doc.source)
+            if prev and prev["sha256"] == doc.sha256 and doc.source in old_vectors:
+                summary.unchanged += 1
+                plan.append((doc, old_chunks[doc.source]))
+            else:
+                if prev:
+                    summary.changed += 1
+                else:
+                    summary.added += 1
+                plan.append((doc, None))
+        current = {d.source for d in report.documents}
+        summary.removed = len([s for s in (manifest or {}).get("documents", {}) if s not in current])
+
+        new_chunks = {
+            doc.source: chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+            for doc, reuse in plan
+            if reuse is None
+        }
+        to_embed = [c for chunks in new_chunks.values() for c in chunks]
+        total = len(to_embed)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        fresh = embedder.embed([c.search_text for c in to_embed], settings.embed_batch_size, tick) if to_embed else None
+        fresh_by_doc: dict[str, np.ndarray] = {}
+        offset = 0
+        for source, chunks in new_chunks.items():
+            fresh_by_doc[source] = fresh[offset : offset + len(chunks)]
+            offset += len(chunks)
+
+        all_chunks: list[Chunk] = []
+        blocks: list[np.ndarray] = []
+        documents: dict[str, dict] = {}
+        for doc, reuse in plan:
+            chunks = reuse if reuse is not None else new_chunks[doc.source]
+            vecs = old_vectors[doc.source] if reuse is not None else fresh_by_doc[doc.source]
+            all_chunks.extend(chunks)
+            blocks.append(vecs)
+            documents[doc.source] = {
+                "sha256": doc.sha256,
+                "title": doc.title,
+                "topic": doc.topic,
+                "order": doc.order,
+                "summary": doc.summary,
+                "path": str(doc.path),
+                "chunks": len(chunks),
+                "indexed_at": (old_docs.get(doc.source, {}).get("indexed_at") if reuse is not None else None)
+                or time.time(),
+            }
+        matrix = np.vstack(blocks).astype("float32") if blocks else np.zeros((0, embedder.info.dim), "float32")
+
+        build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        tmp = builds / f".tmp-{build_id}"
+        tmp.mkdir()
+        vectors = faiss.IndexFlatIP(embedder.info.dim)
+        vectors.add(matrix)
+        faiss.write_index(vectors, str(tmp / "vectors.faiss"))
+        bm25 = bm25s.BM25()
+        bm25.index([keyword_tokens(c.search_text) or ["_"] for c in all_chunks], show_progress=False)
+        bm25.save(str(tmp / "bm25"), allow_pickle=False)
+        _write_json(tmp / "chunks.json", [c.to_dict() for c in all_chunks])
+        _write_json(
+            tmp / "manifest.json",
+            {
+                "version": MANIFEST_VERSION,
+                "built_at": time.time(),
+                "embedder": {"name": embedder.info.name, "dim": embedder.info.dim},
+                "chunking": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap},
+                "corpus_dirs": [str(p) for p in settings.corpus_dirs],
+                "documents": documents,
+            },
+        )
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        final = builds / build_id
+        os.rename(tmp, final)
+        _fsync_dir(builds)
+
+        link_tmp = index_dir / f".{CURRENT}.tmp"
+        if link_tmp.is_symlink() or link_tmp.exists():
+            link_tmp.unlink()
+        os.symlink(Path(BUILDS) / build_id, link_tmp)
+        os.replace(link_tmp, index_dir / CURRENT)  # the atomic swap
+        _fsync_dir(index_dir)
+
+        for old in builds.iterdir():
+            if old.name != build_id:
+                shutil.rmtree(old, ignore_errors=True)
+
+    summary.chunks = len(all_chunks)
+    summary.embedded_chunks = total
+    summary.seconds = time.perf_counter() - started
+    return summary

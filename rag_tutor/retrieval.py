@@ -1,0 +1,146 @@
+"""Question (+ conversation) -> passages: dense FAISS and BM25 rankings fused by weighted RRF."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .errors import EmptyQuestionError
+from .index import LoadedIndex, keyword_tokens, load_index
+
+# Words that point back into the conversation ("Who introduced it?").
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|the same|one|ones|there|"
+    r"the (model|method|technique|approach|idea|paper|family|process|metric|term)s?)\b",
+    re.I,
+)
+
+
+@dataclass
+class Passage:
+    """One retrieved chunk, ready to show and cite."""
+
+    source: str
+    title: str
+    section: str
+    text: str
+    score: float  # fused reciprocal-rank score (higher is better)
+    chunk_id: str = ""
+    topic: str = ""
+    similarity: float = 0.0  # cosine between the (expanded) question and the passage
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]
+    query: str  # the question as searched (history-expanded for a follow-up)
+    top_similarity: float  # best cosine over the whole index: the decline signal
+    uses_history: bool = False
+    notices: list[str] = field(default_factory=list)
+
+
+def depends_on_history(question: str) -> bool:
+    """A question that refers back (pronoun, "the model") or is too short to stand alone."""
+    words = re.findall(r"\w+", question)
+    return bool(_ANAPHORA.search(question)) or len(words) <= 3
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
+    """Strip and bound a question; raises EmptyQuestionError for a blank one."""
+    text = " ".join((question or "").split())
+    if not text:
+        raise EmptyQuestionError("the question is empty; type a question about the course")
+    notices = []
+    if len(text) > max_chars:
+        notices.append(f"Your question was {len(text):,} characters long; only the first {max_chars:,} were used.")
+        text = text[:max_chars]
+    return text, notices
+
+
+class Retriever:
+    """Hybrid search over a loaded index. The same object serves the CLI, the answer pipeline and the UI."""
+
+    def __init__(self, index: LoadedIndex, embedder, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Retriever":
+        from .embedder import load_embedder
+
+        embedder = load_embedder(settings.embedder_package)
+        index = load_index(Path(settings.index_dir), embedder_name=embedder.info.name)
+        return cls(index, embedder, settings)
+
+    # -- single rankings
+
+    def dense_scores(self, text: str) -> np.ndarray:
+        query = self.embedder.embed_query(text)[None, :]
+        n = self.index.vectors.ntotal
+        scores, ids = self.index.vectors.search(query, n)
+        out = np.full(n, -1.0, dtype="float32")
+        out[ids[0]] = scores[0]
+        return out
+
+    def bm25_scores(self, text: str) -> np.ndarray:
+        vocab = self.index.bm25.vocab_dict
+        tokens = [t for t in keyword_tokens(text) if t in vocab]
+        if not tokens:
+            return np.zeros(len(self.index.chunks), dtype="float32")
+        return np.asarray(self.index.bm25.get_scores(tokens), dtype="float32")
+
+    @staticmethod
+    def _rrf(scores: np.ndarray, weight: float, rrf_k: int, positive_only: bool) -> np.ndarray:
+        order = np.argsort(-scores, kind="stable")
+        ranks = np.empty(len(scores), dtype="float64")
+        ranks[order] = np.arange(1, len(scores) + 1)
+        fused = weight / (rrf_k + ranks)
+        if positive_only:
+            fused[scores <= 0] = 0.0
+        return fused
+
+    # -- the public call
+
+    def retrieve(self, question: str, k: int | None = None, history: list[str] | None = None) -> RetrievalResult:
+        s = self.settings
+        k = k or s.k
+        question, notices = clean_question(question, s.max_question_chars)
+        n = len(self.index.chunks)
+        if n == 0:
+            return RetrievalResult([], question, 0.0, notices=notices)
+
+        dense_q = self.dense_scores(question)
+        fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
+        fused += self._rrf(self.bm25_scores(question), s.bm25_weight, s.rrf_k, True)
+        similarity = dense_q
+        query = question
+        turns = [t for t in (history or []) if t and t.strip()][-s.history_turns :]
+        uses_history = bool(turns) and depends_on_history(question)
+        if uses_history:
+            query = " ".join(turns + [question])
+            dense_h = self.dense_scores(query)
+            # The expanded query carries the subject the question points back to: it leads.
+            fused *= 1.0 - s.history_weight
+            fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
+            fused += s.history_weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
+            similarity = np.maximum(dense_q, dense_h)
+
+        top = np.argsort(-fused, kind="stable")[:k]
+        passages = []
+        for i in top:
+            c = self.index.chunks[int(i)]
+            passages.append(
+                Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
+            )
+        return RetrievalResult(passages, query, float(similarity.max()), uses_history, notices)
+
+    def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
+        return self.retrieve(question, k, history).passages
