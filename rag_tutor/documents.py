@@ -59,9 +59,17 @@ def split_front_matter(raw: str) -> tuple[dict, str]:
     try:
         meta = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError:
-        return {}, raw
+        meta = None
     if not isinstance(meta, dict):
-        return {}, raw
+        # Hand-written front matter often has an unquoted colon in a value ("summary: a: b"),
+        # which is invalid YAML; read it as plain "key: value" lines instead.
+        meta = {}
+        for line in m.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep and re.fullmatch(r"[A-Za-z_][\w-]*", key.strip()):
+                meta[key.strip()] = value.strip().strip("'\"")
+        if not meta:
+            return {}, raw
     return meta, raw[m.end():]
 
 

@@ -164,21 +164,36 @@ def read_manifest(build: Path) -> dict:
     return manifest
 
 
-def load_index(index_dir: Path, embedder_name: str | None = None) -> LoadedIndex:
+def check_embedder(index: "LoadedIndex", embedder_name: str, index_dir: Path) -> None:
+    """Vectors from another embedder are meaningless to this one: refuse them."""
+    if index.embedder_name != embedder_name:
+        raise IndexCorruptError(
+            f"the index in {index_dir} was built with embedder {index.embedder_name}, "
+            f"but {embedder_name} is configured; rebuild it with `rag-tutor index --full`"
+        )
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
     """Load the index being served; every failure is an IndexMissingError/IndexCorruptError with advice."""
+    index_dir = Path(index_dir)
+    for attempt in range(3):
+        build = current_build(index_dir)
+        if build is None:
+            raise IndexMissingError(f"no index in {index_dir}; build it with `rag-tutor index`")
+        try:
+            return _load_build(index_dir, build)
+        except IndexCorruptError:
+            # A rebuild may have swapped `current` and removed this build while we read it.
+            if attempt == 2 or current_build(index_dir) == build:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_build(index_dir: Path, build: Path) -> LoadedIndex:
     import bm25s
     import faiss
 
-    index_dir = Path(index_dir)
-    build = current_build(index_dir)
-    if build is None:
-        raise IndexMissingError(f"no index in {index_dir}; build it with `rag-tutor index`")
     manifest = read_manifest(build)
-    if embedder_name and manifest["embedder"]["name"] != embedder_name:
-        raise IndexCorruptError(
-            f"the index in {index_dir} was built with embedder {manifest['embedder']['name']}, "
-            f"but {embedder_name} is configured; rebuild it with `rag-tutor index --full`"
-        )
     try:
         rows = json.loads((build / "chunks.json").read_text())
         chunks = [Chunk(**row) for row in rows]

@@ -75,9 +75,11 @@ class Retriever:
     @classmethod
     def load(cls, settings: Settings) -> "Retriever":
         from .embedder import load_embedder
+        from .index import check_embedder
 
+        index = load_index(Path(settings.index_dir))  # fails fast, before the model loads
         embedder = load_embedder(settings.embedder_package)
-        index = load_index(Path(settings.index_dir), embedder_name=embedder.info.name)
+        check_embedder(index, embedder.info.name, Path(settings.index_dir))
         return cls(index, embedder, settings)
 
     # -- single rankings

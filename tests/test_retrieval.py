@@ -1,0 +1,65 @@
+import pytest
+
+from rag_tutor.errors import EmptyQuestionError
+from rag_tutor.retrieval import depends_on_history
+
+pytestmark = pytest.mark.model
+
+
+@pytest.mark.parametrize(
+    "question, expected_topic",
+    [
+        ("Who introduced the variational autoencoder?", "vae"),
+        ("What does the discriminator do in a GAN?", "gan"),
+        ("How does nucleus sampling decide which tokens to keep?", "sampling"),
+        ("What is FID and is lower better?", "evaluation"),
+        ("How does RLHF use a reward model?", "alignment"),
+        ("Why are normalizing flows restricted in their architecture?", "flows"),
+    ],
+)
+def test_the_right_topic_comes_first(course_retriever, question, expected_topic):
+    passages = course_retriever.search(question)
+    assert len(passages) == 5
+    assert passages[0].topic in {expected_topic, "glossary"}
+    assert any(p.topic == expected_topic for p in passages[:3])
+    assert all(p.title and p.source and p.text for p in passages)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_follow_up_uses_the_conversation(course_retriever):
+    alone = course_retriever.search("What objective do they optimize?")
+    followed = course_retriever.retrieve("What objective do they optimize?", history=["Tell me about VAEs"])
+    assert followed.uses_history
+    assert any("elbo" in p.text.lower() or "evidence lower bound" in p.text.lower() for p in followed.passages[:3])
+    assert [p.chunk_id for p in alone] != [p.chunk_id for p in followed.passages]
+
+
+def test_self_contained_question_ignores_history(course_retriever):
+    result = course_retriever.retrieve("What is the BLEU metric used to evaluate?", history=["Tell me about VAEs"])
+    assert not result.uses_history
+    assert result.passages[0].topic in {"evaluation", "glossary"}
+
+
+def test_off_topic_question_scores_low_similarity(course_retriever):
+    on = course_retriever.retrieve("What is mode collapse in GANs?").top_similarity
+    off = course_retriever.retrieve("How do I make pancakes?").top_similarity
+    assert on > course_retriever.settings.decline_threshold > off
+
+
+def test_k_controls_the_number_of_passages(course_retriever):
+    assert len(course_retriever.search("diffusion", k=2)) == 2
+    assert len(course_retriever.search("diffusion", k=12)) == 12
+
+
+def test_empty_and_huge_questions(course_retriever):
+    with pytest.raises(EmptyQuestionError):
+        course_retriever.search("   \n ")
+    result = course_retriever.retrieve("What is a GAN? " * 3000)
+    assert result.notices and "only the first" in result.notices[0]
+    assert result.passages
+
+
+def test_anaphora_detection():
+    assert depends_on_history("Who introduced it?")
+    assert depends_on_history("What are their weaknesses?")
+    assert not depends_on_history("What is the evidence lower bound in a variational autoencoder?")
