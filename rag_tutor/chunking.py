@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
-from .documents import Document, is_glossary
+from .documents import Document, glossary_fields, is_glossary
 
+# Bump when the chunking code changes what chunks it makes: the index then rebuilds fully.
+CHUNKER_VERSION = 2
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 
 # Doc-builder and HTML markup seen in real documentation sets (e.g. the PEFT docs):
@@ -53,6 +55,17 @@ def clean_markup(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def glossary_passage(term: str, body: str) -> str:
+    """"Term: definition Related terms: a, b." from a glossary entry's bullet fields."""
+    fields = glossary_fields(body)
+    if "definition" not in fields:
+        return f"{term}: {body}"
+    text = f"{term}: {fields['definition']}"
+    if fields.get("related"):
+        text += f" Related terms: {fields['related'].rstrip('.')}."
+    return text
+
+
 def _section_name(meta: dict, title: str) -> str:
     for key in ("h3", "h2"):
         if meta.get(key):
@@ -82,8 +95,8 @@ def _pieces(doc: Document, size: int, overlap: int) -> list[tuple[str, str]]:
             continue
         section = _section_name(section_doc.metadata, doc.title)
         if glossary and section_doc.metadata.get("h2"):
-            # A glossary entry stays whole, with its term in the text so a flashcard or citation reads alone.
-            out.append((section, f"{section}: {body}"))
+            # A glossary entry stays whole, as plain prose with its term, so a citation reads alone.
+            out.append((section, glossary_passage(section, body)))
             continue
         out.extend((section, piece) for piece in recursive.split_text(body) if piece.strip())
     return out

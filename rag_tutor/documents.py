@@ -182,7 +182,12 @@ def load_corpus(corpus_dirs: list[Path]) -> LoadReport:
     return LoadReport(documents, skipped)
 
 
-_FIELD = re.compile(r"^\s*[-*]\s*\*\*(Definition|Topic|Related):\*\*\s*(.*)$", re.I)
+_FIELD = re.compile(r"^\s*[-*]\s*\*\*(Definition|Topic|Related):\*\*\s*(.*)$", re.I | re.M)
+
+
+def glossary_fields(body: str) -> dict[str, str]:
+    """The ``- **Definition:** ...``, ``Topic`` and ``Related`` lines of one glossary entry."""
+    return {key.lower(): value.strip() for key, value in _FIELD.findall(body)}
 
 
 def parse_glossary(doc: Document) -> list[GlossaryEntry]:
@@ -190,11 +195,7 @@ def parse_glossary(doc: Document) -> list[GlossaryEntry]:
     entries: list[GlossaryEntry] = []
     for block in re.split(r"^##\s+", doc.text, flags=re.M)[1:]:
         head, _, rest = block.partition("\n")
-        fields: dict[str, str] = {}
-        for line in rest.splitlines():
-            m = _FIELD.match(line)
-            if m:
-                fields[m.group(1).lower()] = m.group(2).strip()
+        fields = glossary_fields(rest)
         if "definition" not in fields:
             continue
         related = [r.strip() for r in fields.get("related", "").split(",") if r.strip()]

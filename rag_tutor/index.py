@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .chunking import Chunk, chunk_document
+from .chunking import CHUNKER_VERSION, Chunk, chunk_document
 from .config import Settings
 from .documents import Document, load_corpus
 from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
@@ -265,6 +265,10 @@ def _previous(index_dir: Path) -> tuple[dict | None, dict[str, list[Chunk]], dic
     return old.manifest, chunks, {s: vectors[r] for s, r in rows.items()}
 
 
+def _chunking(settings: Settings) -> dict:
+    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "chunker": CHUNKER_VERSION}
+
+
 def _full_rebuild_reason(manifest: dict | None, embedder_info, settings: Settings, full: bool) -> str:
     if full:
         return "--full requested"
@@ -272,7 +276,7 @@ def _full_rebuild_reason(manifest: dict | None, embedder_info, settings: Setting
         return "no usable index yet"
     if manifest["embedder"] != {"name": embedder_info.name, "dim": embedder_info.dim}:
         return f"embedder changed ({manifest['embedder']['name']} -> {embedder_info.name})"
-    want = {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    want = _chunking(settings)
     if manifest["chunking"] != want:
         return f"chunking settings changed ({manifest['chunking']} -> {want})"
     return ""
@@ -384,7 +388,7 @@ def build_index(
                 "version": MANIFEST_VERSION,
                 "built_at": time.time(),
                 "embedder": {"name": embedder.info.name, "dim": embedder.info.dim},
-                "chunking": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap},
+                "chunking": _chunking(settings),
                 "corpus_dirs": [str(p) for p in settings.corpus_dirs],
                 "documents": documents,
             },

@@ -1,0 +1,117 @@
+"""Answer-quality metrics on a question file (the format of shared/eval/dev_questions.jsonl)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import Answer, Tutor
+from .citations import cited_numbers, split_sentences, strip_citations
+
+
+def load_questions(path: Path) -> list[dict]:
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            row = json.loads(line)
+            row.setdefault("id", n)
+            row.setdefault("kind", "in_scope")
+            row.setdefault("answers", [])
+            row.setdefault("history", [])
+            rows.append(row)
+    return rows
+
+
+def _contains(text: str, answers: list[str]) -> bool:
+    low = text.lower()
+    return any(a.lower() in low for a in answers)
+
+
+def format_ok(raw: str, n_sources: int) -> bool:
+    """Every sentence of the model's own text carries at least one [n] within 1..n_sources."""
+    sentences = [s for s in split_sentences(raw) if strip_citations(s)]
+    return bool(sentences) and all(
+        cited_numbers(s) and all(1 <= n <= n_sources for n in cited_numbers(s)) for s in sentences
+    )
+
+
+@dataclass
+class Record:
+    question: dict
+    answer: Answer
+
+
+@dataclass
+class Report:
+    records: list[Record] = field(default_factory=list)
+
+    def metrics(self, tutor: Tutor) -> dict:
+        answerable = [r for r in self.records if r.question["kind"] != "out_of_scope"]
+        follow = [r for r in self.records if r.question["kind"] == "follow_up"]
+        oos = [r for r in self.records if r.question["kind"] == "out_of_scope"]
+        correct = [r for r in answerable if not r.answer.declined and _contains(r.answer.answer, r.question["answers"])]
+
+        good = total = 0
+        raw_good = raw_total = 0
+        for r in answerable:
+            ans = r.answer
+            by_n = {c.n: c for c in ans.citations}
+            for sentence in split_sentences(ans.answer):
+                for n in cited_numbers(sentence):
+                    total += 1
+                    c = by_n.get(n)
+                    if c and (_contains(c.text, r.question["answers"])
+                              or tutor.checker.support(sentence, c.text).score >= tutor.settings.support_threshold):
+                        good += 1
+            if ans.raw and not ans.declined:
+                k = min(len(ans.passages), tutor.settings.context_passages)
+                for sentence in split_sentences(ans.raw):
+                    for n in cited_numbers(sentence):
+                        raw_total += 1
+                        if 1 <= n <= k and (
+                            _contains(ans.passages[n - 1].text, r.question["answers"])
+                            or tutor.checker.support(sentence, ans.passages[n - 1].text).score
+                            >= tutor.settings.support_threshold
+                        ):
+                            raw_good += 1
+        generated = [r for r in answerable if r.answer.raw]
+        firsts = [r.answer.timings["first_token_s"] for r in self.records if r.answer.timings.get("first_token_s")]
+        totals = [r.answer.timings["total_s"] for r in self.records if r.answer.raw]
+        rates = [r.answer.timings["new_tokens"] / r.answer.timings["total_s"] for r in self.records
+                 if r.answer.raw and r.answer.timings.get("new_tokens")]
+
+        def share(a, b):
+            return round(a / b, 3) if b else None
+
+        def med(xs):
+            return round(statistics.median(xs), 3) if xs else None
+
+        return {
+            "questions": len(self.records),
+            "answer_accuracy": share(len(correct), len(answerable)),
+            "citation_precision": share(good, total),
+            "citations": total,
+            "raw_citation_precision": share(raw_good, raw_total),
+            "raw_citations": raw_total,
+            "format_compliance": share(
+                sum(format_ok(r.answer.raw, min(len(r.answer.passages), tutor.settings.context_passages))
+                    for r in generated), len(generated)),
+            "extractive_fallbacks": sum(r.answer.mode == "extractive" for r in answerable),
+            "decline_accuracy": share(sum(r.answer.declined for r in oos), len(oos)),
+            "false_decline_rate": share(sum(r.answer.declined for r in answerable), len(answerable)),
+            "follow_up_accuracy": share(sum(r in correct for r in follow), len(follow)),
+            "median_first_token_s": med(firsts),
+            "median_total_s": med(totals),
+            "median_tokens_per_s": med(rates),
+        }
+
+
+def run_eval(tutor: Tutor, questions: list[dict], progress=None) -> Report:
+    report = Report()
+    for i, q in enumerate(questions, 1):
+        report.records.append(Record(q, tutor.ask(q["question"], q.get("history") or [])))
+        if progress:
+            progress(i, len(questions), report.records[-1])
+    return report

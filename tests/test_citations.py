@@ -1,0 +1,28 @@
+import pytest
+
+from rag_tutor.citations import SupportChecker, cited_numbers, lexical_support, split_sentences, strip_citations
+
+
+def test_sentences_keep_their_citation_markers():
+    text = "A GAN has two networks [1]. The generator makes samples.[2] - The discriminator judges them [1, 3]."
+    sents = split_sentences(text)
+    assert len(sents) == 3
+    assert [cited_numbers(s) for s in sents] == [[1], [2], [1, 3]]
+    assert strip_citations(sents[2]) == "The discriminator judges them."
+
+
+def test_lexical_support_counts_content_words():
+    passage = "The variational autoencoder was introduced by Kingma and Welling in 2013."
+    assert lexical_support("Kingma and Welling introduced the VAE in 2013.", passage) > 0.7
+    assert lexical_support("It was presented at ICML in Berlin by Max.", passage) < 0.3
+
+
+@pytest.mark.model
+def test_support_separates_claims_the_passage_makes_from_ones_it_does_not(embedder):
+    checker = SupportChecker(embedder)
+    passage = ("In a GAN, the discriminator is a classifier that tells real training samples from fakes made by the "
+               "generator. Training alternates between updating the discriminator and the generator.")
+    good = checker.support("The discriminator tells real samples from the generator's fakes.", passage)
+    bad = checker.support("GANs were invented in Berlin in 1998 by a team of physicists.", passage)
+    assert good.score > 0.6 > bad.score
+    assert "classifier" in good.best_sentence
