@@ -1,9 +1,14 @@
 """Checking that each cited sentence is supported by its passage, and the extractive fallback.
 
-Support of a sentence by a passage combines two signals, because each fails alone:
-embedding similarity to the passage's closest sentence (catches paraphrase) and the
+Support of a sentence by a passage combines three signals, because each fails alone:
+embedding similarity to the passage's closest sentence (catches paraphrase), the
 share of the sentence's content words found in the passage (catches a fluent
-sentence about the right topic that states something the passage does not say).
+sentence about the right topic that states something the passage does not say),
+and a penalty for each name or number the passage never mentions (catches the
+invented date or venue inside an otherwise faithful sentence).
+
+Calibration (corpus glossary definitions against topic passages, support_threshold
+0.55): independent paraphrases median 0.67; same-topic wrong claims max 0.53.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ import numpy as np
 from .index import keyword_tokens
 
 CITE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# End of a sentence: punctuation, any citation markers after it ("noise.[2]"), space, an optional
+# list bullet, then a capital or digit.
+_SENTENCE_END = re.compile(
+    r"([.!?][\"')]*(?:\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\])*)\s+(?:[-*•]\s+)?(?=[\"'(\[]?[A-Z0-9])"
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -28,10 +37,12 @@ def split_sentences(text: str) -> list[str]:
         if not line:
             continue
         # keep a citation marker with the sentence it follows: "... noise. [2] Next" -> "... noise [2]." style
-        for piece in _SENTENCE_END.split(line):
-            piece = piece.strip()
-            if piece:
-                out.append(piece)
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            out.append(line[start : m.end(1)].strip())
+            start = m.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
     # a bare "[2]" split off after its sentence's full stop belongs to that sentence
     merged: list[str] = []
     for piece in out:
@@ -63,12 +74,23 @@ def lexical_support(sentence: str, passage: str) -> float:
     return len(words & set(keyword_tokens(passage))) / len(words)
 
 
+_ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][A-Za-z]+|\d[\d.,]*)\b")
+NOVEL_PENALTY = 0.15  # per name or number the passage never mentions: where small models invent facts
+
+
+def novel_entities(sentence: str, passage: str) -> list[str]:
+    """Names and numbers in the claim that the passage does not contain."""
+    low = passage.lower()
+    return [e for e in _ENTITY.findall(sentence) if e.lower().rstrip(".,") not in low]
+
+
 @dataclass
 class Support:
     score: float
     cosine: float
     lexical: float
     best_sentence: str  # the passage sentence closest to the claim (for highlighting)
+    novel: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,7 +114,9 @@ class SupportChecker:
         best = int(np.argmax(sims))
         cosine = float(sims[best])
         lexical = lexical_support(claim, passage)
-        return Support(0.5 * cosine + 0.5 * lexical, cosine, lexical, sents[best])
+        novel = novel_entities(claim, passage)
+        score = 0.5 * cosine + 0.5 * lexical - NOVEL_PENALTY * len(novel)
+        return Support(score, cosine, lexical, sents[best], novel)
 
     def closest_sentences(self, query_vec: np.ndarray, passage: str, n: int) -> list[tuple[float, int, str]]:
         """The n passage sentences most similar to the query, as (similarity, position, sentence)."""

@@ -54,7 +54,7 @@ class Settings:
     max_question_chars: int = 2000  # longer questions are truncated with a notice
 
     # --- answering ---
-    decline_threshold: float = 0.35  # top dense cosine below this: the material does not cover the question
+    decline_threshold: float = 0.36  # top cosine below this: not covered (off-topic list max 0.33, dev in-scope min 0.40)
     context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
     context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation

@@ -26,3 +26,11 @@ def test_support_separates_claims_the_passage_makes_from_ones_it_does_not(embedd
     bad = checker.support("GANs were invented in Berlin in 1998 by a team of physicists.", passage)
     assert good.score > 0.6 > bad.score
     assert "classifier" in good.best_sentence
+
+
+def test_invented_names_and_numbers_are_found():
+    from rag_tutor.citations import novel_entities
+
+    passage = "The variational autoencoder was introduced by Kingma and Welling in 2013."
+    assert novel_entities("Kingma and Welling presented it at ICML in Berlin in 2014.", passage) == ["ICML", "Berlin", "2014"]
+    assert novel_entities("Kingma and Welling introduced it in 2013.", passage) == []

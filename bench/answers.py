@@ -1,0 +1,108 @@
+"""Answer benchmark: base model vs LoRA adapter side by side, and decode speed vs llama.cpp.
+
+    python bench/answers.py [--questions FILE] [--runs N] [--json OUT] [--llama-cpp]
+
+Quality metrics are those of `rag-tutor eval` (see rag_tutor/evaluate.py). Latency
+figures are medians over all questions of the last run; peak RSS is this process's.
+With --llama-cpp (needs `pip install llama-cpp-python`, which compiles for ~5 min and
+is not a dependency of the product), the same prompts are decoded by llama.cpp from
+the same GGUF file and tokens/s are compared in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag_tutor.answer import Tutor, build_messages  # noqa: E402
+from rag_tutor.config import load_settings  # noqa: E402
+from rag_tutor.evaluate import load_questions, run_eval  # noqa: E402
+from rag_tutor.generator import GenerationStats, load_generator, package_gguf  # noqa: E402
+
+DEFAULT_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+KEYS = ["answer_accuracy", "citation_precision", "raw_citation_precision", "format_compliance",
+        "decline_accuracy", "false_decline_rate", "follow_up_accuracy", "extractive_fallbacks",
+        "median_first_token_s", "median_total_s", "median_tokens_per_s"]
+
+
+def decode_speed(tutor: Tutor, questions: list[dict], llama_cpp: bool) -> dict:
+    """tokens/s of transformers vs llama.cpp on identical prompts (prefill excluded from decode rate)."""
+    settings = tutor.settings
+    gen = load_generator(settings, use_adapter=False)
+    prompts = []
+    for q in questions:
+        result = tutor.retriever.retrieve(q["question"], history=q.get("history"))
+        prompts.append(build_messages(q["question"], q.get("history") or [], tutor.contexts(result)))
+    hf = []
+    for messages in prompts:
+        stats = GenerationStats()
+        for _ in gen.stream(messages, stats):
+            pass
+        if stats.new_tokens > 1:
+            hf.append((stats.new_tokens - 1) / (stats.total_s - stats.first_token_s))
+    out = {"transformers_decode_tok_s": statistics.median(hf)}
+    if llama_cpp:
+        from llama_cpp import Llama
+
+        llm = Llama(model_path=str(package_gguf(settings.generator_package)), n_ctx=2048, n_threads=2, verbose=False)
+        rates = []
+        for messages in prompts:
+            start = time.perf_counter()
+            first = None
+            n = 0
+            for _ in llm.create_chat_completion(messages=messages, max_tokens=settings.max_new_tokens,
+                                                temperature=0.0, repeat_penalty=settings.repetition_penalty,
+                                                stream=True):
+                n += 1
+                if first is None:
+                    first = time.perf_counter()
+            if n > 2:
+                rates.append((n - 2) / (time.perf_counter() - first))
+        out["llama_cpp_decode_tok_s"] = statistics.median(rates)
+        out["transformers_vs_llama_cpp"] = out["transformers_decode_tok_s"] / out["llama_cpp_decode_tok_s"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
+    ap.add_argument("--runs", type=int, default=1, help="repeat the whole set; latency medians use the last run")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--llama-cpp", action="store_true")
+    args = ap.parse_args()
+    questions = load_questions(Path(args.questions))
+    settings = load_settings()
+
+    table = {}
+    for label, adapter in (("base", False), ("adapter", True)):
+        tutor = Tutor(settings, use_adapter=adapter)
+        for _ in range(args.runs):
+            report = run_eval(tutor, questions)
+        table[label] = report.metrics(tutor)
+        for r in report.records:
+            a = r.answer
+            print(f"[{label}] {r.question['id']:<5} {a.mode:<10} {a.answer[:100]!r}", file=sys.stderr)
+    speed = decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp)
+    peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+    print(f"{len(questions)} questions ({args.questions})")
+    print(f"{'metric':<26}{'base':>10}{'adapter':>10}")
+    for key in KEYS:
+        print(f"{key:<26}{str(table['base'][key]):>10}{str(table['adapter'][key]):>10}")
+    for key, value in speed.items():
+        print(f"{key:<26}{value:>10.2f}")
+    print(f"{'peak_rss_gb':<26}{peak_rss_gb:>10.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"metrics": table, "speed": speed, "peak_rss_gb": peak_rss_gb}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Study tools: flashcards, quizzes, the learning path and saved progress."""

@@ -1,0 +1,43 @@
+import pytest
+
+from rag_tutor.chat import Conversation
+
+
+class FakeTutor:
+    """Records what the conversation passes on; the real pipeline is tested in test_answer_llm.py."""
+
+    def __init__(self):
+        self.calls = []
+
+    def stream(self, question, history):
+        self.calls.append((question, history))
+        return iter([f"answer to {question}"])
+
+
+def test_questions_build_the_history_and_new_clears_it():
+    tutor = FakeTutor()
+    chat = Conversation(tutor)
+    chat.send("What is a VAE?")
+    chat.send("Who introduced it?")
+    assert tutor.calls[1] == ("Who introduced it?", ["What is a VAE?"])
+    assert "new conversation" in chat.send("/new").text
+    chat.send("What is a GAN?")
+    assert tutor.calls[2] == ("What is a GAN?", [])
+
+
+def test_commands_help_quit_unknown_and_empty():
+    chat = Conversation(FakeTutor())
+    assert "/quiz" in chat.send("/help").text or "/help" in chat.send("/help").text
+    assert chat.send("/quit").quit
+    unknown = chat.send("/dance")
+    assert "Unknown command /dance" in unknown.text and "/help" in unknown.text
+    assert "Type a question" in chat.send("   ").text
+
+
+@pytest.mark.model
+def test_terminal_chat_streams_answers_with_sources(cli, course_index):
+    r = cli("chat", "--index-dir", course_index.index_dir,
+            input="What is the forward process in a diffusion model?\n/help\n/quit\n", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "tutor>" in r.stdout and "Sources:" in r.stdout and "[1]" in r.stdout
+    assert "Commands:" in r.stdout
