@@ -248,7 +248,7 @@ class Tutor:
         result = self.retriever.retrieve(question, s.k, history)
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
                    "new_tokens": 0}
-        if result.top_similarity < s.decline_threshold:
+        if result.top_similarity < s.decline_threshold and not result.course_terms:
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings)
             yield out.answer.answer

@@ -263,6 +263,20 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("ui")
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from .config import PROJECT_DIR
+
+    app = PROJECT_DIR / "ui" / "app.py"
+    if not app.exists():
+        raise RagTutorError(f"the app is not at {app}; run from a checkout of rag-tutor")
+    os.environ["RAG_TUTOR_INDEX_DIR"] = str(settings.index_dir)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+           "--server.port", str(args.port)]
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -307,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_model(sub.add_parser("eval", help="answer-quality metrics on a question file"))
     p.add_argument("--questions", required=True, type=Path)
     p.add_argument("--json", action="store_true")
+
+    p = with_index(sub.add_parser("ui", help="start the Streamlit app (http://localhost:8501)"))
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
 
     p = with_index(sub.add_parser("train", help="train the LoRA adapter on examples built from the corpus"))
     p.add_argument("--out", type=Path, help="adapter folder to write (default: the shipped adapter)")

@@ -44,6 +44,28 @@ class RetrievalResult:
     top_similarity: float  # best cosine over the whole index: the decline signal
     uses_history: bool = False
     notices: list[str] = field(default_factory=list)
+    course_terms: list[str] = field(default_factory=list)  # glossary terms the question names
+
+
+def course_term_patterns(chunks) -> dict[str, re.Pattern]:
+    """Glossary terms specific enough to mark a question as on-topic: multi-word terms and abbreviations.
+
+    The small embedder scores terse acronym questions ("What is the ELBO?") low; naming a course
+    term is a second, independent sign that the material covers the question.
+    """
+    patterns: dict[str, re.Pattern] = {}
+    for c in chunks:
+        if c.topic != "glossary" or not c.section or c.section == c.title:
+            continue
+        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
+        names = [m.group(1), m.group(2)] if m else [c.section]
+        for name in names:
+            name = name.strip()
+            if re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name):  # GAN, VAE, LoRA, RLHF
+                patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b")
+            elif len(name.split()) >= 2:
+                patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", re.I)
+    return patterns
 
 
 def depends_on_history(question: str) -> bool:
@@ -71,6 +93,10 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.term_patterns = course_term_patterns(index.chunks)
+
+    def course_terms(self, text: str) -> list[str]:
+        return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
 
     @classmethod
     def load(cls, settings: Settings) -> "Retriever":
@@ -142,7 +168,8 @@ class Retriever:
             passages.append(
                 Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
             )
-        return RetrievalResult(passages, query, float(similarity.max()), uses_history, notices)
+        return RetrievalResult(passages, query, float(similarity.max()), uses_history, notices,
+                               self.course_terms(query))
 
     def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
         return self.retrieve(question, k, history).passages

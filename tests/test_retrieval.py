@@ -63,3 +63,10 @@ def test_anaphora_detection():
     assert depends_on_history("Who introduced it?")
     assert depends_on_history("What are their weaknesses?")
     assert not depends_on_history("What is the evidence lower bound in a variational autoencoder?")
+
+
+def test_questions_naming_a_course_term_are_recognised(course_retriever):
+    assert "ELBO" in course_retriever.retrieve("What is the ELBO?").course_terms
+    assert course_retriever.retrieve("Why do GANs suffer from mode collapse?").course_terms
+    assert course_retriever.retrieve("How do I make pancakes?").course_terms == []
+    assert course_retriever.retrieve("Who painted the Mona Lisa?").course_terms == []
