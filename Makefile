@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup index run chat test test-fast bench quality clean
+.PHONY: setup index run chat ui test test-fast bench chromium clean
 
 # torch first, on its own: it is the CPU wheel on this disk; letting pip resolve it
 # from another package would fetch a multi-GB CUDA build. Then the exact versions in
@@ -25,10 +25,18 @@ setup: $(STAMP)
 index: setup
 	$(BIN)/rag-tutor index
 
+# The app at http://localhost:8501 (bound to 127.0.0.1).
 run: index
+	$(BIN)/rag-tutor ui
+
+chat: index
 	$(BIN)/rag-tutor chat
 
-test: setup
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
 	$(BIN)/python -m pytest
 
 test-fast: setup
@@ -36,6 +44,8 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/answers.py
+	$(BIN)/python bench/study.py
 
 clean:
 	rm -rf $(VENV) index/current index/builds index/.lock

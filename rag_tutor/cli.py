@@ -11,6 +11,8 @@ from typing import Callable
 
 from .config import Settings, load_settings
 from .errors import RagTutorError
+from .study.cli import HANDLERS as STUDY_HANDLERS
+from .study.cli import add_parsers as add_study_parsers
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
 
@@ -206,7 +208,7 @@ def _finish_streamed(answer) -> None:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .chat import Conversation
 
-    conversation = Conversation(_tutor(args, settings))
+    conversation = Conversation(_tutor(args, settings), learner=args.learner)
     print("rag-tutor: ask about generative AI. /help for commands, /quit to leave.")
     while True:
         try:
@@ -222,6 +224,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             for piece in reply.stream:
                 print(piece, end="", flush=True)
             _finish_streamed(reply.stream.answer)
+            note = conversation.study.reminder()
+            if note:
+                print(note)
         else:
             print(reply.text)
 
@@ -316,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", help="JSONL file of {\"question\", \"history\"?} objects")
 
-    with_model(sub.add_parser("chat", help="a terminal chat with streamed, cited answers"))
+    p = with_model(sub.add_parser("chat", help="a terminal chat with streamed, cited answers, quizzes and flashcards"))
+    p.add_argument("--learner", help="learner profile (default: default)")
 
     p = with_model(sub.add_parser("eval", help="answer-quality metrics on a question file"))
     p.add_argument("--questions", required=True, type=Path)
@@ -331,7 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--limit", type=int, help="use only the first N examples (smoke runs)")
+
+    add_study_parsers(sub)
     return parser
+
+
+COMMANDS.update(STUDY_HANDLERS)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

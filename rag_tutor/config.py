@@ -23,6 +23,52 @@ def _default_home() -> Path:
     return Path(base) / "rag-tutor"
 
 
+@dataclass(frozen=True)
+class StudyConfig:
+    """The study tools' section of the settings (Settings.study)."""
+
+    # --- quizzes ---
+    quiz_questions: int = 10  # questions in a quiz when the learner gives no number
+    max_quiz_questions: int = 50  # longer requests are cut to this
+    tf_share: float = 0.2  # share of true/false items among the glossary-based ones
+    short_share: float = 0.15  # share of "name the term" short answers among the glossary-based ones
+    fill_share: float = 0.2  # share of fill-in-the-blank items from key facts of the topic documents
+    distractors: int = 3  # wrong options per multiple-choice question
+    max_distractor_similarity: float = 0.97  # passages this close are near duplicates: both could be right
+    distractor_max_share: float = 0.2  # a term named in more topic passages is an umbrella ("generative model"): never a distractor
+    same_topic_bonus: float = 0.1  # added to the cosine of a same-topic neighbour: the most plausible distractors
+    related_bonus: float = 0.05  # added for a term listed under the answer's Related terms
+    # --- key facts (cards and fill-in-the-blank items from the topic documents) ---
+    fact_min_chars: int = 50  # shorter sentences rarely state a fact on their own
+    fact_max_chars: int = 240  # longer ones make unreadable cards
+    facts_per_section: int = 1  # key-fact cards per document section
+    cloze_max_share: float = 0.1  # a term named in more topic passages than this is too common to be worth a blank
+    # --- grading typed answers ---
+    fuzzy_ratio: float = 0.85  # difflib ratio accepted for a typed term (typos); numbers must match exactly
+    recall_good: float = 0.7  # cosine of a typed definition to the card's back that counts as Good
+    recall_hard: float = 0.5  # ... as Hard (below: Again)
+    recall_good_words: float = 0.4  # without the embedder: share of the back's content words typed, for Good
+    recall_hard_words: float = 0.2  # ... for Hard
+    # --- flashcards ---
+    new_cards_per_session: int = 20  # unseen cards added to a topic review
+    relearn_minutes: int = 5  # a card FSRS brings back this soon (after "again") is shown again in the same review
+    desired_retention: float = 0.9  # FSRS target probability of recall at the due date
+    fsrs_fuzzing: bool = True  # FSRS spreads due dates a little so cards learnt together do not stay bunched
+    # --- the chat ---
+    request_max_words: int = 4  # "let's review X": a longer X is a question for the tutor, not a topic
+    # --- learning path and progress ---
+    resource_sections: int = 2  # reading-list sections shown per topic
+    resource_min_similarity: float = 0.6  # a section naming none of a topic's terms must be this close to it
+    quiz_window: int = 20  # latest quiz answers per topic that count towards mastery
+    quiz_confidence: int = 5  # answers needed before the quiz score counts fully
+    quiz_weight: float = 0.5  # mastery = this * quiz score + the rest * flashcard memory
+    mastered: float = 0.8  # mastery at which the path moves on to the next topic
+    recent_scores: int = 5  # finished quizzes listed by /progress
+    default_learner: str = "default"  # profile used when no --learner is given
+    db_name: str = "progress.db"  # file under Settings.home
+    busy_timeout_ms: int = 10_000  # how long a writer waits for another process's transaction
+
+
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag-tutor" / "models"
@@ -69,6 +115,9 @@ class Settings:
     repetition_penalty: float = 1.15  # small models loop without it
     stop_strings: tuple[str, ...] = ("<|im_end|>", "\nQuestion:", "\nSources:")  # end the answer early
 
+    # --- study tools (quizzes, flashcards, path, progress): their own section, StudyConfig above ---
+    study: StudyConfig = field(default_factory=StudyConfig)
+
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the given fields replaced (``None`` values are ignored)."""
         clean = {k: v for k, v in overrides.items() if v is not None}
@@ -100,6 +149,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     hints = get_type_hints(Settings)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
+        if f.name == "study":
+            continue
         raw = env.get(f"RAG_TUTOR_{f.name.upper()}")
         if raw is None or raw == "":
             continue

@@ -14,9 +14,14 @@ class FakeTutor:
         return iter([f"answer to {question}"])
 
 
+class NoStudy:
+    def handle(self, line):
+        return None
+
+
 def test_questions_build_the_history_and_new_clears_it():
     tutor = FakeTutor()
-    chat = Conversation(tutor)
+    chat = Conversation(tutor, study=NoStudy())
     chat.send("What is a VAE?")
     chat.send("Who introduced it?")
     assert tutor.calls[1] == ("Who introduced it?", ["What is a VAE?"])
@@ -26,11 +31,12 @@ def test_questions_build_the_history_and_new_clears_it():
 
 
 def test_commands_help_quit_unknown_and_empty():
-    chat = Conversation(FakeTutor())
-    assert "/quiz" in chat.send("/help").text or "/help" in chat.send("/help").text
+    chat = Conversation(FakeTutor(), study=NoStudy())
+    help_text = chat.send("/help").text
+    assert "/new" in help_text and "/quiz" in help_text and "/flashcards" in help_text
     assert chat.send("/quit").quit
     unknown = chat.send("/dance")
-    assert "Unknown command /dance" in unknown.text and "/help" in unknown.text
+    assert "Unknown command /dance" in unknown.text and "/help" in unknown.text and "/quiz" in unknown.text
     assert "Type a question" in chat.send("   ").text
 
 
@@ -41,3 +47,20 @@ def test_terminal_chat_streams_answers_with_sources(cli, course_index):
     assert r.returncode == 0, r.stderr
     assert "tutor>" in r.stdout and "Sources:" in r.stdout and "[1]" in r.stdout
     assert "Commands:" in r.stdout
+
+
+@pytest.mark.model
+def test_quiz_in_the_chat_keeps_its_place_across_a_question(course_retriever, tmp_path):
+    from dataclasses import replace
+
+    from rag_tutor.answer import Tutor
+
+    settings = replace(course_retriever.settings, home=tmp_path / "home")
+    tutor = Tutor(settings, retriever=course_retriever)
+    chat = Conversation(tutor)
+    first = chat.send("quiz me on GANs")
+    assert first.study is not None and first.study.question is not None
+    asked = chat.send("What is a GAN?")  # a normal question mid-quiz goes to the tutor
+    assert asked.stream is not None and asked.study is None
+    graded = chat.send(first.study.question.answer)  # the correct option's text (or short answer)
+    assert graded.study is not None and graded.study.feedback is not None and graded.study.feedback.correct

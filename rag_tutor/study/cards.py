@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .config import StudyConfig
+from ..config import StudyConfig
 from .grading import matches_answer, recall_score
 from .material import Citation, Fact, Material, Term, normalise
 from .quiz import gloss, masked_definition
@@ -32,7 +32,7 @@ class Card:
 def _term_cards(term: Term) -> list[Card]:
     name = normalise(term.name)
     return [
-        Card(f"term:{name}", TERM, f"What is {term.name}?", gloss(term), term.topic, term.citation,
+        Card(f"term:{name}", TERM, f'What does "{term.name}" mean?', gloss(term), term.topic, term.citation,
              term.definition),
         Card(f"definition:{name}", DEFINITION, f"Which term? {masked_definition(term)}", term.name, term.topic,
              term.citation, term.name, term.aliases),

@@ -20,7 +20,7 @@ _FALSE = {"false", "f", "no", "n", "incorrect", "wrong"}
 # Words around an answer that carry no choice: "I think it's option B", "my answer is the second one".
 _FILLER = re.compile(
     r"\b(i think|i guess|i'?d say|i choose|i pick|i go with|my answer is|the answer is|answer|it'?s|it is|"
-    r"is|maybe|probably|option|choice|letter|number|the|one|please)\b", re.I)
+    r"is it|could it be|is|maybe|probably|option|choice|letter|number|the|one|please)\b", re.I)
 _QUESTION_START = re.compile(
     r"^(what|why|how|who|whom|whose|when|where|which|is|are|was|were|do|does|did|can|could|should|would|will|"
     r"explain|describe|define|tell me|compare|give me an example|what's|whats|how's)\b", re.I)
@@ -45,7 +45,7 @@ def parse_choice(reply: str, options: list[str], fuzzy_ratio: float = 0.85) -> i
     norm_options = [normalise(o) for o in options]
     if low in norm_options:
         return norm_options.index(low)
-    core = " ".join(_FILLER.sub(" ", raw.lower()).replace("(", " ").replace(")", " ").split()).strip(" .:!")
+    core = " ".join(_FILLER.sub(" ", raw.lower()).replace("(", " ").replace(")", " ").split()).strip(" .:!?")
     if len(core) == 1 and core.upper() in LETTERS[: len(options)]:
         return LETTERS.index(core.upper())
     if core.isdigit() and 1 <= int(core) <= len(options):
@@ -54,14 +54,17 @@ def parse_choice(reply: str, options: list[str], fuzzy_ratio: float = 0.85) -> i
         return _ORDINALS[core] % len(options)
     if norm_options == ["true", "false"]:
         return 0 if core in _TRUE or low in _TRUE else 1 if core in _FALSE or low in _FALSE else None
-    # Typed option text: one option containing the reply, or the closest one by a clear margin.
-    if len(low) >= 4:
-        containing = [i for i, o in enumerate(norm_options) if low in o]
-        if len(containing) == 1:
-            return containing[0]
-    ratios = [difflib.SequenceMatcher(None, low, o).ratio() for o in norm_options]
-    best = max(range(len(options)), key=ratios.__getitem__)
-    return best if ratios[best] >= fuzzy_ratio else None
+    # Typed option text (with or without "could it be ..."): the one option containing it, else the closest spelling.
+    for typed in dict.fromkeys((low, normalise(core))):
+        if len(typed) >= 4:
+            containing = [i for i, o in enumerate(norm_options) if typed in o]
+            if len(containing) == 1:
+                return containing[0]
+        ratios = [difflib.SequenceMatcher(None, typed, o).ratio() for o in norm_options]
+        best = max(range(len(options)), key=ratios.__getitem__)
+        if ratios[best] >= fuzzy_ratio:
+            return best
+    return None
 
 
 def _singular(text: str) -> str:

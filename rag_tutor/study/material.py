@@ -7,8 +7,8 @@ quiz item always cites a passage the tutor can retrieve, and nothing needs the L
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from ..citations import split_sentences
 from ..documents import load_document, parse_glossary
 from ..errors import RagTutorError
 from ..index import LoadedIndex
-from .config import StudyConfig
+from ..config import StudyConfig
 
 GLOSSARY_TOPIC = "glossary"
 BLANK = "_____"
@@ -88,10 +88,11 @@ class Fact:
     topic: str
     citation: Citation
     row: int
+    start: int = 0  # where the answer sits in the sentence
 
     @property
     def cloze(self) -> str:
-        return self.sentence.replace(self.answer, BLANK, 1)
+        return self.sentence[: self.start] + BLANK + self.sentence[self.start + len(self.answer):]
 
 
 @dataclass
@@ -198,7 +199,8 @@ def _topics(manifest: dict) -> tuple[list[Topic], dict[str, str]]:
     topics: list[Topic] = []
     by_source: dict[str, str] = {}
     for source, doc in manifest["documents"].items():
-        topic = doc.get("topic") or slug(doc.get("title") or Path(source).stem)
+        stem = Path(source).stem.lower()
+        topic = doc.get("topic") or (GLOSSARY_TOPIC if stem == GLOSSARY_TOPIC else slug(doc.get("title") or stem))
         by_source[source] = topic
         if topic != GLOSSARY_TOPIC:
             topics.append(Topic(topic, doc.get("title") or topic, doc.get("order"), doc.get("summary") or "", source))
@@ -210,7 +212,7 @@ def _glossary_fields(manifest: dict) -> dict[str, tuple[str, list[str]]]:
     """Term -> (topic, related) from the glossary files the index was built from."""
     out: dict[str, tuple[str, list[str]]] = {}
     for source, doc in manifest["documents"].items():
-        if doc.get("topic") != GLOSSARY_TOPIC:
+        if doc.get("topic") != GLOSSARY_TOPIC and Path(source).stem.lower() != GLOSSARY_TOPIC:
             continue
         path = Path(doc["path"])
         try:
@@ -247,9 +249,9 @@ def _quoted_spans(sentence: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r'"[^"]*"', sentence)]
 
 
-def _cloze_target(sentence: str, terms: list[Term]) -> tuple[str, tuple[str, ...]] | None:
-    """The phrase to blank: the longest course term named once (outside a quoted title), else a year."""
-    best: tuple[str, tuple[str, ...]] | None = None
+def _cloze_target(sentence: str, terms: list[Term]) -> tuple[str, tuple[str, ...], int] | None:
+    """(phrase, accepted answers, offset): the longest course term named once (outside a quoted title), else a year."""
+    best: tuple[str, tuple[str, ...], int] | None = None
     quoted = _quoted_spans(sentence)
     low = sentence.lower()
     for term in terms:
@@ -267,12 +269,12 @@ def _cloze_target(sentence: str, terms: list[Term]) -> tuple[str, tuple[str, ...
                 continue  # "a generative adversarial network (GAN)": blanking one half leaves the other
             phrase = found[0].group(0)
             if best is None or len(phrase) > len(best[0]):
-                best = (phrase, term.aliases)
+                best = (phrase, term.aliases, start)
     if best:
         return best
     years = [m for m in _YEAR.finditer(sentence) if not any(a <= m.start() < b for a, b in quoted)]
     if len(years) == 1 and len(_YEAR.findall(sentence)) == 1:
-        return years[0].group(0), (years[0].group(0),)
+        return years[0].group(0), (years[0].group(0),), years[0].start()
     return None
 
 
@@ -305,7 +307,7 @@ def _facts(index: LoadedIndex, by_source: dict[str, str], terms: list[Term], con
             target = _cloze_target(sentence, specific)
             if target is None:
                 continue
-            facts.append(Fact(sentence, target[0], target[1], topic, Citation.from_chunk(chunk), row))
+            facts.append(Fact(sentence, target[0], target[1], topic, Citation.from_chunk(chunk), row, target[2]))
             taken[key] = taken.get(key, 0) + 1
             if taken[key] >= config.facts_per_section:
                 break

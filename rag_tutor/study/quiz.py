@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .config import StudyConfig
-from .grading import LETTERS, matches_answer, parse_choice
+from ..config import StudyConfig
+from .grading import matches_answer, parse_choice
 from .material import BLANK, Citation, Fact, Material, Term, alias_pattern, mentions, normalise
 
 MCQ, TRUE_FALSE, SHORT = "mcq", "true_false", "short"
@@ -110,6 +110,12 @@ def _cores(term: Term) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _named_in(name: str, cores: tuple[str, ...]) -> bool:
+    """Word-level containment, hyphens as spaces: "Encoder" is named in "Encoder-decoder model"."""
+    padded = f" {normalise(name)} "
+    return any(f" {normalise(c)} " in padded for c in cores)
+
+
 def _acronym_inside(name: str, term: Term) -> bool:
     return any(len(a) >= 3 and a.isupper() and a in name for a in term.aliases)
 
@@ -122,7 +128,7 @@ def could_also_be_right(a: Term, b: Term) -> bool:
     """
     if normalise(a.name) == normalise(b.name):
         return True
-    if mentions(a.name, _cores(b)) or mentions(b.name, _cores(a)):
+    if _named_in(a.name, _cores(b)) or _named_in(b.name, _cores(a)):
         return True
     if _acronym_inside(a.name, b) or _acronym_inside(b.name, a):
         return True  # "CycleGAN" is a GAN
@@ -190,9 +196,9 @@ def _true_false(term: Term, neighbour: Term | None) -> QuizQuestion:
     owner = neighbour or term
     question = f'True or false: "{owner.first_sentence}" describes {term.name}.'
     truth = neighbour is None
-    explanation = gloss(term) if truth else f"That is the definition of {owner.name}, not of {term.name}."
+    # when false, the explanation says whose definition it is: the sentence the cited passage supports
     return QuizQuestion(TRUE_FALSE, question, ["True", "False"], 0 if truth else 1, "True" if truth else "False",
-                        explanation, owner.citation, term.topic, term.name, owner.first_sentence)
+                        gloss(owner), owner.citation, term.topic, term.name, owner.first_sentence)
 
 
 def _name_the_term(term: Term) -> QuizQuestion:
@@ -209,7 +215,7 @@ def _fill_blank(fact: Fact) -> QuizQuestion:
 
 
 def _plan(n: int, n_terms: int, config: StudyConfig) -> list[str]:
-    """Kinds for the glossary-based items: mostly multiple choice, a share of true/false and short answer."""
+    """Kinds for the glossary-based items: mostly multiple choice, a share of true/false and name-the-term."""
     k = min(n, n_terms)
     tf = round(k * config.tf_share)
     short = round(k * config.short_share)
@@ -232,7 +238,8 @@ def generate_quiz(material: Material, topic: str | None = None, n: int | None = 
     facts = material.facts_for(topic)
     rng.shuffle(facts)
 
-    kinds = _plan(n, len(terms), config)
+    fill = min(round(n * config.fill_share), len(facts))  # slots kept for fill-in-the-blank facts
+    kinds = _plan(n - fill, len(terms), config)
     rng.shuffle(kinds)
     questions: list[QuizQuestion] = []
     used: set[str] = set()
@@ -250,25 +257,14 @@ def generate_quiz(material: Material, topic: str | None = None, n: int | None = 
                 continue
             questions.append(_mcq(term, picked, rng, to_definition=rng.random() < 0.5))
         used.update(normalise(a) for a in term.aliases)
-    for fact in facts:
+    fresh = [f for f in facts if not {normalise(a) for a in (f.answer, *f.aliases)} & used]
+    # facts fill the kept slots and any the glossary could not; facts about a term already
+    # asked come last, so a small topic still fills its quiz
+    for fact in fresh + [f for f in facts if f not in fresh]:
         if len(questions) >= n:
             break
-        if normalise(fact.answer) in used or any(normalise(a) in used for a in fact.aliases):
-            continue  # already asked about this term
         questions.append(_fill_blank(fact))
-        used.update(normalise(a) for a in (fact.answer, *fact.aliases))
     questions = questions[:n]
     rng.shuffle(questions)
     return questions
 
-
-def render_question(question: QuizQuestion, number: int, total: int) -> str:
-    """Markdown for the terminal and the chat."""
-    lines = [f"**Question {number}/{total}** ({question.topic}) {question.question}"]
-    if question.options:
-        lines += [f"  {LETTERS[i]}. {opt}" for i, opt in enumerate(question.options)]
-        hint = "A or B" if question.kind == TRUE_FALSE else f"A-{LETTERS[len(question.options) - 1]}"
-        lines.append(f"_Answer {hint} (or type the option)._")
-    else:
-        lines.append("_Type your answer._")
-    return "\n".join(lines)

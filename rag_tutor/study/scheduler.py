@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import fsrs
 
-from .config import StudyConfig
+from ..config import StudyConfig
 
 RATINGS = {"again": fsrs.Rating.Again, "hard": fsrs.Rating.Hard, "good": fsrs.Rating.Good, "easy": fsrs.Rating.Easy}
 _WORDS = {**RATINGS, "1": fsrs.Rating.Again, "2": fsrs.Rating.Hard, "3": fsrs.Rating.Good, "4": fsrs.Rating.Easy,

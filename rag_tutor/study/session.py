@@ -1,0 +1,475 @@
+"""The study side of a conversation: commands, plain requests, and the quiz and review modes.
+
+``StudySession.handle(line)`` returns a ``StudyReply`` when the line is for the study
+tools and None when it is a normal question for the tutor. During a quiz or a review
+the learner's lines are answers; a question asked meanwhile returns None and the quiz
+keeps its place. The terminal chat, the Streamlit chat and the CLI all drive this class.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import fsrs
+
+from ..config import Settings
+from . import render
+from .cards import Card, build_deck, grade_recall
+from ..config import StudyConfig
+from .grading import looks_like_question
+from .material import Citation, Material, load_material
+from .path import PathStep, ProgressReport, learning_path, progress_report, resolve_topic
+from .progress import ProgressStore, open_store
+from .quiz import Grade, QuizQuestion, generate_quiz, grade
+from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
+
+COMMANDS = ("/quiz", "/flashcards", "/progress", "/path")
+HELP = """Study tools:
+  /quiz [topic] [n]     a quiz, e.g. /quiz gans 5; /quiz alone resumes an unfinished quiz; /quiz stop ends it
+  /flashcards [topic]   review a topic's cards, or (no topic) every card that is due; /flashcards stop ends it
+  /progress             mastery per topic, due cards and recent scores
+  /path [topic]         the learning path, or one topic's document, cards, quiz and reading list
+Plain requests work too: "quiz me on GANs", "let's review VAEs", "show my progress", "what should I study next?"."""
+
+_STOP = re.compile(r"^(stop|quit|end|exit|cancel|finish)(\s+(the\s+)?(quiz|review|flashcards|cards))?[\s.!]*$", re.I)
+_TENTATIVE = re.compile(r"^(is it|could it be|maybe|i think)\b", re.I)  # "is it the generator?" is an answer
+_GIVE_UP = re.compile(r"^(skip|pass|i don'?t know|idk|no idea|dunno)[\s.!]*$", re.I)
+_REVEAL = re.compile(r"^(show|flip|reveal|back|answer|\?|i don'?t know|idk|no idea|pass|skip)[\s.!]*$", re.I)
+_POLITE = (r"^(?:(?:please|ok|okay|now|so|can you|could you|can we|could we|let'?s|let us|i want to|i'd like to|"
+           r"time to)\s+)*")
+_QUIZ_ME = re.compile(_POLITE + r"(?:quiz|test)\s+me\b(?P<rest>.*)$", re.I)
+_A_QUIZ = re.compile(_POLITE + r"(?:(?:have|take|do|start|give me|get)\s+)?(?:(?:a|an|another|one more)\s+)?"
+                     r"(?:(?P<n>\d+)[- ]question\s+)?quiz\b(?P<rest>.*)$", re.I)
+_REVIEW = re.compile(_POLITE + r"(?:review|revise|practi[cs]e|drill|study)\s+(?P<rest>.+)$", re.I)
+_CARDS = re.compile(_POLITE + r"(?:(?:show me|give me|start|open|do)\s+)?(?:my\s+|the\s+|some\s+)?"
+                    r"(?:flash\s?cards?|cards)\b(?P<rest>.*)$", re.I)
+_PROGRESS = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:my\s+)?progress[\s.!?]*$"
+                       r"|^how am i doing\b|^what'?s my (progress|score)", re.I)
+_PATH = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:the\s+|my\s+)?(?:learning\s+path|study\s+plan|syllabus)[\s.!?]*$"
+                   r"|^what should i (study|learn|do) next\b", re.I)
+_REST_FILLER = re.compile(r"\b(on|about|in|for|with|my|the|some|due|flash\s?cards?|cards|please|questions?|quiz)\b",
+                          re.I)
+
+
+@dataclass
+class Feedback:
+    """How the last answer was graded."""
+
+    correct: bool
+    given: str
+    answer: str
+    explanation: str
+    citation: Citation
+    rating: str | None = None  # flashcards: the FSRS rating applied
+    due: datetime | None = None  # flashcards: when the card comes back
+
+
+@dataclass
+class QuizSummary:
+    score: int
+    total: int
+    revisit: list[str]  # concepts answered wrongly
+
+
+@dataclass
+class StudyReply:
+    text: str  # Markdown for the terminal
+    question: QuizQuestion | None = None  # the quiz question now waiting for an answer
+    number: int = 0  # its position (1-based) ...
+    total: int = 0  # ... out of
+    card: Card | None = None  # the flashcard now shown
+    revealed: bool = False  # its back is shown: a rating (again/hard/good/easy) is expected
+    feedback: Feedback | None = None
+    summary: QuizSummary | None = None
+    done: bool = False  # a quiz or a review just ended
+    path: list[PathStep] | None = None
+    progress: ProgressReport | None = None
+
+
+@dataclass
+class _Quiz:
+    quiz_id: int
+    topic: str | None
+    questions: list[QuizQuestion]
+    results: dict[int, bool] = field(default_factory=dict)  # position -> correct
+
+    @property
+    def position(self) -> int:
+        return next((i for i in range(len(self.questions)) if i not in self.results), len(self.questions))
+
+
+@dataclass
+class _Review:
+    topic: str | None
+    queue: list[Card]
+    position: int = 0
+    revealed: bool = False
+    reviewed: int = 0
+
+
+class StudySession:
+    """One learner's quizzes, flashcards, path and progress, shared by the chat, the CLI and the UI."""
+
+    def __init__(self, settings: Settings, learner: str | None = None, index=None, embedder=None,
+                 config: StudyConfig | None = None, seed: int | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.config = config or settings.study
+        self.learner = learner or self.config.default_learner
+        self.scheduler = Scheduler(self.config)
+        self.clock = clock
+        self._index, self._embedder = index, embedder
+        self._material: Material | None = None
+        self._store: ProgressStore | None = None
+        self._rng = random.Random(seed)
+        self.quiz: _Quiz | None = None
+        self.review: _Review | None = None
+
+    # ------------------------------------------------------------ lazily loaded parts
+
+    @property
+    def material(self) -> Material:
+        """The course material, read from the index on first use."""
+        if self._material is None:
+            if self._index is None:
+                from ..index import load_index
+
+                self._index = load_index(Path(self.settings.index_dir))
+            self._material = load_material(self._index, self.config)
+        return self._material
+
+    @property
+    def store(self) -> ProgressStore:
+        """The learner's progress store under ``settings.home``, opened on first use."""
+        if self._store is None:
+            self._store = open_store(self.settings.home, self.learner, self.config.db_name,
+                                     self.config.busy_timeout_ms)
+        return self._store
+
+    def embedder(self):
+        """The sentence embedder (grades typed definitions); loaded only if a card needs it."""
+        if self._embedder is None:
+            from ..embedder import load_embedder
+
+            self._embedder = load_embedder(self.settings.embedder_package)
+        return self._embedder
+
+    def close(self) -> None:
+        """Close the progress database (everything is already committed)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def mode(self) -> str | None:
+        """"quiz" or "review" while one is running, else None."""
+        return "quiz" if self.quiz else "review" if self.review else None
+
+    # ------------------------------------------------------------ the entry point
+
+    def handle(self, line: str) -> StudyReply | None:
+        """A reply if the line is for the study tools; None if it is a normal question for the tutor."""
+        text = " ".join((line or "").split())
+        if not text:
+            return None
+        if text.startswith("/"):
+            return self._command(text)
+        request = self._request(text)
+        if request is not None:
+            return request
+        if self.mode and _STOP.match(text):
+            return self.stop()
+        if self.quiz:
+            return self.answer(text)
+        if self.review:
+            rating = parse_rating(text)
+            if rating is not None:  # no card's answer is "good" or "3": a rating, shown or not
+                return self.rate(rating)
+            if looks_like_question(text):
+                return None
+            if self.review.revealed:
+                return StudyReply("_Rate the card: again / hard / good / easy (1-4), or `stop`._",
+                                  card=self._card(), revealed=True)
+            if _REVEAL.match(text):
+                return self.reveal()
+            return self.type_answer(text)
+        return None
+
+    def reminder(self) -> str | None:
+        """A line to show after a tutor answer while a quiz or review waits, else None."""
+        if self.quiz:
+            return (f"_Quiz paused at question {self.quiz.position + 1}/{len(self.quiz.questions)}: "
+                    "answer it when you are ready, or type `stop`._")
+        if self.review:
+            return f"_Review paused at card {self.review.position + 1}/{len(self.review.queue)}; `stop` ends it._"
+        return None
+
+    def _command(self, text: str) -> StudyReply | None:
+        name, *args = text.split()
+        name = name.lower()
+        if name == "/quiz":
+            if args and _STOP.match(" ".join(args)):
+                return self.stop("quiz")
+            n = int(args.pop()) if args and args[-1].isdigit() else None
+            if not args and n is None:
+                if self.quiz is not None:
+                    return self._ask("Your quiz is still on (`/quiz stop` ends it).")
+                resumed = self.resume_quiz()
+                if resumed is not None:
+                    return resumed
+            topic = " ".join(args)
+            return self.start_quiz(None if topic.lower() in ("", "all", "course", "everything") else topic, n)
+        if name in ("/flashcards", "/cards"):
+            if args and _STOP.match(" ".join(args)):
+                return self.stop("review")
+            return self.start_review(" ".join(args) or None)
+        if name == "/progress":
+            return self._with_reminder(self.show_progress())
+        if name == "/path":
+            return self._with_reminder(self.show_path(" ".join(args) or None))
+        return None  # /help, /new, unknown: the chat's own commands
+
+    def _request(self, text: str) -> StudyReply | None:
+        """Plain-language requests: "quiz me on GANs", "let's review VAEs", "show my progress"."""
+        if _PROGRESS.match(text):
+            return self._with_reminder(self.show_progress())
+        if _PATH.match(text):
+            return self._with_reminder(self.show_path())
+        for pattern, start in ((_QUIZ_ME, "quiz"), (_A_QUIZ, "quiz"), (_REVIEW, "review"), (_CARDS, "review")):
+            m = pattern.match(text)
+            if not m:
+                continue
+            rest = m.group("rest")
+            numbers = re.findall(r"\b(\d+)\b", rest)
+            n = int(m.groupdict().get("n") or (numbers[0] if numbers else 0)) or None
+            topic = " ".join(_REST_FILLER.sub(" ", re.sub(r"\d+", " ", rest)).strip(" .!?").split())
+            if len(topic.split()) > self.config.request_max_words:
+                return None  # "review how VAEs differ from GANs and why" is a question for the tutor
+            return self.start_quiz(topic or None, n) if start == "quiz" else self.start_review(topic or None)
+        return None
+
+    def _with_reminder(self, reply: StudyReply) -> StudyReply:
+        note = self.reminder()
+        if note:
+            reply.text += "\n\n" + note
+        return reply
+
+    def _unknown_topic(self, name: str) -> StudyReply:
+        topics = ", ".join(t.topic for t in self.material.topics)
+        return StudyReply(f'I don\'t know a topic called "{name}". Topics: {topics}.')
+
+    # ------------------------------------------------------------ quizzes
+
+    def start_quiz(self, topic: str | None = None, n: int | None = None, seed: int | None = None) -> StudyReply:
+        """Generate and save a quiz, and ask its first question."""
+        topic_id = None
+        if topic:
+            topic_id = resolve_topic(topic, self.material)
+            if topic_id is None:
+                return self._unknown_topic(topic)
+        seed = self._rng.randrange(2**31) if seed is None else seed
+        questions = generate_quiz(self.material, topic_id, n, seed, self.config)
+        if not questions:
+            return StudyReply(f"There is no quiz material for {topic_id or 'the course'} in the index.")
+        self.review = None
+        quiz_id = self.store.start_quiz(topic_id, seed, [q.to_record() for q in questions], self.clock())
+        self.quiz = _Quiz(quiz_id, topic_id, questions)
+        asked = n or self.config.quiz_questions
+        title = self.material.topic(topic_id).title if topic_id else "the whole course"
+        intro = f"**Quiz on {title}**: {len(questions)} questions"
+        if len(questions) < min(asked, self.config.max_quiz_questions):
+            intro += f" (only {len(questions)} could be made from this topic)"
+        intro += ". Ask a normal question any time: the quiz keeps its place."
+        return self._ask(intro)
+
+    def resume_quiz(self) -> StudyReply | None:
+        """Continue the learner's unfinished quiz (after a restart or a crash), or None if there is none."""
+        saved = self.store.open_quiz()
+        if saved is None:
+            return None
+        questions = [QuizQuestion.from_record(r) for r in saved.questions]
+        self.review = None
+        self.quiz = _Quiz(saved.quiz_id, saved.topic, questions, dict(saved.answers))
+        if self.quiz.position >= len(questions):
+            return self._finish("")
+        return self._ask(f"Resuming your unfinished quiz at question {self.quiz.position + 1}/{len(questions)}.")
+
+    def _ask(self, prefix: str) -> StudyReply:
+        quiz = self.quiz
+        q = quiz.questions[quiz.position]
+        text = render.question(q, quiz.position + 1, len(quiz.questions))
+        return StudyReply(f"{prefix}\n\n{text}" if prefix else text, question=q, number=quiz.position + 1,
+                          total=len(quiz.questions))
+
+    def answer(self, text: str) -> StudyReply | None:
+        """Grade an answer to the waiting question, save it, and ask the next one (or end the quiz)."""
+        quiz = self.quiz
+        if quiz is None:
+            return None
+        q = quiz.questions[quiz.position]
+        if looks_like_question(text) and not _TENTATIVE.match(text) and (
+                q.kind == "short" or grade(q, text, self.config) is None):
+            return None  # a question for the tutor; the quiz keeps its place
+        result = Grade(False, "(skipped)") if _GIVE_UP.match(text) else grade(q, text, self.config)
+        if result is None:
+            hint = "Answer with a letter, the option's number or its text" if q.options else "Type your answer"
+            return StudyReply(f"_{hint}, or `stop` to end the quiz._", question=q, number=quiz.position + 1,
+                              total=len(quiz.questions))
+        self.store.record_answer(quiz.quiz_id, quiz.position, q.to_record(), result.given, result.correct,
+                                 self.clock())
+        quiz.results[quiz.position] = result.correct
+        feedback = Feedback(result.correct, result.given, q.answer, q.explanation, q.citation)
+        said = render.answer_feedback(q, result.correct)
+        if quiz.position >= len(quiz.questions):
+            reply = self._finish(said)
+        else:
+            reply = self._ask(said)
+        reply.feedback = feedback
+        return reply
+
+    def _finish(self, prefix: str) -> StudyReply:
+        quiz = self.quiz
+        self.store.finish_quiz(quiz.quiz_id, self.clock())
+        score = sum(quiz.results.values())
+        revisit = list(dict.fromkeys(quiz.questions[i].concept for i, ok in sorted(quiz.results.items()) if not ok))
+        self.quiz = None
+        text = render.summary(score, len(quiz.questions), len(quiz.results), revisit)
+        return StudyReply(f"{prefix}\n\n{text}" if prefix else text, done=True,
+                          summary=QuizSummary(score, len(quiz.questions), revisit))
+
+    def stop(self, kind: str | None = None) -> StudyReply:
+        """End the running quiz (scored on the answers given) or review; ``kind`` limits it to one of them."""
+        if self.quiz and kind in (None, "quiz"):
+            return self._finish("Quiz stopped.")
+        if self.review and kind in (None, "review"):
+            return self._end_review("Review stopped.")
+        return StudyReply(f"No {kind or 'quiz or review'} is running.")
+
+    # ------------------------------------------------------------ flashcards
+
+    def start_review(self, topic: str | None = None) -> StudyReply:
+        """Review a topic's due and new cards, or every due card of the course when no topic is given."""
+        topic_id = None
+        if topic:
+            topic_id = resolve_topic(topic, self.material)
+            if topic_id is None:
+                return self._unknown_topic(topic)
+        now = self.clock()
+        stored = self.store.cards()
+        deck = build_deck(self.material, topic_id)
+        due = sorted((c for c in deck if c.key in stored and stored[c.key].due <= now),
+                     key=lambda c: (stored[c.key].due, c.key))
+        new = [c for c in deck if c.key not in stored][: self.config.new_cards_per_session] if topic_id else []
+        if topic_id:
+            self.store.mark_studied(topic_id, now)
+        if not due and not new:
+            upcoming = [stored[c.key].due for c in deck if c.key in stored]
+            text = "No cards are due now" + (f"; the next review is {render.when(min(upcoming), now)}"
+                                            if upcoming else "") + "."
+            if not topic_id:
+                text += " Start new cards with /flashcards TOPIC (see /path)."
+            return StudyReply(text, done=True)
+        paused = self.quiz is not None
+        self.quiz = None
+        self.review = _Review(topic_id, due + new)
+        what = self.material.topic(topic_id).title if topic_id else "due cards"
+        intro = f"**Flashcards: {what}**: {len(due)} due, {len(new)} new."
+        if paused:
+            intro += " Your quiz is saved: /quiz resumes it."
+        return self._show(intro)
+
+    def _card(self) -> Card:
+        return self.review.queue[self.review.position]
+
+    def _show(self, prefix: str) -> StudyReply:
+        r = self.review
+        text = render.card_front(self._card(), r.position + 1, len(r.queue))
+        return StudyReply(f"{prefix}\n\n{text}" if prefix else text, card=self._card(), number=r.position + 1,
+                          total=len(r.queue))
+
+    def reveal(self) -> StudyReply:
+        """Show the back of the current card; a rating is expected next."""
+        if self.review is None:
+            return StudyReply("No review is running; start one with /flashcards.")
+        self.review.revealed = True
+        return StudyReply(render.card_back(self._card()), card=self._card(), revealed=True,
+                          number=self.review.position + 1, total=len(self.review.queue))
+
+    def type_answer(self, text: str) -> StudyReply:
+        """Grade a typed answer to the current card, apply the rating it earns, and show the next card."""
+        if self.review is None:
+            return StudyReply("No review is running; start one with /flashcards.")
+        card = self._card()
+        embedder = self.embedder() if card.kind == "term" else None
+        recall = grade_recall(card, text, embedder, self.config)
+        return self._apply(RATINGS[recall.rating], text, recall.rating != "again")
+
+    def rate(self, rating: fsrs.Rating | str) -> StudyReply:
+        """Apply the learner's own rating (after ``reveal``) and show the next card."""
+        if self.review is None:
+            return StudyReply("No review is running; start one with /flashcards.")
+        if isinstance(rating, str):
+            parsed = parse_rating(rating)
+            if parsed is None:
+                return StudyReply("_Rate the card: again / hard / good / easy (1-4)._", card=self._card(),
+                                  revealed=self.review.revealed)
+            rating = parsed
+        return self._apply(rating, "", rating != fsrs.Rating.Again)
+
+    def _apply(self, rating: fsrs.Rating, typed: str, correct: bool) -> StudyReply:
+        r, card, now = self.review, self._card(), self.clock()
+        stored = self.store.cards().get(card.key)
+        state = stored.state if stored else self.scheduler.new_card(card.key, now)
+        reviewed = self.scheduler.review(state, rating, now)
+        self.store.save_review(card.key, card.topic, reviewed.state, reviewed.log)
+        r.reviewed += 1
+        if reviewed.state.due - now <= timedelta(minutes=self.config.relearn_minutes):
+            r.queue.append(card)  # learning steps: it comes back in this review
+        name = rating.name.lower()
+        lines = [] if r.revealed else [f"{'✅' if correct else '❌'} **{card.back}**", render.source_line(card.citation)]
+        lines.append(f"Rated **{name}**: next review {render.when(reviewed.state.due, now)}.")
+        feedback = Feedback(correct, typed, card.back, card.back, card.citation, name, reviewed.state.due)
+        r.position += 1
+        r.revealed = False
+        reply = self._show("\n".join(lines)) if r.position < len(r.queue) else self._end_review("\n".join(lines))
+        reply.feedback = feedback
+        return reply
+
+    def _end_review(self, prefix: str) -> StudyReply:
+        r, now = self.review, self.clock()
+        self.review = None
+        upcoming = [c.due for c in self.store.cards().values() if c.due > now]
+        text = f"**Review done**: {r.reviewed} cards reviewed."
+        if upcoming:
+            text += f" Next review {render.when(min(upcoming), now)}."
+        return StudyReply(f"{prefix}\n\n{text}" if prefix else text, done=True)
+
+    # ------------------------------------------------------------ path and progress
+
+    def report(self) -> ProgressReport:
+        """Per-topic mastery, due cards and recent scores, now."""
+        return progress_report(self.store, self.material, self.scheduler, self.clock(), self.config)
+
+    def show_progress(self) -> StudyReply:
+        """The /progress reply."""
+        report = self.report()
+        return StudyReply(render.progress(report, self.clock(), self.config.mastered), progress=report)
+
+    def show_path(self, topic: str | None = None) -> StudyReply:
+        """The whole path, or one topic's step (which counts as studying it)."""
+        steps = learning_path(self.material, self.config)
+        report = self.report()
+        if topic is None:
+            return StudyReply(render.path(steps, report), path=steps, progress=report)
+        topic_id = resolve_topic(topic, self.material)
+        if topic_id is None:
+            return self._unknown_topic(topic)
+        self.store.mark_studied(topic_id, self.clock())
+        step = next(s for s in steps if s.topic == topic_id)
+        mastery = next((t.mastery for t in report.topics if t.topic == topic_id), None)
+        return StudyReply(render.step(step, mastery), path=[step], progress=report)
