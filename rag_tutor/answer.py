@@ -195,7 +195,7 @@ class Tutor:
         scored = []
         for ctx in contexts[:3]:
             for sim, pos, sent in self.checker.closest_sentences(qvec, ctx.passage.text, 2):
-                if len(sent.split()) >= 4:
+                if len(sent.split()) >= 4 and not sent.startswith("Related terms"):
                     scored.append((sim - 0.03 * (ctx.n - 1), ctx, pos, sent))
         scored.sort(key=lambda t: -t[0])
         chosen = scored[:n_sentences]
@@ -244,8 +244,9 @@ class Tutor:
 
         s = self.settings
         started = time.perf_counter()
-        question, _ = clean_question(question, s.max_question_chars)  # raises on an empty question
+        question, notices = clean_question(question, s.max_question_chars)  # raises on an empty question
         result = self.retriever.retrieve(question, s.k, history)
+        result.notices = notices + result.notices
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
                    "new_tokens": 0}
         if result.top_similarity < s.decline_threshold and not result.course_terms:
@@ -257,7 +258,7 @@ class Tutor:
         messages = build_messages(question, history[-s.history_turns:], contexts)
         stats = GenerationStats()
         raw_parts = []
-        for piece in self.generator.stream(messages, stats):
+        for piece in self.generator.stream(messages, stats, s):
             if not raw_parts:
                 timings["first_token_s"] = time.perf_counter() - started
             raw_parts.append(piece)

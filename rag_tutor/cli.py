@@ -275,7 +275,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     app = PROJECT_DIR / "ui" / "app.py"
     if not app.exists():
         raise RagTutorError(f"the app is not at {app}; run from a checkout of rag-tutor")
-    os.environ["RAG_TUTOR_INDEX_DIR"] = str(settings.index_dir)
+    os.environ["RAG_TUTOR_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
+    os.chdir(PROJECT_DIR)  # Streamlit reads .streamlit/config.toml (127.0.0.1, no telemetry) from here
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
            "--server.port", str(args.port)]
     os.execv(sys.executable, cmd)

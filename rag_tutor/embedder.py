@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -62,7 +63,17 @@ class Embedder:
         return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True).astype("float32")[0]
 
 
+# transformers 5 swaps a class-level method while a model loads; two loads in different threads can
+# leave it swapped and the LLM's output layer untied (gibberish). Every model load takes this lock.
+MODEL_LOAD_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=2)
+def _load(package: str) -> Embedder:
+    return Embedder(package)
+
+
 def load_embedder(package: str) -> Embedder:
     """Loaded once per process."""
-    return Embedder(package)
+    with MODEL_LOAD_LOCK:
+        return _load(package)

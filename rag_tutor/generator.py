@@ -119,12 +119,18 @@ class Generator:
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
 
-    def stream(self, messages: list[dict], stats: GenerationStats | None = None) -> Iterator[str]:
-        """Yield text pieces as they are generated; fills ``stats`` when done."""
+    def stream(
+        self, messages: list[dict], stats: GenerationStats | None = None, settings: Settings | None = None
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated; fills ``stats`` when done.
+
+        Generation settings come from ``settings`` (the caller's), else from the ones the model was loaded with:
+        the loaded model is shared, its sampling settings are not.
+        """
         import torch
         from transformers import TextIteratorStreamer
 
-        s = self.settings
+        s = settings or self.settings
         stats = stats if stats is not None else GenerationStats()
         inputs = self.prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -166,20 +172,21 @@ class Generator:
         if "ids" in output:
             stats.new_tokens = int(output["ids"].shape[1] - inputs["input_ids"].shape[1])
 
-    def generate(self, messages: list[dict]) -> tuple[str, GenerationStats]:
+    def generate(self, messages: list[dict], settings: Settings | None = None) -> tuple[str, GenerationStats]:
         stats = GenerationStats()
-        text = "".join(self.stream(messages, stats))
+        text = "".join(self.stream(messages, stats, settings))
         return text, stats
 
 
 _LOADED: dict[tuple, Generator] = {}
-_LOCK = threading.Lock()
 
 
 def load_generator(settings: Settings, use_adapter: bool = True) -> Generator:
     """One generator per (model, adapter, dtype) per process."""
+    from .embedder import MODEL_LOAD_LOCK
+
     key = (settings.generator_package, str(settings.adapter_dir), settings.generator_dtype, use_adapter)
-    with _LOCK:
+    with MODEL_LOAD_LOCK:
         if key not in _LOADED:
             _LOADED[key] = Generator(settings, use_adapter)
         return _LOADED[key]

@@ -39,9 +39,10 @@ def test_corrupt_adapter_is_a_clear_error(tmp_path):
 
 @pytest.mark.model
 def test_generation_streams_pieces_and_reports_timings():
-    gen = load_generator(load_settings(env={}, max_new_tokens=12), use_adapter=True)
+    settings = load_settings(env={}, max_new_tokens=12)
+    gen = load_generator(settings, use_adapter=True)
     stats = GenerationStats()
-    pieces = list(gen.stream([{"role": "user", "content": "Say hello."}], stats))
+    pieces = list(gen.stream([{"role": "user", "content": "Say hello."}], stats, settings))
     assert len(pieces) >= 2 and "".join(pieces).strip()
     assert 0 < stats.first_token_s <= stats.total_s
     assert 0 < stats.new_tokens <= 12

@@ -1,0 +1,296 @@
+"""What every page shares: settings, the cached tutor and study material, index status, safe rendering.
+
+Presentation only: every decision (retrieval, answers, grading, scheduling) is a
+``rag_tutor`` call. Model output and corpus text are shown as Markdown with images
+defanged, or HTML-escaped inside our own fixed markup; never as raw HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from rag_tutor.embedder import MODEL_LOAD_LOCK
+
+from rag_tutor.config import Settings, load_settings
+from rag_tutor.errors import RagTutorError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+log = logging.getLogger("rag_tutor.ui")
+
+UPLOAD_MAX_MB = 10  # largest corpus upload accepted (also server.maxUploadSize in .streamlit/config.toml)
+
+
+# ---------------------------------------------------------------- errors
+
+
+def message_of(exc: BaseException, doing: str = "") -> str:
+    """One clear sentence: our own errors are already written for people, anything else gets a short summary."""
+    from rag_tutor.generator import AdapterError
+
+    if isinstance(exc, RagTutorError):
+        text = str(exc)
+        text = text[:1].upper() + text[1:]
+        if isinstance(exc, AdapterError):
+            text += ". In the app, turn off **Use the LoRA adapter** in the sidebar to answer with the base model."
+        return text
+    log.exception("unexpected error%s", f" while {doing}" if doing else "")
+    what = f" while {doing}" if doing else ""
+    return (f"Something went wrong{what} ({exc.__class__.__name__}: {str(exc)[:200]}). "
+            "The app is still running: try again, or rebuild the index on the Library page.")
+
+
+def show_error(exc: BaseException, doing: str = "") -> None:
+    st.error(message_of(exc, doing), icon=":material/error:")
+
+
+# ---------------------------------------------------------------- settings and index
+
+
+def settings() -> Settings:
+    """Defaults plus RAG_TUTOR_* variables, read on every run (cheap); a bad variable stops the page with a message."""
+    try:
+        return load_settings()
+    except RagTutorError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def current_build(s: Settings) -> Path | None:
+    from rag_tutor.index import current_build as _current
+
+    return _current(Path(s.index_dir))
+
+
+def _corpus_fingerprint(s: Settings) -> tuple:
+    """File names, sizes and mtimes: enough to notice that the corpus changed since the last check."""
+    rows = []
+    for root in s.corpus_dirs:
+        root = Path(root)
+        if root.is_dir():
+            for p in sorted(root.rglob("*")):
+                if p.is_file():
+                    st_ = p.stat()
+                    rows.append((str(p), st_.st_size, st_.st_mtime_ns))
+    return tuple(rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _status(index_dir: str, corpus_dirs: tuple[str, ...], build: str, fingerprint: tuple):
+    """``build`` and ``fingerprint`` are only cache keys: a new build or a touched file recomputes the status."""
+    from rag_tutor.index import index_status
+
+    return index_status(load_settings(index_dir=Path(index_dir), corpus_dirs=[Path(d) for d in corpus_dirs]))
+
+
+def index_state(s: Settings):
+    """IndexStatus of the served index against the corpus on disk (recomputed only when either changed)."""
+    build = current_build(s)
+    return _status(str(s.index_dir), tuple(str(d) for d in s.corpus_dirs), str(build), _corpus_fingerprint(s))
+
+
+def index_banner(s: Settings) -> None:
+    """The missing or stale index, flagged on every page."""
+    try:
+        status = index_state(s)
+    except RagTutorError as exc:
+        show_error(exc)
+        return
+    if not status.exists:
+        st.warning(f"There is no usable index in `{s.index_dir}` yet, so the tutor cannot answer. "
+                   "Build it on the **Library** page (or run `rag-tutor index`).", icon=":material/warning:")
+    elif status.stale:
+        parts = [f"{len(v)} {k}" for k, v in
+                 (("added", status.added), ("changed", status.changed), ("removed", status.removed)) if v]
+        st.warning(f"The index is out of date with the corpus ({', '.join(parts)} document(s)). "
+                   "Answers use the last build until you rebuild it on the **Library** page.",
+                   icon=":material/sync_problem:")
+
+
+# ---------------------------------------------------------------- heavy objects, loaded once
+
+
+_READY: set[bool] = set()  # adapter on/off variants whose model is loaded in this process
+# Every model load in the app takes the library's one model-load lock (see rag_tutor/embedder.py).
+MODEL_LOCK = MODEL_LOAD_LOCK
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _tutor(index_dir: str, build: str, use_adapter: bool, _settings: Settings):
+    from rag_tutor.answer import Tutor
+
+    started = time.perf_counter()
+    with MODEL_LOCK:
+        tutor = Tutor(_settings, use_adapter=use_adapter)
+        tutor.generator  # load the language model now, not in the middle of the first answer
+    _READY.add(use_adapter)
+    return tutor, time.perf_counter() - started
+
+
+class _LockedEmbedder:
+    """The embedder for the study tools (grading typed definitions), loaded under MODEL_LOCK on first use."""
+
+    def __init__(self, package: str) -> None:
+        self._package = package
+
+    def __getattr__(self, name: str):
+        from rag_tutor.embedder import load_embedder
+
+        with MODEL_LOCK:
+            embedder = load_embedder(self._package)
+        return getattr(embedder, name)
+
+
+def tutor_loaded(use_adapter: bool = True) -> bool:
+    return use_adapter in _READY
+
+
+def get_tutor(s: Settings):
+    """The Tutor for the served index build, with the model loaded; first call shows a spinner."""
+    use_adapter = st.session_state.get("use_adapter", True)
+    build = current_build(s)
+    if build is None:
+        from rag_tutor.errors import IndexMissingError
+
+        raise IndexMissingError(f"no index in {s.index_dir}; build it on the Library page or run `rag-tutor index`")
+    if not tutor_loaded(use_adapter):
+        message = ("Loading the tutor: the search index and the language model "
+                   "(only the first time; about 10 seconds, up to a minute if the model has to be converted)…")
+        with st.spinner(message, show_time=True):
+            tutor, seconds = _tutor(str(s.index_dir), str(build), use_adapter, s)
+        st.session_state.pop("_load_failed", None)
+        st.toast(f"Tutor ready: model loaded in {seconds:.1f} s.", icon=":material/check_circle:")
+        return tutor
+    with st.spinner("Loading the search index…"):
+        tutor, _ = _tutor(str(s.index_dir), str(build), use_adapter, s)
+    return tutor
+
+
+def model_status(s: Settings) -> str:
+    """One Markdown line: model package, adapter, and whether it is loaded in this process."""
+    import importlib.metadata
+
+    from rag_tutor.generator import DEFAULT_ADAPTER
+
+    try:
+        version = importlib.metadata.version(s.generator_package)
+        model = f"`{s.generator_package}` {version}"
+    except importlib.metadata.PackageNotFoundError:
+        model = f"`{s.generator_package}` (not installed)"
+    use_adapter = st.session_state.get("use_adapter", True)
+    adapter_dir = Path(s.adapter_dir) if s.adapter_dir else DEFAULT_ADAPTER
+    if not use_adapter:
+        adapter = "off"
+    elif (adapter_dir / "adapter_model.safetensors").exists():
+        adapter = "shipped LoRA" if adapter_dir == DEFAULT_ADAPTER else f"LoRA from `{adapter_dir.name}`"
+    else:
+        adapter = "missing"
+    loaded = "loaded" if tutor_loaded(use_adapter) else "loads with the Chat page"
+    return f"{model} · adapter: {adapter} · {loaded}"
+
+
+# ---------------------------------------------------------------- learner and study tools
+
+
+def get_study(s: Settings):
+    """This browser session's StudySession for the chosen learner (None: the default profile) and index build.
+
+    A new learner or a rebuilt index gets a new session; an unfinished quiz stays saved and
+    `/quiz` resumes it.
+    """
+    from rag_tutor.study.session import StudySession
+
+    chosen = st.session_state.get("learner")
+    key = (chosen, str(s.home), str(s.index_dir), str(current_build(s)))
+    cached = st.session_state.get("_study")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    study = StudySession(s, learner=chosen, embedder=_LockedEmbedder(s.embedder_package))
+    st.session_state["_study"] = (key, study)
+    return study
+
+
+def progress(s: Settings):
+    """The learner's ProgressReport (mastery per topic, due cards, recent quizzes)."""
+    return get_study(s).report()
+
+
+# ---------------------------------------------------------------- safe rendering
+
+
+def md(text: str) -> str:
+    """Untrusted text (model output, corpus) for st.markdown: HTML is never rendered by Streamlit without
+    unsafe_allow_html; images are defanged so no text can make the browser fetch a URL."""
+    return (text or "").replace("![", "!\\[")
+
+
+def md_inline(text: str) -> str:
+    """Untrusted text inside a label (expander, button): Markdown punctuation escaped."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|~:$])", r"\\\1", " ".join((text or "").split()))
+
+
+def defanged(pieces):
+    """Stream filter: ``md`` for text that arrives in pieces ("!" and "[" may come in different pieces)."""
+    held = ""
+    for piece in pieces:
+        text = held + piece
+        held = "!" if text.endswith("!") else ""
+        text = text[:-1] if held else text
+        if text:
+            yield md(text)
+    if held:
+        yield held
+
+
+_MARKUP = re.compile(r"\*\*|__|`")
+
+
+def _span(text: str, quote: str) -> tuple[int, int] | None:
+    """Where the quoted sentence sits in the passage (whitespace and emphasis differences allowed)."""
+    quote = quote.strip()
+    if not quote:
+        return None
+    at = text.find(quote)
+    if at >= 0:
+        return at, at + len(quote)
+    words = [re.escape(w) for w in quote.split()]
+    m = re.search(r"\s+".join(words), text)
+    return (m.start(), m.end()) if m else None
+
+
+def passage_html(text: str, quote: str = "") -> str:
+    """A passage as our own fixed markup: every character of the passage escaped, the supporting sentence
+    wrapped in <mark>."""
+    plain = _MARKUP.sub("", text or "").strip()
+    span = _span(plain, _MARKUP.sub("", quote or ""))
+    if span:
+        a, b = span
+        body = (f"{html.escape(plain[:a])}<mark style='background:#fde68a;padding:0 2px;border-radius:3px'>"
+                f"{html.escape(plain[a:b])}</mark>{html.escape(plain[b:])}")
+    else:
+        body = html.escape(plain)
+    return (f"<div class='rt-passage' style='white-space:pre-wrap;font-size:0.92rem;line-height:1.5'>"
+            f"{body}</div>")
+
+
+def source_label(n: int | None, title: str, section: str) -> str:
+    prefix = f"[{n}] " if n is not None else ""
+    label = f"{title} › {section}" if section and section != title else title
+    return md_inline(prefix + label)
+
+
+def render_source(title: str, section: str, source: str, text: str, quote: str = "", n: int | None = None) -> None:
+    """One cited passage in an expander: number, document title › section, the passage with its quote marked."""
+    with st.expander(source_label(n, title, section), icon=":material/menu_book:"):
+        st.html(passage_html(text, quote))
+        st.caption(f"Source: `{source}`")

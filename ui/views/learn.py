@@ -1,0 +1,129 @@
+"""Learn: the learning path, one topic at a time: its article, key terms, flashcards, quiz and reading list."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+
+import chat_state
+import common
+from rag_tutor.documents import load_document
+from rag_tutor.errors import CorpusError
+from rag_tutor.index import read_manifest
+from rag_tutor.study.cards import build_deck
+from rag_tutor.study.path import learning_path
+
+
+def readable(text: str, title: str) -> str:
+    """The document under the page's own header: its leading "# title" dropped, other headings one level down
+    (code blocks untouched)."""
+    text = re.sub(rf"\A\s*#\s+{re.escape(title)}\s*\n", "", text)
+    lines, fenced = [], False
+    for line in text.splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        lines.append(f"#{line}" if not fenced and re.match(r"#{1,5}\s", line) else line)
+    return "\n".join(lines)
+
+
+def article(s, study, step) -> None:
+    """The topic's own document as Markdown; the indexed passages if the file has gone."""
+    build = common.current_build(s)
+    info = read_manifest(build)["documents"].get(step.source, {}) if build else {}
+    path = Path(info.get("path", ""))
+    try:
+        doc = load_document(path, path.parent) if info.get("path") else None
+    except CorpusError:
+        doc = None
+    if doc is not None:
+        st.markdown(common.md(readable(doc.text, step.title)))
+        return
+    st.warning(f"The file behind this topic ({step.source}) is missing or unreadable; showing its indexed "
+               "passages. Rebuild the index on the Library page.")
+    for chunk in study.material.chunks:
+        if chunk.source == step.source:
+            st.markdown(f"#### {common.md_inline(chunk.section)}\n\n{common.md(chunk.text)}")
+
+
+def key_terms(study, topic: str) -> None:
+    terms = study.material.terms_for(topic)
+    if not terms:
+        st.info("This topic has no glossary terms.")
+        return
+    for term in sorted(terms, key=lambda t: t.name.lower()):
+        related = f"  \n*Related:* {common.md_inline(', '.join(term.related))}" if term.related else ""
+        st.markdown(f"**{common.md_inline(term.name)}**: {common.md(term.definition)}{related}")
+
+
+def flashcards(study, topic: str) -> None:
+    deck = build_deck(study.material, topic)
+    if not deck:
+        st.info("This topic has no flashcards.")
+        return
+    stored = study.store.cards()
+    rows = [{"Front": c.front, "Back": c.back,
+             "Next review": stored[c.key].due.astimezone() if c.key in stored else None} for c in deck]
+    st.caption(f"{len(deck)} cards; {sum(1 for c in deck if c.key in stored)} reviewed so far.")
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "Front": st.column_config.TextColumn(width="large"),
+        "Back": st.column_config.TextColumn(width="large"),
+        "Next review": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    })
+
+
+def reading_list(step) -> None:
+    if not step.resources:
+        st.info("The reading list has no section about this topic.")
+        return
+    for c in step.resources:
+        common.render_source(c.title, c.section, c.source, c.text)
+
+
+s = common.settings()
+study = common.get_study(s)
+steps = learning_path(study.material, study.config)
+report = study.report()
+progress = {t.topic: t for t in report.topics}
+
+st.title("Learn")
+if not steps:
+    st.info("The index has no topic documents yet. Add some on the Library page.")
+    st.stop()
+ids = [step.topic for step in steps]
+nxt = report.next_topic(study.config.mastered)
+if st.session_state.get("learn_topic") not in ids:
+    st.session_state["learn_topic"] = nxt.topic if nxt else ids[0]
+topic = st.selectbox(
+    "Topic", ids, key="learn_topic",
+    format_func=lambda t: f"{ids.index(t) + 1}. {steps[ids.index(t)].title} · {progress[t].mastery:.0%} mastered"
+    if t in progress else t)
+step = steps[ids.index(topic)]
+if st.session_state.get("_marked_studied") != (study.learner, topic):
+    study.store.mark_studied(topic, study.clock())  # opening a topic counts as studying it
+    st.session_state["_marked_studied"] = (study.learner, topic)
+
+st.header(common.md_inline(step.title))
+if step.summary:
+    st.markdown(f"*{common.md(step.summary)}*")
+mine = progress.get(topic)
+if mine:
+    st.progress(min(1.0, mine.mastery), text=f"Mastery {mine.mastery:.0%} · quiz {mine.quiz_correct}/"
+                f"{mine.quiz_answered} · cards seen {mine.cards_seen}/{mine.cards_total} · due {mine.cards_due}")
+left, right, _ = st.columns([1, 1, 1])
+if left.button("Quiz me on this topic", icon=":material/quiz:", type="primary", key="learn-quiz"):
+    chat_state.start_quiz(topic, f"Quiz me on {step.title}")
+    st.switch_page("views/chat.py")
+if right.button(f"Review its {step.cards} flashcards", icon=":material/style:", key="learn-cards"):
+    chat_state.start_cards(topic, f"Flashcards on {step.title}")
+    st.switch_page("views/chat.py")
+
+tabs = st.tabs(["Article", "Key terms", "Flashcards", "Reading list"])
+with tabs[0]:
+    article(s, study, step)
+with tabs[1]:
+    key_terms(study, topic)
+with tabs[2]:
+    flashcards(study, topic)
+with tabs[3]:
+    reading_list(step)
