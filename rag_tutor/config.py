@@ -114,7 +114,7 @@ class Settings:
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 0.9  # only used when temperature > 0
     repetition_penalty: float = 1.15  # small models loop without it
-    stop_strings: tuple[str, ...] = ("<|im_end|>", "\nQuestion:", "\nSources:")  # end the answer early
+    stop_strings: tuple[str, ...] = ()  # extra stop texts ("a|b" in the env); each costs ~1 s of first-token time here, and the chat template's end token already stops the adapter
 
     # --- study tools (quizzes, flashcards, path, progress): their own section, StudyConfig above ---
     study: StudyConfig = field(default_factory=StudyConfig)
