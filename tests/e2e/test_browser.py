@@ -84,6 +84,9 @@ def test_first_session_in_chromium(page, app_url, shot, artifacts):
     quiz = page.locator("[class*='st-key-quiz-']").last
     expect(quiz).to_be_visible(timeout=STEP_S * 1000)
     expect(quiz.get_by_role("button", name="Submit answer")).to_be_visible(timeout=STEP_S * 1000)
+    # wait until the answer widget itself has rendered: the options or the text box
+    expect(quiz.get_by_test_id("stRadioGroup").or_(quiz.get_by_role("textbox")).first).to_be_visible(
+        timeout=STEP_S * 1000)
     if quiz.get_by_test_id("stRadioGroup").count():
         quiz.get_by_test_id("stRadioGroup").locator("label").first.click()
     else:  # a short-answer question
