@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
-from .citations import SupportChecker, cited_numbers, split_sentences, strip_citations
+from .citations import SupportChecker, cited_numbers, split_sentences, strip_citations, with_marks
 from .config import Settings
 from .retrieval import Passage, Retriever, RetrievalResult, clean_question
 
@@ -182,10 +182,7 @@ class Tutor:
                 cit = numbering[ctx.n]
                 cit.support = min(cit.support, score)
                 marks.append(f"[{cit.n}]")
-            body = claim.rstrip()
-            end = body[-1] if body and body[-1] in ".!?" else "."
-            body = body[:-1] if body and body[-1] in ".!?" else body
-            parts.append(f"{body} {''.join(marks)}{end}")
+            parts.append(with_marks(claim, "".join(marks)))
         share = len(kept) / len(sentences) if sentences else 0.0
         return " ".join(parts), list(numbering.values()), share
 
@@ -207,10 +204,7 @@ class Tutor:
                 p = ctx.passage
                 numbering[ctx.n] = Citation(len(numbering) + 1, p.source, p.title, p.section, p.text, p.chunk_id,
                                             1.0, sent)
-            body = sent.rstrip()
-            end = body[-1] if body[-1] in ".!?" else "."
-            body = body[:-1] if body[-1] in ".!?" else body
-            parts.append(f"{body} [{numbering[ctx.n].n}]{end}")
+            parts.append(with_marks(sent, f"[{numbering[ctx.n].n}]"))
         return " ".join(parts), list(numbering.values())
 
     # ------------------------------------------------------------ the public calls

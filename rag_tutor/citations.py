@@ -66,6 +66,14 @@ def strip_citations(sentence: str) -> str:
     return re.sub(r"\s+([.!?,;:])", r"\1", CITE.sub("", sentence)).strip()
 
 
+def with_marks(sentence: str, marks: str) -> str:
+    """The sentence with its citation marks before the final stop: "Noise is added [1]."."""
+    body = sentence.strip()
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    body = body[:-1] if body and body[-1] in ".!?" else body
+    return f"{body} {marks}{end}"
+
+
 def lexical_support(sentence: str, passage: str) -> float:
     """Share of the sentence's content words (stemmed) that occur in the passage."""
     words = set(keyword_tokens(sentence))

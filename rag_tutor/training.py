@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .answer import DECLINE, Context, Tutor, build_messages
-from .citations import split_sentences
+from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
 from .documents import is_glossary, load_corpus, parse_glossary
 from .retrieval import Passage, RetrievalResult
@@ -51,13 +51,7 @@ class Example:
 
 
 def _cite(sentences: list[str], n: int) -> str:
-    out = []
-    for s in sentences:
-        s = s.strip()
-        end = s[-1] if s[-1] in ".!?" else "."
-        body = s[:-1] if s[-1] in ".!?" else s
-        out.append(f"{body} [{n}]{end}")
-    return " ".join(out)
+    return " ".join(with_marks(s, f"[{n}]") for s in sentences)
 
 
 def _heading_question(section: str, title: str) -> str | None:
