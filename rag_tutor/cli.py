@@ -11,6 +11,8 @@ from typing import Callable
 
 from .config import Settings, load_settings
 from .errors import RagTutorError
+from .podcast.cli import HANDLERS as PODCAST_HANDLERS
+from .podcast.cli import add_parser as add_podcast_parser
 from .study.cli import HANDLERS as STUDY_HANDLERS
 from .study.cli import add_parsers as add_study_parsers
 
@@ -340,10 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="use only the first N examples (smoke runs)")
 
     add_study_parsers(sub)
+    add_podcast_parser(sub)
     return parser
 
 
 COMMANDS.update(STUDY_HANDLERS)
+COMMANDS.update(PODCAST_HANDLERS)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

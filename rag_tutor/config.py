@@ -69,6 +69,32 @@ class StudyConfig:
     busy_timeout_ms: int = 10_000  # how long a writer waits for another process's transaction
 
 
+@dataclass(frozen=True)
+class PodcastConfig:
+    """The audio overviews' section of the settings (Settings.podcast)."""
+
+    engine: str = "auto"  # "piper" (neural voice shipped on PyPI), "espeak-ng" (Debian), or "auto": piper, else espeak-ng
+    target_s: float = 180.0  # the script is sized for this duration...
+    min_s: float = 120.0  # ...and the rendered file must last between these two
+    max_s: float = 240.0
+    words_per_s: float = 2.8  # speaking rate used to size the script (piper "joe" at the lengths below: 423 words in ~150 s)
+    max_turn_sentences: int = 3  # sentences the guide reads in one turn
+    max_turn_words: int = 70  # ... and words
+    gap_s: float = 0.45  # silence between speakers
+    chapter_gap_s: float = 0.9  # silence before a new chapter
+    loudness_dbfs: float = -20.0  # every line is brought to this RMS level, then peaks are limited
+    peak: float = 0.9  # highest sample value after levelling (full scale = 1)
+    # The guide: the packaged neural voice as it is. The host: the same voice raised in pitch (and
+    # formants) by resampling, slowed before so that it ends at a normal speed: a distinct, lighter voice.
+    guide_length_scale: float = 1.05
+    host_length_scale: float = 1.25
+    host_pitch: float = 1.22  # resampling factor for the host (1.22 = +3.4 semitones)
+    espeak_guide: str = "en-us+m3"  # espeak-ng voices when it is the engine
+    espeak_host: str = "en-us+f3"
+    espeak_rate: int = 155  # words per minute
+    dir_name: str = "podcasts"  # folder under Settings.home for audio and manifests
+
+
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag-tutor" / "models"
@@ -118,6 +144,8 @@ class Settings:
 
     # --- study tools (quizzes, flashcards, path, progress): their own section, StudyConfig above ---
     study: StudyConfig = field(default_factory=StudyConfig)
+    # --- audio overviews (podcasts): PodcastConfig above ---
+    podcast: PodcastConfig = field(default_factory=PodcastConfig)
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the given fields replaced (``None`` values are ignored)."""
@@ -150,7 +178,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     hints = get_type_hints(Settings)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
-        if f.name == "study":
+        if f.name in ("study", "podcast"):
             continue
         raw = env.get(f"RAG_TUTOR_{f.name.upper()}")
         if raw is None or raw == "":
