@@ -133,3 +133,18 @@ def cli():
                               env=full_env, timeout=timeout, cwd=ROOT, input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def rendered(course_index, tmp_path_factory):
+    """The real podcast of one topic, rendered once with the Piper voice into a temporary home."""
+    from rag_tutor.podcast.speech import PiperEngine
+
+    if not PiperEngine.available():
+        pytest.fail("the Piper engine is part of the setup (requirements.lock); run `make setup`")
+    from rag_tutor.podcast.render import make_podcast
+
+    settings = replace(course_index, home=tmp_path_factory.mktemp("podcast-home"))
+    shares = []
+    podcast = make_podcast(settings, "diffusion", progress=lambda share, text: shares.append(share))
+    return settings, podcast, shares

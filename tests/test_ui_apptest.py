@@ -318,8 +318,57 @@ def test_learn_page_shows_a_topic_and_starts_its_quiz_in_the_chat(app_env, cours
     page = texts(at)
     assert "Kingma and Welling" in page  # the deep article
     assert "Beta-VAE" in page  # a key term
-    assert [t.label for t in at.tabs] == ["Article", "Key terms", "Flashcards", "Reading list"]
+    assert [t.label for t in at.tabs] == ["Article", "Podcast", "Key terms", "Flashcards", "Reading list"]
     at.button(key="learn-quiz").click().run()
     assert not at.exception
     assert at.session_state["chat_turns"][-1]["kind"] == "quiz"
     assert at.chat_input  # now on the chat page
+
+
+def _podcast_tab(at):
+    return next(t for t in at.tabs if t.label == "Podcast")
+
+
+@pytest.mark.model
+def test_learn_page_plays_a_rendered_podcast_with_transcript_and_chapters(app_env, course_index, rendered,
+                                                                           monkeypatch):
+    settings, podcast, _ = rendered
+    app_env(index_dir=course_index.index_dir)
+    monkeypatch.setenv("RAG_TUTOR_HOME", str(settings.home))
+    at = new_app().run(timeout=ANSWER_TIMEOUT)
+    at.switch_page("views/learn.py").run()
+    at.selectbox(key="learn_topic").set_value("diffusion").run()
+    assert not at.exception
+    tab = _podcast_tab(at)
+    assert len(tab.get("audio")) == 1
+    page = texts(at)
+    assert "Guide:" in page and "Host:" in page
+    guide = next(ln for ln in podcast.script.lines if ln.speaker == "guide")
+    assert guide.text[:50] in page
+    chapter = tab.button(key="podcast-chapter-2")
+    chapter.click().run()
+    assert at.session_state["podcast_start_diffusion"] == podcast.script.chapters[2].start_s > 0
+
+
+@pytest.mark.model
+def test_learn_page_makes_a_podcast_on_demand_and_flags_it_stale(app_env, tiny_corpus, settings_for, embedder):
+    from rag_tutor.index import build_index
+
+    settings = settings_for(tiny_corpus)
+    build_index(settings, embedder=embedder)
+    app_env(index_dir=settings.index_dir, corpus=tiny_corpus)
+    at = new_app().run(timeout=ANSWER_TIMEOUT)
+    at.switch_page("views/learn.py").run()
+    at.selectbox(key="learn_topic").set_value("vae").run()
+    tab = _podcast_tab(at)
+    assert not tab.get("audio")
+    tab.button(key="podcast-make").click().run(timeout=ANSWER_TIMEOUT)  # the real Piper voice
+    assert not at.exception and not at.error
+    assert len(_podcast_tab(at).get("audio")) == 1
+    assert "Kingma and Welling" in texts(at)
+
+    doc = tiny_corpus / "05-vae.md"
+    doc.write_text(doc.read_text() + "\nA line added later.\n")
+    at.run()
+    assert any("out of date" in w.value for w in at.warning)
+    assert len(_podcast_tab(at).get("audio")) == 1  # the old one still plays

@@ -31,9 +31,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(course_index, tmp_path_factory):
+def app_home(tmp_path_factory) -> Path:
+    """The served app's learner data folder (RAG_TUTOR_HOME)."""
+    return tmp_path_factory.mktemp("e2e-home")
+
+
+@pytest.fixture(scope="session")
+def app_url(course_index, app_home):
     """`streamlit run ui/app.py` on a free port, with learner data and the index in temp folders."""
-    home = tmp_path_factory.mktemp("e2e-home")
+    home = app_home
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {**os.environ, "RAG_TUTOR_HOME": str(home), "RAG_TUTOR_INDEX_DIR": str(course_index.index_dir),

@@ -11,7 +11,9 @@ import chat_state
 import common
 from rag_tutor.documents import load_document
 from rag_tutor.errors import CorpusError
+from rag_tutor.errors import RagTutorError
 from rag_tutor.index import read_manifest
+from rag_tutor.podcast import make_podcast, podcast_status
 from rag_tutor.study.cards import build_deck
 from rag_tutor.study.path import learning_path
 
@@ -72,6 +74,54 @@ def flashcards(study, topic: str) -> None:
     })
 
 
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _render(s, topic: str, force: bool) -> None:
+    bar = st.progress(0.0, text="Starting...")
+    try:
+        make_podcast(s, topic, force=force, progress=lambda share, text: bar.progress(min(1.0, share), text=text))
+    except RagTutorError as exc:
+        bar.empty()
+        st.error(f"The audio overview could not be made: {exc}")
+        return
+    st.rerun()
+
+
+def podcast(s, topic: str) -> None:
+    """The topic's audio overview: player, chapters, and the transcript with each line's source."""
+    status = podcast_status(s, topic)
+    pod = status.podcast
+    if pod is None:
+        st.info("Listen to this lesson: a host asks, a guide answers from the course material, in about "
+                "3 minutes. Making it takes about a minute, once; it is kept for next time.")
+        if st.button("Make the audio overview", icon=":material/podcasts:", key="podcast-make", type="primary"):
+            _render(s, topic, force=False)
+        return
+    if status.stale:
+        st.warning(f"This audio overview is out of date: {status.reason}. You can still play the old one.")
+        if st.button("Make it again from the current material", icon=":material/refresh:", key="podcast-remake"):
+            _render(s, topic, force=True)
+    start_key = f"podcast_start_{topic}"
+    st.audio(str(pod.audio), format="audio/wav", start_time=int(st.session_state.get(start_key, 0)))
+    st.caption(f"{_clock(pod.duration_s)} · {pod.engine} voices · {len(pod.script.sources)} sources")
+    st.markdown("**Chapters**")
+    for i, chapter in enumerate(pod.script.chapters):
+        if st.button(f"{_clock(chapter.start_s)} · {chapter.title}", key=f"podcast-chapter-{i}", type="tertiary"):
+            st.session_state[start_key] = chapter.start_s
+            st.rerun()
+    st.markdown("**Transcript**")
+    for line in pod.script.lines:
+        who = "Host" if line.speaker == "host" else "Guide"
+        cite = f" [{line.source}]" if line.source else ""
+        st.markdown(f"`{_clock(line.start_s)}` **{who}:** {common.md_inline(line.text)}{cite}")
+    st.markdown("**Sources**")
+    for n, c in enumerate(pod.script.sources, 1):
+        quotes = [ln.text for ln in pod.script.lines if ln.source == n]
+        common.render_source(c.title, c.section, c.source, c.text, quotes[0] if quotes else "", n)
+
+
 def reading_list(step) -> None:
     if not step.resources:
         st.info("The reading list has no section about this topic.")
@@ -118,12 +168,14 @@ if right.button(f"Review its {step.cards} flashcards", icon=":material/style:", 
     chat_state.start_cards(topic, f"Flashcards on {step.title}")
     st.switch_page("views/chat.py")
 
-tabs = st.tabs(["Article", "Key terms", "Flashcards", "Reading list"])
+tabs = st.tabs(["Article", "Podcast", "Key terms", "Flashcards", "Reading list"])
 with tabs[0]:
     article(s, study, step)
 with tabs[1]:
-    key_terms(study, topic)
+    podcast(s, topic)
 with tabs[2]:
-    flashcards(study, topic)
+    key_terms(study, topic)
 with tabs[3]:
+    flashcards(study, topic)
+with tabs[4]:
     reading_list(step)
