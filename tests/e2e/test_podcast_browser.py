@@ -21,7 +21,7 @@ def test_topic_page_plays_its_podcast_in_chromium(page, app_url, app_home, rende
     page.goto(app_url)
     page.get_by_test_id("stSidebarNav").get_by_text("Learn", exact=True).click()
     expect(page.get_by_role("heading", name="Learn", exact=True)).to_be_visible(timeout=STEP_S * 1000)
-    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name=re.compile(r"Diffusion and Score-Based")).click()
     expect(page.get_by_role("heading", name=re.compile(r"^Diffusion and Score-Based"))).to_be_visible(
         timeout=STEP_S * 1000)
@@ -36,8 +36,8 @@ def test_topic_page_plays_its_podcast_in_chromium(page, app_url, app_home, rende
     assert 120 <= duration <= 240
     assert abs(duration - podcast.duration_s) < 1.0
     first_guide = next(ln for ln in podcast.script.lines if ln.speaker == "guide")
-    expect(page.get_by_text(first_guide.text[:60], exact=False).first).to_be_visible(timeout=STEP_S * 1000)
-    expect(page.get_by_text(re.compile(r"^Host:")).first).to_be_visible()
+    expect(page.get_by_text(first_guide.text[:60], exact=False).filter(visible=True).first).to_be_visible(timeout=STEP_S * 1000)
+    expect(page.get_by_text(re.compile(r"^Host:")).filter(visible=True).first).to_be_visible()
     expect(page.get_by_role("button", name=re.compile(r"^0:00 · Introduction"))).to_be_visible()
     player.scroll_into_view_if_needed()
     shot("13-podcast")

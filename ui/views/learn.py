@@ -106,16 +106,19 @@ def podcast(s, topic: str) -> None:
     start_key = f"podcast_start_{topic}"
     st.audio(str(pod.audio), format="audio/wav", start_time=int(st.session_state.get(start_key, 0)))
     st.caption(f"{_clock(pod.duration_s)} · {pod.engine} voices · {len(pod.script.sources)} sources")
-    st.markdown("**Chapters**")
-    for i, chapter in enumerate(pod.script.chapters):
-        if st.button(f"{_clock(chapter.start_s)} · {chapter.title}", key=f"podcast-chapter-{i}", type="tertiary"):
-            st.session_state[start_key] = chapter.start_s
-            st.rerun()
-    st.markdown("**Transcript**")
-    for line in pod.script.lines:
-        who = "Host" if line.speaker == "host" else "Guide"
-        cite = f" [{line.source}]" if line.source else ""
-        st.markdown(f"`{_clock(line.start_s)}` **{who}:** {common.md_inline(line.text)}{cite}")
+    chapters, transcript = st.columns([1, 2], gap="large")
+    with chapters:
+        st.markdown("**Chapters**")
+        for i, chapter in enumerate(pod.script.chapters):
+            if st.button(f"{_clock(chapter.start_s)} · {chapter.title}", key=f"podcast-chapter-{i}", type="tertiary"):
+                st.session_state[start_key] = chapter.start_s
+                st.rerun()
+    with transcript:
+        st.markdown("**Transcript**")
+        for line in pod.script.lines:
+            who = "Host" if line.speaker == "host" else "Guide"
+            cite = f" [{line.source}]" if line.source else ""
+            st.markdown(f"`{_clock(line.start_s)}` **{who}:** {common.md_inline(line.text)}{cite}")
     st.markdown("**Sources**")
     for n, c in enumerate(pod.script.sources, 1):
         quotes = [ln.text for ln in pod.script.lines if ln.source == n]
