@@ -28,6 +28,9 @@ _SENTENCE_END = re.compile(
 )
 
 
+_NOT_AN_END = re.compile(r"(\bet al|\be\.g|\bi\.e|\bvs|\bcf|\bDr|\bMr|\bMs|\bSt|(?<![\w.])[A-Z])\.$")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of prose; each line of a list or a heading counts as its own sentence."""
     out: list[str] = []
@@ -43,10 +46,11 @@ def split_sentences(text: str) -> list[str]:
             start = m.end()
         if line[start:].strip():
             out.append(line[start:].strip())
-    # a bare "[2]" split off after its sentence's full stop belongs to that sentence
+    # a bare "[2]" split off after its sentence's full stop belongs to that sentence, and so does what
+    # follows an initial or an abbreviation ("Diederik P. Kingma", "Ho et al. showed", "e.g. text")
     merged: list[str] = []
     for piece in out:
-        if merged and CITE.fullmatch(" " + piece.strip()):
+        if merged and (CITE.fullmatch(" " + piece.strip()) or _NOT_AN_END.search(merged[-1])):
             merged[-1] = f"{merged[-1]} {piece.strip()}"
         else:
             merged.append(piece)
@@ -126,9 +130,11 @@ class SupportChecker:
         score = 0.5 * cosine + 0.5 * lexical - NOVEL_PENALTY * len(novel)
         return Support(score, cosine, lexical, sents[best], novel)
 
-    def closest_sentences(self, query_vec: np.ndarray, passage: str, n: int) -> list[tuple[float, int, str]]:
-        """The n passage sentences most similar to the query, as (similarity, position, sentence)."""
+    def closest_sentences(self, query_vec: np.ndarray, passage: str, n: int,
+                          keep=None) -> list[tuple[float, int, str]]:
+        """The n passage sentences most similar to the query, as (similarity, position, sentence);
+        with ``keep``, only sentences it accepts."""
         sents, vecs = self._sentences(passage)
         sims = vecs @ query_vec
-        order = np.argsort(-sims)[:n]
+        order = [i for i in np.argsort(-sims) if keep is None or keep(sents[i])][:n]
         return [(float(sims[i]), int(i), sents[i]) for i in order]

@@ -66,13 +66,14 @@ class Report:
                               or tutor.checker.support(sentence, c.text).score >= tutor.settings.support_threshold):
                         good += 1
             if ans.raw and not ans.declined:
-                k = min(len(ans.passages), tutor.settings.context_passages)
+                by_id = {p.chunk_id: p for p in ans.passages}
+                shown = [by_id[i] for i in ans.prompt_sources if i in by_id]  # the model's [1]..[n]
                 for sentence in split_sentences(ans.raw):
                     for n in cited_numbers(sentence):
                         raw_total += 1
-                        if 1 <= n <= k and (
-                            _contains(ans.passages[n - 1].text, r.question["answers"])
-                            or tutor.checker.support(sentence, ans.passages[n - 1].text).score
+                        if 1 <= n <= len(shown) and (
+                            _contains(shown[n - 1].text, r.question["answers"])
+                            or tutor.checker.support(sentence, shown[n - 1].text).score
                             >= tutor.settings.support_threshold
                         ):
                             raw_good += 1
@@ -96,7 +97,7 @@ class Report:
             "raw_citation_precision": share(raw_good, raw_total),
             "raw_citations": raw_total,
             "format_compliance": share(
-                sum(format_ok(r.answer.raw, min(len(r.answer.passages), tutor.settings.context_passages))
+                sum(format_ok(r.answer.raw, len(r.answer.prompt_sources))
                     for r in generated), len(generated)),
             "extractive_fallbacks": sum(r.answer.mode == "extractive" for r in answerable),
             "decline_accuracy": share(sum(r.answer.declined for r in oos), len(oos)),

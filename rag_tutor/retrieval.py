@@ -45,6 +45,7 @@ class RetrievalResult:
     uses_history: bool = False
     notices: list[str] = field(default_factory=list)
     course_terms: list[str] = field(default_factory=list)  # glossary terms the question names
+    resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
 
 
 def course_term_patterns(chunks) -> dict[str, re.Pattern]:
@@ -72,6 +73,38 @@ def depends_on_history(question: str) -> bool:
     """A question that refers back (pronoun, "the model") or is too short to stand alone."""
     words = re.findall(r"\w+", question)
     return bool(_ANAPHORA.search(question)) or len(words) <= 3
+
+
+_ASKS = re.compile(
+    r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
+    r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
+    r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
+_PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
+
+
+def subject_of(turn: str) -> str | None:
+    """What an earlier question was about: "What is a VAE?" -> "a VAE"; None when it is not that simple."""
+    text = turn.strip().rstrip("?.! ")
+    m = _ASKS.match(text)
+    subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
+    return subject if subject and len(subject.split()) <= 6 else None
+
+
+def resolve_follow_up(question: str, history: list[str]) -> str | None:
+    """The follow-up with its first pronoun replaced by the earlier question's subject:
+    "Who introduced it?" after "What is a VAE?" -> "Who introduced a VAE?"; None if either is unclear."""
+    if not _PRONOUN.search(question):
+        return None
+    subject = next((s for s in map(subject_of, reversed(history)) if s), None)
+    if subject is None:
+        return None
+
+    def name(m: re.Match) -> str:
+        if m.group(1).lower() in ("its", "their"):
+            return f"{subject}'" if subject.endswith("s") else f"{subject}'s"
+        return subject
+
+    return _PRONOUN.sub(name, question, count=1)
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
@@ -152,8 +185,9 @@ class Retriever:
         query = question
         turns = [t for t in (history or []) if t and t.strip()][-s.history_turns :]
         uses_history = bool(turns) and depends_on_history(question)
+        resolved = resolve_follow_up(question, turns) if uses_history else None
         if uses_history:
-            query = " ".join(turns + [question])
+            query = resolved or " ".join(turns + [question])
             dense_h = self.dense_scores(query)
             # The expanded query carries the subject the question points back to: it leads.
             fused *= 1.0 - s.history_weight
@@ -169,7 +203,7 @@ class Retriever:
                 Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
             )
         return RetrievalResult(passages, query, float(similarity.max()), uses_history, notices,
-                               self.course_terms(query))
+                               self.course_terms(query), resolved)
 
     def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
         return self.retrieve(question, k, history).passages

@@ -149,7 +149,8 @@ def _run(sentences: list[str | None]) -> list[str]:
     return run
 
 
-def _intent(heading: str) -> str:
+def section_intent(heading: str) -> str:
+    """What a section answers, from its heading: origin, wrong, why, relate, how or more."""
     low = heading.lower()
     return next((name for name, pattern in _INTENTS if re.search(pattern, low)), "more")
 
@@ -219,7 +220,7 @@ def build_script(material: Material, topic: str, checker: SupportChecker, config
         turns.append(_Turn("What it is", f"First things first: what exactly is the {_lower_first(bare)}?",
                            term.citation, [speech_text(s) for s in sentences_of(term.definition) if len(s.split()) >= 4]))
     for i, (heading, citation) in enumerate(_sections(material, info.source, info.title)):
-        intent = "origin" if i == 0 and _intent(heading) == "more" else _intent(heading)
+        intent = "origin" if i == 0 and section_intent(heading) == "more" else section_intent(heading)
         sents = _run(speakable(citation.text))
         if sents:
             other = _other_topic(material, topic, citation.text) if intent == "relate" else None
