@@ -81,3 +81,13 @@ def test_empty_question_is_an_error(tutor):
 
     with pytest.raises(EmptyQuestionError):
         tutor.ask("  ")
+
+
+def test_context_sentences_must_say_something_about_the_subject():
+    from rag_tutor.answer import informative
+
+    assert informative("A VAE is trained by maximizing the evidence lower bound.")
+    assert not informative("This lesson explains the two players and the training game.")
+    assert not informative("The ELBO has two terms with clear roles:")
+    assert not informative("ELBO(x) = E_{q(z|x)}[ log p(x|z) ] - KL( q(z|x) || p(z) )")
+    assert not informative("Related terms: ELBO, KL divergence.")

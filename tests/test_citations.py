@@ -34,3 +34,11 @@ def test_invented_names_and_numbers_are_found():
     passage = "The variational autoencoder was introduced by Kingma and Welling in 2013."
     assert novel_entities("Kingma and Welling presented it at ICML in Berlin in 2014.", passage) == ["ICML", "Berlin", "2014"]
     assert novel_entities("Kingma and Welling introduced it in 2013.", passage) == []
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence():
+    text = ("The VAE was introduced by Diederik P. Kingma and Max Welling. Ho et al. improved it. "
+            "Noise, e.g. Gaussian noise, is added. It works [1].")
+    assert split_sentences(text) == [
+        "The VAE was introduced by Diederik P. Kingma and Max Welling.", "Ho et al. improved it.",
+        "Noise, e.g. Gaussian noise, is added.", "It works [1]."]

@@ -1,7 +1,7 @@
 import pytest
 
 from rag_tutor.errors import EmptyQuestionError
-from rag_tutor.retrieval import depends_on_history
+from rag_tutor.retrieval import depends_on_history, resolve_follow_up
 
 pytestmark = pytest.mark.model
 
@@ -70,3 +70,21 @@ def test_questions_naming_a_course_term_are_recognised(course_retriever):
     assert course_retriever.retrieve("Why do GANs suffer from mode collapse?").course_terms
     assert course_retriever.retrieve("How do I make pancakes?").course_terms == []
     assert course_retriever.retrieve("Who painted the Mona Lisa?").course_terms == []
+
+
+def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
+    assert resolve_follow_up("Who introduced it?", ["What is a VAE?"]) == "Who introduced a VAE?"
+    assert resolve_follow_up("How do they generate an image?", ["Explain diffusion models."]) == \
+        "How do diffusion models generate an image?"
+    assert resolve_follow_up("What is its main advantage?", ["Tell me about LoRA."]) == \
+        "What is LoRA's main advantage?"
+    assert resolve_follow_up("Why does it matter?", ["How does LoRA work?"]) == "Why does LoRA matter?"
+    # nothing to resolve, or no clear subject: left to the history-expanded search
+    assert resolve_follow_up("What is a GAN?", ["What is a VAE?"]) is None
+    assert resolve_follow_up("Who introduced it?", ["I have a question about something long and winding here"]) is None
+
+
+def test_a_resolved_follow_up_retrieves_and_carries_the_subject(course_retriever):
+    result = course_retriever.retrieve("Who introduced it?", history=["What is a VAE?"])
+    assert result.resolved == "Who introduced a VAE?" and result.query == result.resolved
+    assert any("Kingma" in p.text for p in result.passages[:3])
