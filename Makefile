@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/answers.py
 	$(BIN)/python bench/study.py
+	$(BIN)/python bench/podcast.py
 
 clean:
 	rm -rf $(VENV) index/current index/builds index/.lock
