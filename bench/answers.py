@@ -1,6 +1,6 @@
 """Answer benchmark: base model vs LoRA adapter side by side, and decode speed vs llama.cpp.
 
-    python bench/answers.py [--questions FILE] [--runs N] [--json OUT] [--llama-cpp]
+    python bench/answers.py [--questions FILE] [--runs N] [--json OUT] [--llama-cpp] [--speed-only]
 
 Quality metrics are those of `rag-tutor eval` (see rag_tutor/evaluate.py). Latency
 figures are medians over all questions of the last run; peak RSS is this process's.
@@ -77,10 +77,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="repeat the whole set; latency medians use the last run")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--llama-cpp", action="store_true")
+    ap.add_argument("--speed-only", action="store_true", help="only the decode-speed comparison (8 prompts)")
     args = ap.parse_args()
     questions = load_questions(Path(args.questions))
     settings = load_settings()
 
+    if args.speed_only:
+        for key, value in decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp).items():
+            print(f"{key:<26}{value:>10.2f}")
+        return
     table = {}
     for label, adapter in (("base", False), ("adapter", True)):
         tutor = Tutor(settings, use_adapter=adapter)
