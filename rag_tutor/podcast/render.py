@@ -80,10 +80,10 @@ def _manifest_path(settings: Settings, topic: str) -> Path:
     return podcast_dir(settings) / f"{topic}.json"
 
 
-def _document_paths(material: Material, index_manifest: dict, sources: list[str]) -> dict[str, tuple[Path, str]]:
-    """source -> (file path, sha256 recorded in the index) for the given documents."""
+def _indexed(index_manifest: dict, sources: list[str]) -> dict[str, dict]:
+    """source -> {"path", "sha256"} as the index recorded them, for the given documents."""
     docs = index_manifest["documents"]
-    return {s: (Path(docs[s]["path"]), docs[s]["sha256"]) for s in sources if s in docs}
+    return {s: {"path": str(docs[s]["path"]), "sha256": docs[s]["sha256"]} for s in sources if s in docs}
 
 
 def _disk_hash(path: Path) -> str | None:
@@ -120,10 +120,11 @@ def podcast_status(settings: Settings, topic: str) -> PodcastStatus:
     podcast = load_cached(settings, topic)
     if podcast is None:
         return PodcastStatus(topic, None, False, "")
-    for source, recorded in podcast.script.source_hashes.items():
-        path = Path(recorded.split("|", 1)[1]) if "|" in recorded else None
-        current = _disk_hash(path) if path else None
-        if current != recorded.split("|", 1)[0]:
+    if not podcast.script.documents:
+        return PodcastStatus(topic, podcast, True, "it was made by an earlier version of rag-tutor")
+    for source, recorded in podcast.script.documents.items():
+        current = _disk_hash(Path(recorded["path"]))
+        if current != recorded["sha256"]:
             what = "was removed or cannot be read" if current is None else "has changed"
             return PodcastStatus(topic, podcast, True, f"{source} {what} since this podcast was made")
     return PodcastStatus(topic, podcast, False, "")
@@ -170,16 +171,16 @@ def render_podcast(settings: Settings, material: Material, index_manifest: dict,
     status = podcast_status(settings, topic)
     if status.podcast is not None and not status.stale and not force:
         return status.podcast
-    sources = _document_paths(material, index_manifest, script_sources(material, topic))
-    for source, (path, indexed) in sources.items():
-        if _disk_hash(path) != indexed:
+    documents = _indexed(index_manifest, script_sources(material, topic))
+    for source, doc in documents.items():
+        if _disk_hash(Path(doc["path"])) != doc["sha256"]:
             raise PodcastError(f"{source} changed since the index was built; rebuild it first (`rag-tutor index` "
                                "or the Library page)")
     started = time.perf_counter()
     say = progress or (lambda share, text: None)
     say(0.0, "Writing the script from the course material")
     script = build_script(material, topic, checker, cfg, settings.support_threshold)
-    script.source_hashes = {s: f"{sha}|{path}" for s, (path, sha) in sources.items()}
+    script.documents = documents
     engine = engine or pick_engine(cfg.engine)
     voices = engine.voices(cfg)
     voice_settings = {role: dataclasses.asdict(v) for role, v in voices.items()}

@@ -84,7 +84,7 @@ class Script:
     chapters: list[Chapter]
     sources: list[Citation]
     dropped: int = 0  # guide lines removed because the checker found no support
-    source_hashes: dict[str, str] = field(default_factory=dict)  # document -> sha256 the script was written from
+    documents: dict[str, dict] = field(default_factory=dict)  # source -> {"path", "sha256"} it was written from
 
     @property
     def words(self) -> int:
@@ -97,7 +97,7 @@ class Script:
     def from_dict(cls, data: dict) -> "Script":
         return cls(data["topic"], data["title"], [Line(**x) for x in data["lines"]],
                    [Chapter(**x) for x in data["chapters"]], [Citation(**x) for x in data["sources"]],
-                   data.get("dropped", 0), data.get("source_hashes", {}))
+                   data.get("dropped", 0), data.get("documents", {}))
 
 
 def speech_text(sentence: str) -> str:
