@@ -79,6 +79,21 @@ def test_pitch_shift_and_levelling():
     assert np.abs(audio.level(tone * 50, -3.0, 0.9)).max() <= 0.9
 
 
+def _pitches(segment: np.ndarray, rate: int) -> list[float]:
+    """Fundamental frequency of each voiced 40 ms frame, by autocorrelation (70-300 Hz)."""
+    frame, out = int(0.04 * rate), []
+    for i in range(0, len(segment) - frame, frame):
+        f = segment[i:i + frame] - segment[i:i + frame].mean()
+        if np.sqrt((f ** 2).mean()) < 0.05:
+            continue
+        ac = np.correlate(f, f, "full")[frame - 1:]
+        lo, hi = int(rate / 300), int(rate / 70)
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.5 * ac[0]:
+            out.append(rate / lag)
+    return out
+
+
 class ToneEngine:
     """A stand-in engine for cache and staleness logic: a tone per line, 0.35 s a word, counted."""
 
@@ -149,6 +164,11 @@ def test_real_podcast_lasts_two_to_four_minutes_with_two_voices(rendered):
     for ln in lines[:4]:  # every line is audible where the transcript says it is
         piece = samples[int(ln.start_s * rate): int(ln.end_s * rate)]
         assert np.sqrt((piece ** 2).mean()) > 0.02
+    # the two voices are heard apart: the host speaks higher (median pitch over its voiced frames)
+    pitch = {who: np.median([f for ln in lines if ln.speaker == who
+                             for f in _pitches(samples[int(ln.start_s * rate): int(ln.end_s * rate)], rate)])
+             for who in (HOST, GUIDE)}
+    assert pitch[HOST] > 1.1 * pitch[GUIDE], pitch
     assert shares[0] == 0.0 and shares[-1] == 1.0 and shares == sorted(shares)
     starts = [c.start_s for c in podcast.script.chapters]
     assert starts == sorted(starts) and len(starts) >= 6
