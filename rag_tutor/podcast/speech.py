@@ -145,7 +145,7 @@ class EspeakEngine:
             for i, text in enumerate(texts):
                 path = Path(tmp) / f"{i}.wav"
                 run = subprocess.run([self.binary, "-v", voice.espeak_voice, "-s", str(voice.rate), "-w", str(path),
-                                      "--", _single_line(text)], capture_output=True, text=True)
+                                      "--stdin"], input=_single_line(text), capture_output=True, text=True)
                 if run.returncode != 0 or not path.exists():
                     raise SpeechError(f"espeak-ng failed on line {i + 1}: {run.stderr.strip() or 'no output'}")
                 audio, rate = read_wav(path)
