@@ -42,3 +42,17 @@ def test_initials_and_abbreviations_do_not_end_a_sentence():
     assert split_sentences(text) == [
         "The VAE was introduced by Diederik P. Kingma and Max Welling.", "Ho et al. improved it.",
         "Noise, e.g. Gaussian noise, is added.", "It works [1]."]
+
+
+def test_words_run_together_count_against_support(embedder):
+    from rag_tutor.citations import glued_words
+
+    passage = ("A strong research direction aims to make generative AI efficient enough to run on laptops and "
+               "phones, and on-device models keep data private.")
+    garbled = "A strong research direction aims to makegenerative AI efficient andon-device."
+    assert glued_words(garbled, passage) == ["makegenerative", "andon-device"]
+    assert glued_words("On-device models keep data private.", passage) == []
+    checker = SupportChecker(embedder)
+    clean = checker.support("A strong research direction aims to make generative AI efficient.", passage)
+    glued = checker.support(garbled, passage)
+    assert glued.score <= clean.score - 0.3 and "makegenerative" in glued.novel
