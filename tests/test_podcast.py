@@ -224,6 +224,18 @@ def test_editing_the_topic_document_marks_its_podcast_stale(tiny_corpus, setting
     assert not podcast_status(settings, "vae").stale
     assert not podcast_status(settings, "diffusion").podcast  # never made
 
+    # an edit that does not change what is said (a GAN term in the glossary): stale, but the audio is kept
+    glossary = tiny_corpus / "glossary.md"
+    glossary.write_text(glossary.read_text() + "\n## Critic\n- **Definition:** The discriminator of a Wasserstein "
+                        "GAN, which scores samples instead of classifying them.\n- **Topic:** gan\n")
+    assert podcast_status(settings, "vae").stale
+    build_index(settings, embedder=embedder)
+    index = load_index(settings.index_dir)
+    material = load_material(index, settings.study)
+    kept = render_podcast(settings, material, index.manifest, checker, "vae", engine=engine)
+    assert engine.calls == 2 and kept.key == first.key and kept.audio == first.audio
+    assert not podcast_status(settings, "vae").stale
+
     doc = tiny_corpus / "05-vae.md"
     doc.write_text(doc.read_text() + "\n## Uses\n\nVAEs are used to compress images into small codes.\n")
     status = podcast_status(settings, "vae")

@@ -130,6 +130,16 @@ def podcast_status(settings: Settings, topic: str) -> PodcastStatus:
     return PodcastStatus(topic, podcast, False, "")
 
 
+def _write_manifest(settings: Settings, podcast: Podcast) -> None:
+    manifest = {"topic": podcast.topic, "audio": podcast.audio.name, "duration_s": podcast.duration_s,
+                "engine": podcast.engine, "voices": podcast.voices, "key": podcast.key,
+                "render_s": podcast.render_s, "created": podcast.created, "script": podcast.script.to_dict()}
+    path = _manifest_path(settings, podcast.topic)
+    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, path)
+
+
 def _key(script: Script, engine: str, voices: dict, settings: Settings) -> str:
     cfg = settings.podcast
     payload = {
@@ -185,6 +195,13 @@ def render_podcast(settings: Settings, material: Material, index_manifest: dict,
     voices = engine.voices(cfg)
     voice_settings = {role: dataclasses.asdict(v) for role, v in voices.items()}
     key = _key(script, engine.name, voice_settings, settings)
+    cached = status.podcast
+    if cached is not None and cached.key == key and cached.audio.is_file():
+        # The documents changed but not what is said (another topic's glossary entry, say): the audio stands.
+        cached.script.documents = documents
+        _write_manifest(settings, cached)
+        say(1.0, "The script is unchanged; the recorded audio is kept")
+        return cached
 
     clips: list[np.ndarray | None] = [None] * len(script.lines)
     rate = 22050
@@ -210,12 +227,7 @@ def render_podcast(settings: Settings, material: Material, index_manifest: dict,
     duration = wav_duration(audio_path)
     podcast = Podcast(topic, audio_path, duration, script, engine.name, voice_settings, key,
                       round(time.perf_counter() - started, 2), time.time())
-    manifest = {"topic": topic, "audio": audio_path.name, "duration_s": duration, "engine": engine.name,
-                "voices": voice_settings, "key": key, "render_s": podcast.render_s, "created": podcast.created,
-                "script": script.to_dict()}
-    tmp = _manifest_path(settings, topic).with_suffix(f".json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, _manifest_path(settings, topic))
+    _write_manifest(settings, podcast)
     for old in out_dir.glob(f"{topic}-*.wav"):  # earlier renders of this topic
         if old != audio_path and re.fullmatch(rf"{re.escape(topic)}-[0-9a-f]{{16}}", old.stem):
             old.unlink(missing_ok=True)
