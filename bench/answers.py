@@ -55,7 +55,6 @@ def decode_speed(tutor: Tutor, questions: list[dict], llama_cpp: bool) -> dict:
         llm = Llama(model_path=str(package_gguf(settings.generator_package)), n_ctx=2048, n_threads=2, verbose=False)
         rates = []
         for messages in prompts:
-            start = time.perf_counter()
             first = None
             n = 0
             for _ in llm.create_chat_completion(messages=messages, max_tokens=settings.max_new_tokens,

@@ -12,7 +12,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
-import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
 from .citations import SupportChecker, cited_numbers, split_sentences, strip_citations, with_marks

@@ -26,7 +26,6 @@ from pathlib import Path
 from .answer import DECLINE, Context, Tutor, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
-from .documents import is_glossary, load_corpus, parse_glossary
 from .podcast.script import section_intent
 from .retrieval import Passage, RetrievalResult
 

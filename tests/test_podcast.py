@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import wave
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag_tutor.citations import SupportChecker
 from rag_tutor.index import build_index, load_index
-from rag_tutor.podcast import audio, speech
+from rag_tutor.podcast import audio
 from rag_tutor.podcast.render import podcast_status, render_podcast
 from rag_tutor.podcast.script import GUIDE, HOST, PodcastError, build_script, host_question, speakable, speech_text
-from rag_tutor.podcast.speech import EspeakEngine, PiperEngine, SpeechError, Voice, pick_engine
+from rag_tutor.podcast.speech import PiperEngine, SpeechError, Voice, pick_engine
 from rag_tutor.study.material import load_material
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- text
