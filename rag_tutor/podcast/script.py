@@ -17,12 +17,10 @@ from dataclasses import asdict, dataclass, field
 from ..citations import SupportChecker
 from ..config import PodcastConfig
 from ..errors import RagTutorError
-from ..study.material import Citation, Material, Term, aliases, mentions, sentences_of
+from ..study.material import DANGLING, Citation, Material, Term, aliases, mentions, sentences_of
 
 HOST, GUIDE = "host", "guide"
 _WH = ("how", "why", "what", "where", "when", "which", "who")
-_DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|such|here|both|also|then|so|but|and|or|"
-                       r"for example|for instance|in this|this lesson|this document|the lesson)\b", re.I)
 _INTENTS = [  # first match wins, on the section heading
     ("origin", r"origin|histor|introduc|invent|milestone|early|beginning|timeline"),
     ("wrong", r"limitation|weakness|pitfall|risk|problem|fail|challenge|collapse|instabilit|hard|bias|"
@@ -141,7 +139,7 @@ def _run(sentences: list[str | None]) -> list[str]:
     """The first run of sentences with nothing left out between them, not opening on a dangling reference."""
     run: list[str] = []
     for s in sentences:
-        if s is None or (not run and _DANGLING.match(s)):
+        if s is None or (not run and DANGLING.match(s)):
             if run:
                 break
             continue

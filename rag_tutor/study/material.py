@@ -26,7 +26,7 @@ _PAREN = re.compile(r"\s*\(([^()]*)\)\s*")
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 # A sentence opening with one of these leans on the sentence before it: not a card on its own.
-_DANGLING = re.compile(
+DANGLING = re.compile(
     r"^(it|its|this|that|these|those|they|their|he|she|such|here|both|each|also|then|so|but|and|or|"
     r"for example|for instance|in this|the lesson|this lesson|this document)\b", re.I)
 
@@ -287,7 +287,7 @@ def _measure_shares(index: LoadedIndex, by_source: dict[str, str], terms: list[T
 def _readable(sentence: str, config: StudyConfig) -> bool:
     """A sentence that states something on its own: a complete sentence of card length, no formula."""
     return (config.fact_min_chars <= len(sentence) <= config.fact_max_chars and sentence.endswith(".")
-            and sentence[0].isalpha() and not _DANGLING.match(sentence) and "=" not in sentence
+            and sentence[0].isalpha() and not DANGLING.match(sentence) and "=" not in sentence
             and sentence.count('"') % 2 == 0)
 
 
