@@ -28,6 +28,14 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _execute(path, statement: str, *params) -> None:
+    """Change a progress file behind the store's back, as another program would."""
+    db = sqlite3.connect(path)
+    db.execute(statement, params)
+    db.commit()
+    db.close()
+
+
 def _review(store: ProgressStore, scheduler: Scheduler, key: str, rating: fsrs.Rating, now: datetime) -> fsrs.Card:
     stored = store.cards().get(key)
     state = stored.state if stored else scheduler.new_card(key, now)
@@ -167,10 +175,7 @@ def test_a_corrupt_database_is_reported_and_left_alone(tmp_path):
 
 def test_a_foreign_sqlite_file_is_not_taken_over(tmp_path):
     path = tmp_path / "progress.db"
-    other = sqlite3.connect(path)
-    other.execute("CREATE TABLE notes (body TEXT)")
-    other.commit()
-    other.close()
+    _execute(path, "CREATE TABLE notes (body TEXT)")
     before = _digest(path)
     with pytest.raises(ProgressCorruptError, match="not a rag-tutor progress file"):
         ProgressStore(path, "ada")
@@ -180,10 +185,7 @@ def test_a_foreign_sqlite_file_is_not_taken_over(tmp_path):
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "progress.db"
     ProgressStore(path, "ada").close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE schema_version SET version = ?", (schema_version() + 5,))
-    db.commit()
-    db.close()
+    _execute(path, "UPDATE schema_version SET version = ?", schema_version() + 5)
     before = _digest(path)
     with pytest.raises(ProgressVersionError, match="newer than this rag-tutor"):
         ProgressStore(path, "ada")
