@@ -129,7 +129,7 @@ class Tutor:
     def __init__(self, settings: Settings, retriever: Retriever | None = None, use_adapter: bool = True) -> None:
         self.settings = settings
         self.retriever = retriever or Retriever.load(settings)
-        self.checker = SupportChecker(self.retriever.embedder)
+        self.checker = SupportChecker.for_index(self.retriever.embedder, self.retriever.index)
         self.use_adapter = use_adapter
         self._generator = None
 

@@ -120,6 +120,14 @@ class SupportChecker:
     embedder: object
     _cache: dict = field(default_factory=dict)
 
+    @classmethod
+    def for_index(cls, embedder, index) -> "SupportChecker":
+        """A checker that already knows the index's chunks: their sentences were embedded at build time."""
+        checker = cls(embedder)
+        for chunk, stored in zip(index.chunks, index.sentences or []):
+            checker._cache[chunk.text] = stored
+        return checker
+
     def _sentences(self, passage: str) -> tuple[list[str], np.ndarray]:
         if passage not in self._cache:
             sents = split_sentences(passage) or [passage]

@@ -7,6 +7,8 @@ Layout of ``index_dir``::
     builds/<id>/chunks.json      chunk store, row i = FAISS vector i (JSON: loading runs no code)
     builds/<id>/vectors.faiss    normalised embeddings, inner-product index
     builds/<id>/bm25/            bm25s keyword index (numpy arrays saved without pickle + JSON vocab)
+    builds/<id>/sentences.json   each chunk's sentences (row i = chunk i), for excerpts and the citation check
+    builds/<id>/sentences.npy    their embeddings, concatenated in that order (saved without pickle)
     .lock                        held (flock) while a build runs
 
 A build writes into ``builds/.tmp-<id>`` and only then renames and swaps the
@@ -35,6 +37,7 @@ from .documents import Document, load_corpus
 from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
 
 MANIFEST_VERSION = 1
+SENTENCES_VERSION = 1  # bump when citations.split_sentences changes: stored sentences must match a fresh split
 CURRENT = "current"
 BUILDS = "builds"
 LOCK = ".lock"
@@ -94,6 +97,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     vectors: "object"  # faiss.Index
     bm25: "object"  # bm25s.BM25
+    # chunk i's sentences and their normalised embeddings (None for a build made before they were stored)
+    sentences: list[tuple[list[str], np.ndarray]] | None = None
 
     @property
     def embedder_name(self) -> str:
@@ -209,7 +214,37 @@ def _load_build(index_dir: Path, build: Path) -> LoadedIndex:
             f"the index in {index_dir} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks); "
             "rebuild it with `rag-tutor index --full`"
         )
-    return LoadedIndex(build, manifest, chunks, vectors, bm25)
+    return LoadedIndex(build, manifest, chunks, vectors, bm25, _load_sentences(index_dir, build, len(chunks)))
+
+
+def _load_sentences(index_dir: Path, build: Path, n_chunks: int) -> list[tuple[list[str], np.ndarray]] | None:
+    if not (build / "sentences.json").exists():
+        return None  # an older build: sentences are split and embedded when first needed
+    try:
+        rows = json.loads((build / "sentences.json").read_text())
+        matrix = np.load(build / "sentences.npy", allow_pickle=False)
+    except Exception as exc:
+        raise IndexCorruptError(
+            f"the index in {index_dir} is corrupt or incomplete ({exc.__class__.__name__} in its sentences); "
+            "rebuild it with `rag-tutor index --full`"
+        ) from None
+    if len(rows) != n_chunks or sum(map(len, rows)) != len(matrix):
+        raise IndexCorruptError(
+            f"the index in {index_dir} is inconsistent ({len(matrix)} sentence vectors for "
+            f"{sum(map(len, rows))} sentences); rebuild it with `rag-tutor index --full`"
+        )
+    out, start = [], 0
+    for sents in rows:
+        out.append((sents, matrix[start : start + len(sents)]))
+        start += len(sents)
+    return out
+
+
+def chunk_sentences(text: str) -> list[str]:
+    """A chunk's sentences as the citation check sees them (at least one: the whole text)."""
+    from .citations import split_sentences  # citations imports this module
+
+    return split_sentences(text) or [text]
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -250,23 +285,37 @@ def _write_json(path: Path, data) -> None:
         os.fsync(fh.fileno())
 
 
-def _previous(index_dir: Path) -> tuple[dict | None, dict[str, list[Chunk]], dict[str, np.ndarray]]:
-    """The served build's manifest, chunks and vectors grouped by document (empty if unusable)."""
+@dataclass
+class _Previous:
+    """The served build, grouped by document, for reuse by an incremental build."""
+
+    manifest: dict | None = None
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    sentences: dict[str, list[tuple[list[str], np.ndarray]]] = field(default_factory=dict)
+
+
+def _previous(index_dir: Path) -> _Previous:
+    """The served build's manifest, chunks, vectors and sentences by document (empty if unusable)."""
     try:
         old = load_index(index_dir)
     except (IndexMissingError, IndexCorruptError):
-        return None, {}, {}
+        return _Previous()
     vectors = old.vectors.reconstruct_n(0, old.vectors.ntotal)
-    chunks: dict[str, list[Chunk]] = {}
+    prev = _Previous(old.manifest)
     rows: dict[str, list[int]] = {}
     for i, chunk in enumerate(old.chunks):
-        chunks.setdefault(chunk.source, []).append(chunk)
+        prev.chunks.setdefault(chunk.source, []).append(chunk)
         rows.setdefault(chunk.source, []).append(i)
-    return old.manifest, chunks, {s: vectors[r] for s, r in rows.items()}
+        if old.sentences is not None:
+            prev.sentences.setdefault(chunk.source, []).append(old.sentences[i])
+    prev.vectors = {s: vectors[r] for s, r in rows.items()}
+    return prev
 
 
 def _chunking(settings: Settings) -> dict:
-    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "chunker": CHUNKER_VERSION}
+    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "chunker": CHUNKER_VERSION,
+            "sentences": SENTENCES_VERSION}
 
 
 def _full_rebuild_reason(manifest: dict | None, embedder_info, settings: Settings, full: bool) -> str:
@@ -290,7 +339,7 @@ def build_index(
 ) -> BuildSummary:
     """Create or update the index for ``settings.corpus_dirs``; returns what changed.
 
-    ``progress(done, total)`` is called as chunks are embedded.
+    ``progress(done, total)`` is called as chunks and then their sentences are embedded.
     """
     import bm25s
     import faiss
@@ -309,7 +358,8 @@ def build_index(
         for stray in builds.glob(".tmp-*"):  # left by a killed build
             shutil.rmtree(stray, ignore_errors=True)
 
-        manifest, old_chunks, old_vectors = _previous(index_dir)
+        served = _previous(index_dir)
+        manifest, old_chunks, old_vectors = served.manifest, served.chunks, served.vectors
         summary.reason = _full_rebuild_reason(manifest, embedder.info, settings, full)
         summary.full = bool(summary.reason)
         old_docs = {} if summary.full or manifest is None else manifest["documents"]
@@ -335,7 +385,13 @@ def build_index(
             if reuse is None
         }
         to_embed = [c for chunks in new_chunks.values() for c in chunks]
-        total = len(to_embed)
+        # Each chunk's sentences are embedded here once rather than per question (~0.3 s of first-token time).
+        sentence_rows: dict[str, list[list[str]]] = {}
+        for doc, reuse in plan:
+            if reuse is None or doc.source not in served.sentences:
+                sentence_rows[doc.source] = [chunk_sentences(c.text) for c in (reuse if reuse is not None else new_chunks[doc.source])]
+        to_split = [t for rows in sentence_rows.values() for sents in rows for t in sents]
+        total = len(to_embed) + len(to_split)
         done = 0
 
         def tick(n: int) -> None:
@@ -345,6 +401,7 @@ def build_index(
                 progress(done, total)
 
         fresh = embedder.embed([c.search_text for c in to_embed], settings.embed_batch_size, tick) if to_embed else None
+        split_vecs = embedder.embed(to_split, 64, tick) if to_split else None
         fresh_by_doc: dict[str, np.ndarray] = {}
         offset = 0
         for source, chunks in new_chunks.items():
@@ -353,8 +410,16 @@ def build_index(
 
         all_chunks: list[Chunk] = []
         blocks: list[np.ndarray] = []
+        sentences: list[tuple[list[str], np.ndarray]] = []
         documents: dict[str, dict] = {}
+        offset = 0
         for doc, reuse in plan:
+            if doc.source in sentence_rows:
+                for sents in sentence_rows[doc.source]:
+                    sentences.append((sents, split_vecs[offset : offset + len(sents)]))
+                    offset += len(sents)
+            else:
+                sentences.extend(served.sentences[doc.source])
             chunks = reuse if reuse is not None else new_chunks[doc.source]
             vecs = old_vectors[doc.source] if reuse is not None else fresh_by_doc[doc.source]
             all_chunks.extend(chunks)
@@ -382,6 +447,10 @@ def build_index(
         bm25.index([keyword_tokens(c.search_text) or ["_"] for c in all_chunks], show_progress=False)
         bm25.save(str(tmp / "bm25"), allow_pickle=False)
         _write_json(tmp / "chunks.json", [c.to_dict() for c in all_chunks])
+        _write_json(tmp / "sentences.json", [sents for sents, _ in sentences])
+        sentence_matrix = (np.vstack([vecs for _, vecs in sentences]) if sentences
+                           else np.zeros((0, embedder.info.dim))).astype("float32")
+        np.save(tmp / "sentences.npy", sentence_matrix, allow_pickle=False)
         _write_json(
             tmp / "manifest.json",
             {
@@ -413,6 +482,6 @@ def build_index(
                 shutil.rmtree(old, ignore_errors=True)
 
     summary.chunks = len(all_chunks)
-    summary.embedded_chunks = total
+    summary.embedded_chunks = len(to_embed)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -6,10 +6,12 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from rag_tutor.citations import SupportChecker
 from rag_tutor.errors import IndexCorruptError, IndexLockedError, IndexMissingError
-from rag_tutor.index import build_index, build_lock, current_build, index_status, load_index
+from rag_tutor.index import build_index, build_lock, chunk_sentences, current_build, index_status, load_index
 
 pytestmark = pytest.mark.model
 
@@ -43,9 +45,35 @@ def test_incremental_add_edit_delete(tiny_corpus, settings_for, embedder):
     index = load_index(s.index_dir)
     assert not any(c.source.endswith("07-diffusion.md") for c in index.chunks)
     assert index.vectors.ntotal == len(index.chunks)
+    _assert_sentences_match_chunks(index, embedder)
     # reused vectors are the same vectors a full rebuild computes
     full = build_index(s, full=True, embedder=embedder)
     assert full.full and full.reason == "--full requested"
+
+
+def _assert_sentences_match_chunks(index, embedder):
+    """The stored sentences are chunk i's own, as a fresh split gives them, with their own embeddings."""
+    assert len(index.sentences) == len(index.chunks)
+    for chunk, (sents, vecs) in zip(index.chunks, index.sentences):
+        assert sents == chunk_sentences(chunk.text)
+        assert np.allclose(vecs, embedder.embed(sents), atol=1e-4)
+
+
+def test_stored_sentences_serve_the_citation_check(tiny_corpus, settings_for, embedder):
+    s = settings_for(tiny_corpus)
+    build_index(s, embedder=embedder)
+    index = load_index(s.index_dir)
+    checker = SupportChecker.for_index(embedder, index)
+    chunk = next(c for c in index.chunks if "Gaussian noise" in c.text)
+    embedder_calls = []
+    checker.embedder = type("Spy", (), {"embed": lambda *a, **k: embedder_calls.append(a) or embedder.embed(*a[1:]),
+                                        "embed_query": lambda self, t: embedder.embed_query(t)})()
+    sup = checker.support("The forward process corrupts an image with Gaussian noise.", chunk.text)
+    assert sup.score > 0.55 and "Gaussian noise" in sup.best_sentence and embedder_calls == []
+    # a damaged sentence store is reported like any other corrupt part
+    np.save(index.path / "sentences.npy", np.zeros((1, 384), "float32"), allow_pickle=False)
+    with pytest.raises(IndexCorruptError, match="inconsistent.*rag-tutor index --full"):
+        load_index(s.index_dir)
 
 
 def test_changed_chunking_or_embedder_forces_full_rebuild(tiny_corpus, settings_for, embedder):

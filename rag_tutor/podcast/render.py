@@ -249,5 +249,5 @@ def make_podcast(settings: Settings, topic: str, force: bool = False, engine: En
     embedder = load_embedder(settings.embedder_package)
     check_embedder(index, embedder.info.name, settings.index_dir)
     material = load_material(index, settings.study)
-    checker = SupportChecker(embedder)
+    checker = SupportChecker.for_index(embedder, index)
     return render_podcast(settings, material, index.manifest, checker, topic, engine, force, progress)
