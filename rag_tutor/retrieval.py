@@ -69,10 +69,31 @@ def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     return patterns
 
 
-def depends_on_history(question: str) -> bool:
-    """A question that refers back (pronoun, "the model") or is too short to stand alone."""
+def glossary_names(chunks) -> list[str]:
+    """Every glossary term under each of its names ("Variational autoencoder (VAE)" -> both), longest first."""
+    names: set[str] = set()
+    for c in chunks:
+        if c.topic != "glossary" or not c.section or c.section == c.title:
+            continue
+        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
+        names.update(n.strip() for n in ([m.group(1), m.group(2)] if m else [c.section]) if n.strip())
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
+def terms_pattern(names: list[str]) -> re.Pattern | None:
+    """One pattern matching any of the names, singular or plural, with its article if any ("a VAE")."""
+    if not names:
+        return None
+    return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + "|".join(re.escape(n) for n in names) + r")(?:s|es)?\b", re.I)
+
+
+def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
+    """A question that refers back (pronoun, "the model"), is too short to stand alone, or (given the
+    course's terms) is a short question naming none of them ("any weaknesses I should know about?")."""
     words = re.findall(r"\w+", question)
-    return bool(_ANAPHORA.search(question)) or len(words) <= 3
+    if _ANAPHORA.search(question) or len(words) <= 3:
+        return True
+    return names is not None and len(words) <= 8 and not names.search(question)
 
 
 _ASKS = re.compile(
@@ -82,22 +103,33 @@ _ASKS = re.compile(
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 
 
-def subject_of(turn: str) -> str | None:
-    """What an earlier question was about: "What is a VAE?" -> "a VAE"; None when it is not that simple."""
+def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
+    """What an earlier question was about: the longest course term it names ("Why are diffusion models
+    so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
+    None when neither is clear."""
+    if names is not None:
+        found = [m.group(0) for m in names.finditer(turn)]
+        if found:
+            return max(found, key=len)
     text = turn.strip().rstrip("?.! ")
     m = _ASKS.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
     return subject if subject and len(subject.split()) <= 6 else None
 
 
-def resolve_follow_up(question: str, history: list[str]) -> str | None:
-    """The follow-up with its first pronoun replaced by the earlier question's subject:
-    "Who introduced it?" after "What is a VAE?" -> "Who introduced a VAE?"; None if either is unclear."""
-    if not _PRONOUN.search(question):
-        return None
-    subject = next((s for s in map(subject_of, reversed(history)) if s), None)
+def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """The follow-up made to stand alone: its first pronoun replaced by the earlier subject ("Who introduced
+    it?" after "What is a VAE?" -> "Who introduced a VAE?"), or, with no pronoun, the subject put in front
+    ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
+    subject = next((s for s in (subject_of(t, names) for t in reversed(history)) if s), None)
     if subject is None:
         return None
+    if not _PRONOUN.search(question):
+        if names is None or (names.search(question) and not _ANAPHORA.search(question)):
+            return None  # it names its own subject
+        if subject.lower() in question.lower():
+            return None
+        return f"About {subject}: {question}"
 
     def name(m: re.Match) -> str:
         if m.group(1).lower() in ("its", "their"):
@@ -127,6 +159,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.term_patterns = course_term_patterns(index.chunks)
+        self.names = terms_pattern(glossary_names(index.chunks))  # any glossary term: the subject of a turn
 
     def course_terms(self, text: str) -> list[str]:
         return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
@@ -184,15 +217,16 @@ class Retriever:
         similarity = dense_q
         query = question
         turns = [t for t in (history or []) if t and t.strip()][-s.history_turns :]
-        uses_history = bool(turns) and depends_on_history(question)
-        resolved = resolve_follow_up(question, turns) if uses_history else None
+        uses_history = bool(turns) and depends_on_history(question, self.names)
+        resolved = resolve_follow_up(question, turns, self.names) if uses_history else None
         if uses_history:
             query = resolved or " ".join(turns + [question])
             dense_h = self.dense_scores(query)
             # The expanded query carries the subject the question points back to: it leads.
-            fused *= 1.0 - s.history_weight
-            fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
-            fused += s.history_weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
+            weight = s.history_weight
+            fused *= 1.0 - weight
+            fused += weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
+            fused += weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
             similarity = np.maximum(dense_q, dense_h)
 
         top = np.argsort(-fused, kind="stable")[:k]

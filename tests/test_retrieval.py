@@ -1,7 +1,7 @@
 import pytest
 
 from rag_tutor.errors import EmptyQuestionError
-from rag_tutor.retrieval import depends_on_history, resolve_follow_up
+from rag_tutor.retrieval import depends_on_history, resolve_follow_up, subject_of, terms_pattern
 
 pytestmark = pytest.mark.model
 
@@ -63,6 +63,10 @@ def test_anaphora_detection():
     assert depends_on_history("Who introduced it?")
     assert depends_on_history("What are their weaknesses?")
     assert not depends_on_history("What is the evidence lower bound in a variational autoencoder?")
+    names = terms_pattern(["FID", "Diffusion model", "Temperature"])
+    # a short question naming no course term leans on the conversation; one naming a term stands alone
+    assert depends_on_history("any weaknesses i should know about?", names)
+    assert not depends_on_history("What are the weaknesses of diffusion models?", names)
 
 
 def test_questions_naming_a_course_term_are_recognised(course_retriever):
@@ -81,6 +85,26 @@ def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
     assert resolve_follow_up("Why does it matter?", ["How does LoRA work?"]) == "Why does LoRA matter?"
     # nothing to resolve, or no clear subject: left to the history-expanded search
     assert resolve_follow_up("What is a GAN?", ["What is a VAE?"]) is None
+
+
+def test_the_subject_of_a_turn_is_the_course_term_it_names():
+    names = terms_pattern(["Diffusion model", "FID", "DDPM", "Temperature", "Language model"])
+    assert subject_of("Why are diffusion models so popular for images?", names) == "diffusion models"
+    assert resolve_follow_up("and what are their weaknesses?", ["Why are diffusion models so popular for images?"],
+                             names) == "and what are diffusion models' weaknesses?"
+    # no pronoun to replace: the subject is put in front
+    assert resolve_follow_up("any weaknesses i should know about?", ["What is FID?"], names) == \
+        "About FID: any weaknesses i should know about?"
+    assert resolve_follow_up("Who wrote that paper?", ["What are diffusion models?", "What's DDPM?"], names) == \
+        "About DDPM: Who wrote that paper?"
+    # a question that names its own subject is left alone
+    assert resolve_follow_up("What does FID measure?", ["What is a diffusion model?"], names) is None
+
+
+def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
+    result = course_retriever.retrieve("Who came up with it, and when?", 4, ["What is a GAN?"])
+    assert result.resolved == "Who came up with a GAN, and when?"
+    assert any("Goodfellow" in p.text for p in result.passages[:2])
     assert resolve_follow_up("Who introduced it?", ["I have a question about something long and winding here"]) is None
 
 
