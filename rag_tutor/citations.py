@@ -97,11 +97,21 @@ def novel_entities(sentence: str, passage: str) -> list[str]:
 
 
 def glued_words(sentence: str, passage: str) -> list[str]:
-    """Words of the claim that are two consecutive passage words run together ("makegenerative"): a small
-    model's copying slip, which content-word overlap alone does not notice."""
+    """Words of the claim that are passage words run together: two consecutive ones ("makegenerative"),
+    or a long run that lost its spaces ("pipelinedefaultsto50.Toofewsteps", listed once per 8 characters).
+    A small model's copying slip, which content-word overlap alone does not notice."""
     words = re.findall(r"[a-z][a-z-]*", passage.lower())
     vocab, pairs = set(words), {a + b for a, b in zip(words, words[1:])}
-    return [w for w in re.findall(r"[a-z][a-z-]*", sentence.lower()) if w not in vocab and w in pairs]
+    out = [w for w in re.findall(r"[a-z][a-z-]*", sentence.lower()) if w not in vocab and w in pairs]
+    tokens = {t.strip(_EDGES).lower() for t in passage.split()}
+    for token in sentence.split():
+        core = token.strip(_EDGES)
+        if len(core) >= 20 and core.lower() not in tokens and "/" not in core:
+            out += [core] * (len(core) // 8)
+    return out
+
+
+_EDGES = ".,;:!?()[]\"'*`"
 
 
 @dataclass

@@ -52,6 +52,10 @@ def test_words_run_together_count_against_support(embedder):
     garbled = "A strong research direction aims to makegenerative AI efficient andon-device."
     assert glued_words(garbled, passage) == ["makegenerative", "andon-device"]
     assert glued_words("On-device models keep data private.", passage) == []
+    # a long run that lost its spaces counts several times over; a long word of the passage does not
+    steps = "20 to 50 steps is common; the pipeline defaults to 50. Too few steps give blurry images."
+    assert len(glued_words("The pipelinedefaultsto50.Toofewstepsgiveblurry images.", steps)) >= 4
+    assert glued_words("Use stable-diffusion-v1-5-checkpoints.", "Load stable-diffusion-v1-5-checkpoints first.") == []
     checker = SupportChecker(embedder)
     clean = checker.support("A strong research direction aims to make generative AI efficient.", passage)
     glued = checker.support(garbled, passage)
