@@ -43,10 +43,12 @@ SECTION_TEMPLATES = ["Tell me about {h}.", "What should I know about {h}?", "Exp
                      "What are the key points about {h}?", "Can you summarize {h}?"]
 WH_SECTION_TEMPLATES = ["Can you explain {h}?", "I'd like to understand {h}.", "Please explain {h}."]
 FOLLOW_UPS = ["Can you explain it in more detail?", "Tell me more about it.", "Why does it matter?",
-              "How does it work?", "Can you say that more simply?", "What is it used for?"]
+              "How does it work?", "Can you say that more simply?", "What is it used for?",
+              # no pronoun: asked as "About <subject>: ..." (retrieval.resolve_follow_up)
+              "Any key details I should know?", "Give me the main idea.", "Why should I care?"]
 INTENT_FOLLOW_UPS = {  # by what a section answers (podcast.script.section_intent)
     "wrong": ["What are their main weaknesses?", "What can go wrong with them?", "What are the limitations?",
-              "What is a known problem with them?"],
+              "What is a known problem with them?", "Any weaknesses I should know about?", "Any drawbacks?"],
     "why": ["Why are they useful?", "What are their strengths?", "Why do they matter?"],
     "how": ["How do they work?", "How does that work?", "How are they trained?", "How do they generate outputs?"],
     "origin": ["Who introduced them?", "When did they appear?", "Where did they come from?"],
