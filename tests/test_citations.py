@@ -60,3 +60,15 @@ def test_words_run_together_count_against_support(embedder):
     clean = checker.support("A strong research direction aims to make generative AI efficient.", passage)
     glued = checker.support(garbled, passage)
     assert glued.score <= clean.score - 0.3 and "makegenerative" in glued.novel
+
+
+@pytest.mark.model
+def test_an_invented_number_fails_an_otherwise_faithful_long_sentence(embedder):
+    checker = SupportChecker(embedder)
+    passage = ("Stable Diffusion: An openly released text-to-image model from 2022, based on the latent diffusion "
+               "work of Rombach et al. (2022). It denoises in a VAE's compressed latent space using a U-Net "
+               "conditioned on CLIP text embeddings.")
+    faithful = "Stable Diffusion is an openly released text-to-image model from 2022, based on latent diffusion."
+    padded = ("Stable Diffusion is an openly released text-to-image model from 2022, based on latent diffusion, "
+              "and has been applied in 68 experiments.")
+    assert checker.support(faithful, passage).score >= 0.55 > checker.support(padded, passage).score
