@@ -307,7 +307,10 @@ class Tutor:
         mode = "generated"
         model_declined = DECLINE.lower().rstrip(".") in raw.lower() and not citations
         closest = max((c.relevance for c in contexts), default=0.0)
-        if model_declined and result.top_similarity < s.trust_decline_below and closest < s.trust_decline_sentence:
+        # The model's own "not covered" is trusted only when no passage or sentence is close, and never when
+        # the question names one of the course's terms ("What is the ELBO?"): the glossary has an entry for it.
+        if (model_declined and result.top_similarity < s.trust_decline_below and closest < s.trust_decline_sentence
+                and not result.course_terms):
             out.answer = self.decline(question, result, timings)
             out.answer.raw = raw
             timings["total_s"] = time.perf_counter() - started

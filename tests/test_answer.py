@@ -108,3 +108,21 @@ def test_a_glossary_entry_leads_only_for_questions_it_answers_in_a_line(tutor):
     definition = tutor.retriever.retrieve("What is beam search?")
     assert [c.passage.chunk_id for c in tutor.contexts(definition)] == \
         [p.chunk_id for p in definition.passages[: tutor.settings.context_passages]]
+
+
+class _AlwaysDeclines:
+    """Stands in for the LLM to pin down what happens after it says "not covered"."""
+
+    def stream(self, messages, stats=None, settings=None):
+        yield DECLINE
+
+
+def test_the_models_not_covered_is_overruled_when_the_question_names_a_course_term(tutor):
+    declining = Tutor(tutor.settings, retriever=tutor.retriever)
+    declining._generator = _AlwaysDeclines()
+    elbo = declining.ask("What is the ELBO?")
+    assert not elbo.declined and elbo.mode == "extractive" and "lower bound" in elbo.answer.lower()
+    assert elbo.citations
+    # a question naming no course term, whose passages are all far from it: the decline stands
+    llama = declining.ask("What learning rate and batch size were used to pretrain Llama 2?")
+    assert llama.declined and not llama.citations and llama.raw == DECLINE
