@@ -353,7 +353,7 @@ def train(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             step += 1
             if step % 10 == 0 or step == total_steps:
                 recent = sum(losses[-10:]) / len(losses[-10:])
