@@ -93,23 +93,6 @@ def test_context_sentences_must_say_something_about_the_subject():
     assert not informative("Related terms: ELBO, KL divergence.")
 
 
-def test_a_glossary_entry_leads_only_for_questions_it_answers_in_a_line(tutor):
-    from rag_tutor.answer import asks_for_definition
-
-    for q in ("What is a GAN?", "Who introduced the VAE?", "What does DDPM stand for?", "define perplexity"):
-        assert asks_for_definition(q), q
-    for q in ("What biases do LLM judges have?", "greedy decoding vs beam search",
-              "How will generative models run on phones?"):
-        assert not asks_for_definition(q), q
-    comparison = tutor.retriever.retrieve("greedy decoding vs beam search")
-    assert comparison.passages[0].topic == "glossary"  # retrieval ranks the short entries first...
-    order = [c.passage.topic for c in tutor.contexts(comparison)]
-    assert order == sorted(order, key=lambda t: t == "glossary")  # ...the prompt puts the lessons before them
-    definition = tutor.retriever.retrieve("What is beam search?")
-    assert [c.passage.chunk_id for c in tutor.contexts(definition)] == \
-        [p.chunk_id for p in definition.passages[: tutor.settings.context_passages]]
-
-
 class _AlwaysDeclines:
     """Stands in for the LLM to pin down what happens after it says "not covered"."""
 
