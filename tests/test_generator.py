@@ -46,3 +46,30 @@ def test_generation_streams_pieces_and_reports_timings():
     assert len(pieces) >= 2 and "".join(pieces).strip()
     assert 0 < stats.first_token_s <= stats.total_s
     assert 0 < stats.new_tokens <= 12
+
+
+@pytest.mark.model
+def test_the_streamer_hands_on_each_token_at_once_and_never_half_a_character():
+    import torch
+    from transformers import AutoTokenizer
+
+    from rag_tutor.generator import _token_streamer, converted_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(converted_model_dir(load_settings(env={})))
+    streamer = _token_streamer(tokenizer)
+    streamer.put(torch.tensor([[1, 2, 3]]))  # the prompt: skipped
+    text = "Diffusion models add noise, then remove it: naïve café 😀 done."
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    first, pieces = None, []
+    for i, token in enumerate(ids):
+        streamer.put(torch.tensor([token]))
+        while not streamer.text_queue.empty():
+            pieces.append(streamer.text_queue.get_nowait())
+        if first is None and any(pieces):
+            first = i
+    streamer.end()
+    pieces += [p for p in streamer if p]
+    pieces = [p for p in pieces if p]
+    assert first == 0  # the first word is shown after its first token, not after the next space
+    assert "".join(pieces) == tokenizer.decode(ids) == text
+    assert not any("\ufffd" in p for p in pieces)
