@@ -117,6 +117,14 @@ def glued_words(sentence: str, passage: str) -> list[str]:
 _EDGES = ".,;:!?()[]\"'*`"
 
 
+def repetitive(sentence: str, n: int = 3, times: int = 3) -> bool:
+    """A generation loop ("From peft module: From peft module: From peft module: ..."): some run of n
+    words occurs ``times`` times or more. Every piece of it is in the passage, so support alone passes it."""
+    words = re.findall(r"\w+", sentence.lower())
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return any(grams.count(g) >= times for g in set(grams))
+
+
 @dataclass
 class Support:
     score: float

@@ -54,6 +54,13 @@ def test_verify_drops_out_of_range_and_unsupported_citations(tutor):
     assert share == pytest.approx(2 / 3)
 
 
+def test_verify_drops_a_generation_loop_made_of_passage_words(tutor):
+    loop = "Kingma and Welling introduced: " * 6
+    raw = f"Kingma and Welling introduced the VAE in 2013 [1]. {loop}[1]."
+    text, citations, share = tutor.verify(raw, contexts())
+    assert text == "Kingma and Welling introduced the VAE in 2013 [1]." and share == pytest.approx(1 / 2)
+
+
 def test_uncited_supported_sentence_gets_its_passage(tutor):
     text, citations, _ = tutor.verify("The discriminator is a classifier telling real samples from fakes.", contexts())
     assert text.endswith("[1].") and citations[0].source == "corpus/gan.md"
