@@ -14,7 +14,8 @@ from typing import Iterator
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from .citations import SupportChecker, cited_numbers, repetitive, split_sentences, strip_citations, with_marks
+from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
+                        with_marks)
 from .config import Settings
 from .retrieval import Passage, Retriever, RetrievalResult, clean_question
 
@@ -180,7 +181,7 @@ class Tutor:
         kept: list[tuple[str, list[tuple[Context, float, str]]]] = []
         sentences = [s for s in split_sentences(raw) if strip_citations(s)]
         for sentence in sentences:
-            claim = strip_citations(sentence)
+            claim = cut_run_on(strip_citations(sentence))
             if claim.rstrip(".") == DECLINE.rstrip(".") or repetitive(claim):
                 continue
             checks = []

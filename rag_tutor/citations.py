@@ -57,6 +57,15 @@ def split_sentences(text: str) -> list[str]:
     return merged
 
 
+def cut_run_on(sentence: str) -> str:
+    """A model's sentence up to a full stop that runs on in lower case ("...in 2014. variational inference,
+    which ... and The result was..."): what follows is a spliced fragment, not a sentence of its own."""
+    for m in re.finditer(r"\.\s+(?=[a-z])", sentence):
+        if not _NOT_AN_END.search(sentence[: m.start() + 1]):
+            return sentence[: m.start() + 1]
+    return sentence
+
+
 def cited_numbers(sentence: str) -> list[int]:
     nums: list[int] = []
     for group in CITE.findall(sentence):

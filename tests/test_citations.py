@@ -72,3 +72,14 @@ def test_an_invented_number_fails_an_otherwise_faithful_long_sentence(embedder):
     padded = ("Stable Diffusion is an openly released text-to-image model from 2022, based on latent diffusion, "
               "and has been applied in 68 experiments.")
     assert checker.support(faithful, passage).score >= 0.55 > checker.support(padded, passage).score
+
+
+def test_a_full_stop_that_runs_on_in_lower_case_ends_the_claim():
+    from rag_tutor.citations import cut_run_on
+
+    spliced = ("The VAE was introduced by Kingma and Welling in 2013. variational inference, which replaces the "
+               "posterior, and The result was a deep generative model.")
+    assert cut_run_on(spliced) == "The VAE was introduced by Kingma and Welling in 2013."
+    for fine in ("Ho et al. showed that denoising works.", "Noise, e.g. Gaussian noise, is added.",
+                 "GANs vs. diffusion models."):
+        assert cut_run_on(fine) == fine
