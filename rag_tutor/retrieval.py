@@ -88,12 +88,14 @@ def terms_pattern(names: list[str]) -> re.Pattern | None:
 
 
 def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
-    """A question that refers back (pronoun, "the model"), is too short to stand alone, or (given the
-    course's terms) is a short question naming none of them ("any weaknesses I should know about?")."""
+    """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
+    terms, a short question naming none of them ("any weaknesses I should know about?"), else 3 words or fewer."""
     words = re.findall(r"\w+", question)
-    if _ANAPHORA.search(question) or len(words) <= 3:
+    if _ANAPHORA.search(question):
         return True
-    return names is not None and len(words) <= 8 and not names.search(question)
+    if names is None:
+        return len(words) <= 3
+    return len(words) <= 8 and not names.search(question)  # "What about GANs?" names its own subject
 
 
 _ASKS = re.compile(

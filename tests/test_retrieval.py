@@ -67,6 +67,8 @@ def test_anaphora_detection():
     # a short question naming no course term leans on the conversation; one naming a term stands alone
     assert depends_on_history("any weaknesses i should know about?", names)
     assert not depends_on_history("What are the weaknesses of diffusion models?", names)
+    assert not depends_on_history("What about FID?", names)  # short, but it changes the subject
+    assert depends_on_history("Why?", names)
 
 
 def test_questions_naming_a_course_term_are_recognised(course_retriever):
