@@ -14,6 +14,7 @@ Calibration (corpus glossary definitions against topic passages, support_thresho
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,9 @@ def novel_entities(sentence: str, passage: str) -> list[str]:
     return [e for e in _ENTITY.findall(sentence) if e.lower().rstrip(".,") not in low]
 
 
+_EDGES = ".,;:!?()[]\"'*`"  # stripped from a word's ends before comparing it with the passage's words
+
+
 def glued_words(sentence: str, passage: str) -> list[str]:
     """Words of the claim that are passage words run together: two consecutive ones ("makegenerative"),
     or a long run that lost its spaces ("pipelinedefaultsto50.Toofewsteps", listed once per 8 characters).
@@ -123,15 +127,12 @@ def glued_words(sentence: str, passage: str) -> list[str]:
     return out
 
 
-_EDGES = ".,;:!?()[]\"'*`"
-
-
 def repetitive(sentence: str, n: int = 3, times: int = 3) -> bool:
     """A generation loop ("From peft module: From peft module: From peft module: ..."): some run of n
     words occurs ``times`` times or more. Every piece of it is in the passage, so support alone passes it."""
     words = re.findall(r"\w+", sentence.lower())
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return any(grams.count(g) >= times for g in set(grams))
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return max(grams.values(), default=0) >= times
 
 
 @dataclass

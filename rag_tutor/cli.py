@@ -69,7 +69,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     def progress(done: int, total: int) -> None:
         if not bar:
-            bar.append(tqdm(total=total, desc="embedding chunks and sentences", unit="text", file=sys.stderr, disable=args.quiet))
+            bar.append(tqdm(total=total, desc="embedding chunks and sentences", unit="text", file=sys.stderr,
+                            disable=args.quiet))
         bar[0].update(done - bar[0].n)
 
     summary = build_index(settings, full=args.full, progress=progress)

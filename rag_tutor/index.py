@@ -389,7 +389,8 @@ def build_index(
         sentence_rows: dict[str, list[list[str]]] = {}
         for doc, reuse in plan:
             if reuse is None or doc.source not in served.sentences:
-                sentence_rows[doc.source] = [chunk_sentences(c.text) for c in (reuse if reuse is not None else new_chunks[doc.source])]
+                chunks = reuse if reuse is not None else new_chunks[doc.source]
+                sentence_rows[doc.source] = [chunk_sentences(c.text) for c in chunks]
         to_split = [t for rows in sentence_rows.values() for sents in rows for t in sents]
         total = len(to_embed) + len(to_split)
         done = 0

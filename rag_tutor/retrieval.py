@@ -48,6 +48,17 @@ class RetrievalResult:
     resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
 
 
+def glossary_names(chunks) -> list[str]:
+    """Every glossary term under each of its names ("Variational autoencoder (VAE)" -> both), in corpus order."""
+    names: dict[str, None] = {}
+    for c in chunks:
+        if c.topic != "glossary" or not c.section or c.section == c.title:
+            continue
+        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
+        names.update((n.strip(), None) for n in ([m.group(1), m.group(2)] if m else [c.section]) if n.strip())
+    return list(names)
+
+
 def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     """Glossary terms specific enough to mark a question as on-topic: multi-word terms and abbreviations.
 
@@ -55,36 +66,21 @@ def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     term is a second, independent sign that the material covers the question.
     """
     patterns: dict[str, re.Pattern] = {}
-    for c in chunks:
-        if c.topic != "glossary" or not c.section or c.section == c.title:
-            continue
-        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
-        names = [m.group(1), m.group(2)] if m else [c.section]
-        for name in names:
-            name = name.strip()
-            if re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name):  # GAN, VAE, LoRA, RLHF
-                patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b")
-            elif len(name.split()) >= 2:
-                patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", re.I)
+    for name in glossary_names(chunks):
+        if re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name):  # GAN, VAE, LoRA, RLHF
+            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b")
+        elif len(name.split()) >= 2:
+            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", re.I)
     return patterns
 
 
-def glossary_names(chunks) -> list[str]:
-    """Every glossary term under each of its names ("Variational autoencoder (VAE)" -> both), longest first."""
-    names: set[str] = set()
-    for c in chunks:
-        if c.topic != "glossary" or not c.section or c.section == c.title:
-            continue
-        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
-        names.update(n.strip() for n in ([m.group(1), m.group(2)] if m else [c.section]) if n.strip())
-    return sorted(names, key=lambda n: (-len(n), n))
-
-
 def terms_pattern(names: list[str]) -> re.Pattern | None:
-    """One pattern matching any of the names, singular or plural, with its article if any ("a VAE")."""
+    """One pattern matching any of the names, singular or plural, with its article if any ("a VAE");
+    longest names first, so that "Diffusion model" wins over "Diffusion"."""
     if not names:
         return None
-    return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + "|".join(re.escape(n) for n in names) + r")(?:s|es)?\b", re.I)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + alternatives + r")(?:s|es)?\b", re.I)
 
 
 def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
@@ -225,10 +221,9 @@ class Retriever:
             query = resolved or " ".join(turns + [question])
             dense_h = self.dense_scores(query)
             # The expanded query carries the subject the question points back to: it leads.
-            weight = s.history_weight
-            fused *= 1.0 - weight
-            fused += weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
-            fused += weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
+            fused *= 1.0 - s.history_weight
+            fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
+            fused += s.history_weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
             similarity = np.maximum(dense_q, dense_h)
 
         top = np.argsort(-fused, kind="stable")[:k]
