@@ -73,3 +73,28 @@ def test_the_streamer_hands_on_each_token_at_once_and_never_half_a_character():
     assert first == 0  # the first word is shown after its first token, not after the next space
     assert "".join(pieces) == tokenizer.decode(ids) == text
     assert not any("\ufffd" in p for p in pieces)
+
+
+@pytest.mark.model
+def test_the_system_turn_cache_changes_no_answer_and_follows_a_new_system_prompt():
+    settings = load_settings(env={}, max_new_tokens=25)
+    gen = load_generator(settings, use_adapter=True)
+    sources = "[1] (GANs > Overview) A generator maps random noise to samples; a discriminator tells real from fake."
+    messages = [{"role": "system", "content": "Answer in one sentence using the sources."},
+                {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: What does the discriminator do?"}]
+    ids = gen.prompt_ids(messages)["input_ids"]
+    assert gen.prefix_cache(messages, ids) is not None  # the system turn is a cached prefix of the prompt
+    cached = [gen.generate(messages, settings)[0] for _ in range(2)]  # the second run reuses the first's cache
+    real = gen.prefix_cache
+    try:
+        gen.prefix_cache = lambda *a: None
+        plain = gen.generate(messages, settings)[0]
+    finally:
+        gen.prefix_cache = real
+    assert cached[0] == cached[1] == plain and plain.strip()
+    other = [dict(messages[0], content="Answer in French."), messages[1]]
+    gen.prefix_cache(other, gen.prompt_ids(other)["input_ids"])
+    assert gen._prefix_ids == gen.tokenizer(gen.tokenizer.apply_chat_template(other[:1], tokenize=False),
+                                            add_special_tokens=False)["input_ids"]
+    no_system = [messages[1]]
+    assert gen.prefix_cache(no_system, gen.prompt_ids(no_system)["input_ids"]) is None
