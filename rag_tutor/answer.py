@@ -17,6 +17,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
                         with_marks)
 from .config import Settings
+from .index import keyword_tokens
 from .retrieval import Passage, Retriever, RetrievalResult, clean_question
 
 DECLINE = "The course material doesn't cover this."
@@ -239,13 +240,16 @@ class Tutor:
 
     # ------------------------------------------------------------ the public calls
 
-    def decline(self, question: str, result: RetrievalResult, timings: dict) -> Answer:
+    def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = ()) -> Answer:
         topics: list[str] = []
         for p in result.passages:
             if p.title not in topics and p.topic != "glossary":
                 topics.append(p.title)
         topics = topics[:3]
         text = DECLINE
+        if unknown:
+            named = ", ".join(unknown[:-1]) + (" or " if len(unknown) > 1 else "") + unknown[-1]
+            text += f" It never mentions {named}."
         if topics:
             text += " The closest topics in the course are: " + "; ".join(topics) + "."
         return Answer(question, text, True, [], result.passages, timings, "declined", notices=result.notices,
@@ -273,9 +277,14 @@ class Tutor:
         result.notices = notices + result.notices
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
                    "new_tokens": 0}
-        if result.top_similarity < s.decline_threshold and not result.course_terms:
+        # A question naming something no document mentions ("Can I use PEFT with JAX?") is declined even when
+        # the rest of it is close to the material: the passages would answer a question it did not ask. Only
+        # when the names weigh in the question: a long scenario may name its setting in passing.
+        words = len(keyword_tokens(question)) or 1
+        unknown = result.unknown_names if 0 < s.unknown_name_share <= len(result.unknown_names) / words else []
+        if unknown or (result.top_similarity < s.decline_threshold and not result.course_terms):
             timings["total_s"] = time.perf_counter() - started
-            out.answer = self.decline(question, result, timings)
+            out.answer = self.decline(question, result, timings, unknown)
             yield out.answer.answer
             return
         contexts = self.contexts(result)

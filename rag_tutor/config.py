@@ -129,6 +129,7 @@ class Settings:
     decline_threshold: float = 0.36  # top cosine below this: not covered (off-topic list max 0.33, dev in-scope min 0.40)
     trust_decline_below: float = 0.5  # the LLM's own "not covered" is trusted only when the best passage is below this cosine...
     trust_decline_sentence: float = 0.56  # ...and no passage sentence is this close (off-topic list max 0.53, dev in-scope min 0.585)
+    unknown_name_share: float = 0.1  # decline when names no document mentions (JAX, Mixtral) are this share of the question's words (0 = never): out-of-scope >= 0.125 (PEFT docs 5/5, held-out 6/10); a long scenario naming its setting ("my company's HR policies") 0.03
     context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
     context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation

@@ -46,6 +46,7 @@ class RetrievalResult:
     notices: list[str] = field(default_factory=list)
     course_terms: list[str] = field(default_factory=list)  # glossary terms the question names
     resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
+    unknown_names: list[str] = field(default_factory=list)  # names in the question that no document mentions
 
 
 def glossary_names(chunks) -> list[str]:
@@ -137,6 +138,27 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
     return _PRONOUN.sub(name, question, count=1)
 
 
+_TOKEN_EDGES = "\"'`()[]{}<>,;:!?¿¡*“”‘’"
+
+
+def names_in(question: str) -> list[str]:
+    """Words of a question written as names: JAX, SageMaker, llama.cpp, or Capitalized inside a sentence
+    (Keras, Mixtral). Not a sentence's first word, a single letter, a contraction, or anything with a digit
+    (numbers, sizes and versions such as 1B or 22.04 qualify a question rather than name its subject)."""
+    names: list[str] = []
+    initial = True
+    for raw in question.split():
+        word = raw.strip(_TOKEN_EDGES).rstrip(".")
+        starts = initial
+        initial = raw.rstrip("\"'”’)]").endswith((".", "?", "!", ":"))
+        if len(word) < 2 or "'" in word or "’" in word or any(ch.isdigit() for ch in word):
+            continue
+        if (word.isupper() or re.search(r"[a-z][A-Z]", word) or "." in word
+                or (word[0].isupper() and not starts)):
+            names.append(word)
+    return list(dict.fromkeys(names))
+
+
 def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
     """Strip and bound a question; raises EmptyQuestionError for a blank one."""
     text = " ".join((question or "").split())
@@ -158,6 +180,17 @@ class Retriever:
         self.settings = settings
         self.term_patterns = course_term_patterns(index.chunks)
         self.names = terms_pattern(glossary_names(index.chunks))  # any glossary term: the subject of a turn
+        self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks).lower()
+
+    def mentions(self, name: str) -> bool:
+        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed)."""
+        low = name.lower()
+        forms = {low, low[:-1]} if low.endswith("s") and len(low) > 3 else {low}
+        return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question that no document of the index mentions (JAX, SageMaker, Mixtral...)."""
+        return [name for name in names_in(question) if not self.mentions(name)]
 
     def course_terms(self, text: str) -> list[str]:
         return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
@@ -234,7 +267,7 @@ class Retriever:
                 Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
             )
         return RetrievalResult(passages, query, float(similarity.max()), uses_history, notices,
-                               self.course_terms(query), resolved)
+                               self.course_terms(query), resolved, self.unknown_names(question))
 
     def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
         return self.retrieve(question, k, history).passages

@@ -116,3 +116,20 @@ def test_the_models_not_covered_is_overruled_when_the_question_names_a_course_te
     # a question naming no course term, whose passages are all far from it: the decline stands
     llama = declining.ask("What learning rate and batch size were used to pretrain Llama 2?")
     assert llama.declined and not llama.citations and llama.raw == DECLINE
+
+
+def test_a_question_naming_something_no_document_mentions_is_declined_and_says_so(tutor):
+    answer = tutor.ask("How do I train a diffusion model with Zorblax and FooNet?")
+    assert answer.declined and answer.citations == [] and answer.raw == ""
+    assert answer.answer.startswith(DECLINE + " It never mentions Zorblax or FooNet.")
+    assert any("Diffusion" in topic for topic in answer.suggestions)  # the closest topics still help
+
+
+def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):
+    long = ("I am building a study assistant for the Zorblax team at work and we keep arguing about one thing: "
+            "when should we fine-tune a model instead of using retrieval-augmented generation for documents "
+            "that change every few months?")
+    result = tutor.retriever.retrieve(long)
+    assert result.unknown_names == ["Zorblax"]
+    answer = tutor.ask(long)
+    assert not answer.declined and answer.raw  # the model answered it

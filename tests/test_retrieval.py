@@ -114,3 +114,20 @@ def test_a_resolved_follow_up_retrieves_and_carries_the_subject(course_retriever
     result = course_retriever.retrieve("Who introduced it?", history=["What is a VAE?"])
     assert result.resolved == "Who introduced a VAE?" and result.query == result.resolved
     assert any("Kingma" in p.text for p in result.passages[:3])
+
+
+def test_names_in_a_question_are_the_words_written_as_names():
+    from rag_tutor.retrieval import names_in
+
+    assert names_in("Does PEFT support fine-tuning JAX or Flax models?") == ["PEFT", "JAX", "Flax"]
+    assert names_in("How do I load it with llama.cpp? Or SageMaker?") == ["llama.cpp", "SageMaker"]
+    # a sentence's first word, single letters, contractions and anything with a digit are not names
+    assert names_in("I'm training a 1B model on A100s. What's the point? Explain it, I beg you.") == []
+    assert names_in("¿Quién inventó las redes generativas adversarias?") == []
+
+
+def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
+    assert course_retriever.unknown_names("How do GANs compare with VAEs in DALL-E?") == []
+    assert course_retriever.unknown_names("How does routing work in Zorblax and FooNet?") == ["Zorblax", "FooNet"]
+    result = course_retriever.retrieve("Can diffusion models run in Zorblax?")
+    assert result.unknown_names == ["Zorblax"]
