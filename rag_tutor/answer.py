@@ -90,6 +90,13 @@ def informative(sentence: str) -> bool:
             and not sentence.rstrip(" []0-9").endswith(":") and prose >= 0.5 * len(words))
 
 
+def ended(sentence: str) -> str:
+    """A list item or heading closed with a full stop, so that excerpts joined on one line stay sentences
+    ("...GAN architectures. GANs remained hard to train", not "...GAN architectures GANs remained...")."""
+    body = sentence.rstrip()
+    return body if body[-1:] in ".!?" else body.rstrip(":;,") + "."
+
+
 def sanitize(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
@@ -166,7 +173,7 @@ class Tutor:
                 break
             best = (self.checker.closest_sentences(qvec, passage.text, s.context_sentences, informative)
                     or self.checker.closest_sentences(qvec, passage.text, s.context_sentences))
-            excerpt = " ".join(sent for _, _, sent in sorted(best, key=lambda t: t[1]))
+            excerpt = " ".join(ended(sent) for _, _, sent in sorted(best, key=lambda t: t[1]))
             out.append(Context(len(out) + 1, passage, excerpt, best[0][0]))
         return out
 

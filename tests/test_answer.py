@@ -133,3 +133,17 @@ def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tu
     assert result.unknown_names == ["Zorblax"]
     answer = tutor.ask(long)
     assert not answer.declined and answer.raw  # the model answered it
+
+
+def test_excerpt_sentences_from_list_items_keep_their_full_stops(tutor):
+    from rag_tutor.answer import ended
+
+    assert ended("DCGAN (Radford et al., 2015), which stabilised GAN training") == (
+        "DCGAN (Radford et al., 2015), which stabilised GAN training.")
+    assert ended("Is it real?") == "Is it real?" and ended("Two kinds:") == "Two kinds."
+    listy = Passage("corpus/h.md", "History", "GANs", "Milestones:\n- DCGAN (2015), stable convolutional GANs\n"
+                    "- StyleGAN (2018), style-based generators\n\nGANs remained hard to train.", 1.0, "h#0", "h", 0.7)
+    from rag_tutor.retrieval import RetrievalResult
+
+    (ctx,) = tutor.contexts(RetrievalResult([listy], "What were the GAN milestones?", 0.7))
+    assert "GANs. GANs remained" in ctx.excerpt or "generators. GANs remained" in ctx.excerpt
