@@ -67,9 +67,13 @@ def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     term is a second, independent sign that the material covers the question.
     """
     patterns: dict[str, re.Pattern] = {}
+    ordinary = set(re.findall(r"\b[a-z][a-z-]*\b", "\n".join(c.text for c in chunks)))  # words written in lower case
     for name in glossary_names(chunks):
         if re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name):  # GAN, VAE, LoRA, RLHF
-            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b")
+            # Learners type "lora" and "llms": an abbreviation matches in any case unless the documents also
+            # use it as an ordinary lower-case word ("clip" in "an audio clip" is not CLIP).
+            flags = 0 if name.lower() in ordinary else re.I
+            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", flags)
         elif len(name.split()) >= 2:
             patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", re.I)
     return patterns

@@ -131,3 +131,11 @@ def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
     assert course_retriever.unknown_names("How does routing work in Zorblax and FooNet?") == ["Zorblax", "FooNet"]
     result = course_retriever.retrieve("Can diffusion models run in Zorblax?")
     assert result.unknown_names == ["Zorblax"]
+
+
+def test_course_abbreviations_typed_in_lower_case_are_recognised_unless_they_are_ordinary_words(course_retriever):
+    assert course_retriever.course_terms("how does lora actually work?") == ["LoRA"]
+    assert "LLM" in course_retriever.course_terms("what is sycophancy in llms")
+    # "is" and "clip" are ordinary words in the documents: only IS and CLIP written so name the terms
+    assert course_retriever.course_terms("what is a clip of audio?") == []
+    assert "CLIP" in course_retriever.course_terms("How does CLIP score an image?")
