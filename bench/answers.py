@@ -34,39 +34,46 @@ KEYS = ["answer_accuracy", "citation_precision", "raw_citation_precision", "form
 
 
 def decode_speed(tutor: Tutor, questions: list[dict], llama_cpp: bool) -> dict:
-    """tokens/s of transformers vs llama.cpp on identical prompts (prefill excluded from decode rate)."""
+    """tokens/s of transformers vs llama.cpp on identical prompts (prefill excluded from decode rate), and the
+    time from prompt to first token of each (both reuse the system turn computed for the previous prompt)."""
     settings = tutor.settings
     gen = load_generator(settings, use_adapter=False)
     prompts = []
     for q in questions:
         result = tutor.retriever.retrieve(q["question"], history=q.get("history"))
         prompts.append(build_messages(q["question"], q.get("history") or [], tutor.contexts(result)))
-    hf = []
+    hf, hf_first = [], []
     for messages in prompts:
         stats = GenerationStats()
         for _ in gen.stream(messages, stats):
             pass
+        hf_first.append(stats.first_token_s)
         if stats.new_tokens > 1:
             hf.append((stats.new_tokens - 1) / (stats.total_s - stats.first_token_s))
-    out = {"transformers_decode_tok_s": statistics.median(hf)}
+    out = {"transformers_decode_tok_s": statistics.median(hf),
+           "transformers_first_token_s": statistics.median(hf_first)}  # prompt in, first token out (no retrieval)
     if llama_cpp:
         from llama_cpp import Llama
 
         llm = Llama(model_path=str(package_gguf(settings.generator_package)), n_ctx=2048, n_threads=2, verbose=False)
-        rates = []
+        rates, firsts = [], []
         for messages in prompts:
             first = None
             n = 0
+            start = time.perf_counter()
             for _ in llm.create_chat_completion(messages=messages, max_tokens=settings.max_new_tokens,
                                                 temperature=0.0, repeat_penalty=settings.repetition_penalty,
                                                 stream=True):
                 n += 1
                 if first is None:
                     first = time.perf_counter()
+                    firsts.append(first - start)
             if n > 2:
                 rates.append((n - 2) / (time.perf_counter() - first))
         out["llama_cpp_decode_tok_s"] = statistics.median(rates)
+        out["llama_cpp_first_token_s"] = statistics.median(firsts)
         out["transformers_vs_llama_cpp"] = out["transformers_decode_tok_s"] / out["llama_cpp_decode_tok_s"]
+        out["first_token_llama_cpp_over_transformers"] = out["llama_cpp_first_token_s"] / out["transformers_first_token_s"]
     return out
 
 
