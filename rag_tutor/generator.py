@@ -97,6 +97,25 @@ def _token_streamer(tokenizer):
     return TokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
+def _answer_repetition_penalty(penalty: float, prompt_len: int):
+    """transformers' repetition penalty, but counting only the tokens of the answer written so far. The stock
+    one also penalizes every token of the prompt, so the words of the sources: it pushes a model that should
+    quote its sources into paraphrase ("renormalized" for "renormalizes") while it stops loops no better."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class AnswerRepetitionPenalty(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            written = input_ids[:, prompt_len:]
+            if written.shape[1] == 0:
+                return scores
+            picked = torch.gather(scores, 1, written)
+            picked = torch.where(picked < 0, picked * penalty, picked / penalty)
+            return scores.scatter(1, written, picked)
+
+    return AnswerRepetitionPenalty()
+
+
 @dataclass
 class GenerationStats:
     first_token_s: float = 0.0
@@ -190,11 +209,17 @@ class Generator:
             **inputs,
             streamer=streamer,
             max_new_tokens=s.max_new_tokens,
-            repetition_penalty=s.repetition_penalty,
             pad_token_id=self.tokenizer.eos_token_id,
             stop_strings=list(s.stop_strings) or None,
             tokenizer=self.tokenizer,
         )
+        if s.repetition_scope == "prompt":  # transformers' own: the prompt's tokens count too
+            kwargs["repetition_penalty"] = s.repetition_penalty
+        elif s.repetition_penalty != 1.0:
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [_answer_repetition_penalty(s.repetition_penalty, inputs["input_ids"].shape[1])])
         cache = self.prefix_cache(messages, inputs["input_ids"])
         if cache is not None:
             kwargs["past_key_values"] = cache

@@ -98,3 +98,16 @@ def test_the_system_turn_cache_changes_no_answer_and_follows_a_new_system_prompt
                                             add_special_tokens=False)["input_ids"]
     no_system = [messages[1]]
     assert gen.prefix_cache(no_system, gen.prompt_ids(no_system)["input_ids"]) is None
+
+
+def test_the_answer_repetition_penalty_spares_the_words_of_the_prompt():
+    import torch
+
+    from rag_tutor.generator import _answer_repetition_penalty
+
+    penalize = _answer_repetition_penalty(2.0, prompt_len=3)
+    scores = torch.tensor([[4.0, 4.0, -4.0, 4.0, -4.0, 4.0]])
+    prompt_only = penalize(torch.tensor([[1, 2, 3]]), scores.clone())
+    assert torch.equal(prompt_only, scores)  # nothing written yet: the sources' tokens are not penalized
+    after = penalize(torch.tensor([[1, 2, 3, 4, 5]]), scores.clone())
+    assert after.tolist() == [[4.0, 4.0, -4.0, 4.0, -8.0, 2.0]]  # only the answer's own tokens 4 and 5
