@@ -213,13 +213,13 @@ class Generator:
             stop_strings=list(s.stop_strings) or None,
             tokenizer=self.tokenizer,
         )
-        if s.repetition_scope == "prompt":  # transformers' own: the prompt's tokens count too
-            kwargs["repetition_penalty"] = s.repetition_penalty
-        elif s.repetition_penalty != 1.0:
+        if s.repetition_scope == "answer":
             from transformers import LogitsProcessorList
 
             kwargs["logits_processor"] = LogitsProcessorList(
                 [_answer_repetition_penalty(s.repetition_penalty, inputs["input_ids"].shape[1])])
+        else:  # transformers' own: the prompt's tokens count too
+            kwargs["repetition_penalty"] = s.repetition_penalty
         cache = self.prefix_cache(messages, inputs["input_ids"])
         if cache is not None:
             kwargs["past_key_values"] = cache
