@@ -101,16 +101,19 @@ def main() -> None:
         for r in report.records:
             a = r.answer
             print(f"[{label}] {r.question['id']:<5} {a.mode:<10} {a.answer[:100]!r}", file=sys.stderr)
-    speed = decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp)
     peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-
+    # The quality table first: a llama.cpp build that crashes (a native build once died of a general protection
+    # fault in libggml-cpu here) must not take the whole run with it.
     print(f"{len(questions)} questions ({args.questions})")
     print(f"{'metric':<26}{'base':>10}{'adapter':>10}")
     for key in KEYS:
         print(f"{key:<26}{str(table['base'][key]):>10}{str(table['adapter'][key]):>10}")
+    print(f"{'peak_rss_gb (answering)':<26}{peak_rss_gb:>10.2f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"metrics": table, "peak_rss_gb": peak_rss_gb}, indent=2))
+    speed = decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp)
     for key, value in speed.items():
         print(f"{key:<26}{value:>10.2f}")
-    print(f"{'peak_rss_gb':<26}{peak_rss_gb:>10.2f}")
     if args.json:
         args.json.write_text(json.dumps({"metrics": table, "speed": speed, "peak_rss_gb": peak_rss_gb}, indent=2))
 
