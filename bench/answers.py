@@ -4,7 +4,8 @@
 
 Quality metrics are those of `rag-tutor eval` (see rag_tutor/evaluate.py). Latency
 figures are medians over all questions of the last run; peak RSS is this process's.
-With --llama-cpp (needs `pip install llama-cpp-python`, which compiles for ~5 min and
+With --llama-cpp (needs `CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python`, ~5 min of compiling; a
+native build died of a general protection fault in libggml-cpu here; it
 is not a dependency of the product), the same prompts are decoded by llama.cpp from
 the same GGUF file and tokens/s are compared in the same run.
 """
