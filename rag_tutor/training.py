@@ -3,8 +3,9 @@
 Training examples are built from the corpus itself, in the exact prompt format used
 at inference (``answer.build_messages`` on real retrieval results):
 
-- glossary: "What is <term>?" -> the entry's definition, cited;
-- sections: a question made from a section heading -> that section's sentences closest to it, cited;
+- glossary: "What is <term>?" -> the entry's definition, cited (in a share of them the entry is not source [1]);
+- sections: a question made from a section heading -> that section's sentences closest to it, cited; in half of
+  those naming a course term, that term's glossary entry is shown as source [1] above the answering passage;
 - follow-ups: a pronoun question after an earlier turn -> the passages the conversation retrieves, cited;
 - injected: a source containing "ignore previous instructions" text -> the same grounded answer;
 - declines: off-topic questions, and course questions shown only unrelated sources -> the decline sentence.
@@ -32,8 +33,10 @@ from .retrieval import Passage, RetrievalResult
 OFF_TOPIC = PACKAGE_DIR / "training_data" / "off_topic_questions.txt"
 
 GLOSSARY_TEMPLATES = ["What is {t}?", "What does {t} mean?", "Can you define {t}?", "Explain {t} in simple terms.",
-                      "What is meant by {t} in generative AI?", "What is {t} used for?", "Why does {t} matter?",
+                      "What is meant by {t} in generative AI?", "What is {t} used for?",
                       "Give me a short explanation of {t}.", "What's the idea behind {t}?", "Describe {t}."]
+# A definition answers "what is X?", not "why does X matter?" or "how does X work?": taught to answer those with
+# the glossary entry, the model did so at inference too, even when a lesson passage below it gave the reason.
 # Questions about who or when, asked of a glossary entry that names its authors or year: a small model
 # that only saw "What is..." questions learnt to decline "Who..." ones.
 ORIGIN_TEMPLATES = ["Who introduced {t}?", "Who proposed {t}?", "When was {t} introduced?", "Which paper introduced {t}?"]
@@ -42,10 +45,10 @@ _ORIGIN = re.compile(r"(?=.*\b(19|20)\d\d\b)(?=.*(\bintroduced\b|\bproposed\b|\b
 SECTION_TEMPLATES = ["Tell me about {h}.", "What should I know about {h}?", "Explain {h}.",
                      "What are the key points about {h}?", "Can you summarize {h}?"]
 WH_SECTION_TEMPLATES = ["Can you explain {h}?", "I'd like to understand {h}.", "Please explain {h}."]
-FOLLOW_UPS = ["Can you explain it in more detail?", "Tell me more about it.", "Why does it matter?",
-              "How does it work?", "Can you say that more simply?", "What is it used for?",
+FOLLOW_UPS = ["Can you explain it in more detail?", "Tell me more about it.", "Can you say that more simply?",
+              "What is it used for?",
               # no pronoun: asked as "About <subject>: ..." (retrieval.resolve_follow_up)
-              "Any key details I should know?", "Give me the main idea.", "Why should I care?"]
+              "Any key details I should know?", "Give me the main idea."]
 INTENT_FOLLOW_UPS = {  # by what a section answers (podcast.script.section_intent)
     "wrong": ["What are their main weaknesses?", "What can go wrong with them?", "What are the limitations?",
               "What is a known problem with them?", "Any weaknesses I should know about?", "Any drawbacks?"],
@@ -106,21 +109,69 @@ def _heading_question(section: str, title: str, rng: random.Random | None = None
 
 
 class ExampleBuilder:
+    # Share of lesson examples whose question names a glossary term that are shown that term's entry as
+    # source [1], above the lesson passage that answers them ("Why is self-attention expensive on long
+    # sequences?"): at inference the entry often ranks first, and a model trained only on examples whose
+    # answer was in [1] copied the definition instead of the passage that answered the question.
+    LEAD_SHARE = 0.5
+    # Share of glossary examples whose entry is moved below [1]: "what is X?" is answered by the definition
+    # wherever it is.
+    MOVE_SHARE = 0.3
+
     def __init__(self, tutor: Tutor, seed: int) -> None:
         self.tutor = tutor
         self.rng = random.Random(seed)
         self.settings = tutor.settings
+        self.entries: dict[str, Passage] = {}  # glossary term (each of its names, lower case) -> its entry
+        for c in tutor.retriever.index.chunks:
+            if c.topic == "glossary" and c.section and c.section != c.title:
+                m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
+                for name in ([m.group(1), m.group(2)] if m else [c.section]):
+                    self.entries.setdefault(name.strip().lower(), _passage(c))
 
-    def contexts_with(self, result: RetrievalResult, gold: Passage | None) -> tuple[list[Context], int | None]:
-        """Real retrieval contexts; the gold passage is put in (at a random slot) if retrieval missed it."""
+    def entry_named_in(self, question: str) -> Passage | None:
+        """The glossary entry of the longest course term the question names, if any."""
+        names = self.tutor.retriever.names
+        found = [re.sub(r"^(a|an|the)\s+", "", m.group(0).lower()) for m in names.finditer(question)] if names else []
+        for key in sorted(found, key=len, reverse=True):
+            for form in (key, key[:-2] if key.endswith("es") else key, key[:-1] if key.endswith("s") else key):
+                if form in self.entries:
+                    return self.entries[form]
+        return None
+
+    def contexts_with(self, result: RetrievalResult, gold: Passage | None,
+                      lead: Passage | None = None) -> tuple[list[Context], int | None]:
+        """Real retrieval contexts; the gold passage is put in (at a random slot) if retrieval missed it.
+
+        ``lead``: a passage shown as source [1] above the gold one (a distractor on the same subject)."""
         k = self.settings.context_passages
         passages = list(result.passages[:k])
         if gold is not None and all(p.chunk_id != gold.chunk_id for p in passages):
             passages[self.rng.randrange(len(passages))] = gold
+        if lead is not None and gold is not None and lead.chunk_id != gold.chunk_id:
+            passages = [p for p in passages if p.chunk_id != lead.chunk_id]
+            if len(passages) >= k:  # make room without dropping the gold passage
+                drop = max(i for i, p in enumerate(passages) if p.chunk_id != gold.chunk_id)
+                passages.pop(drop)
+            passages.insert(0, lead)
         result = RetrievalResult(passages, result.query, result.top_similarity, result.uses_history)
         contexts = self.tutor.contexts(result)
         gold_n = next((c.n for c in contexts if gold is not None and c.passage.chunk_id == gold.chunk_id), None)
         return contexts, gold_n
+
+    def lead_for(self, question: str) -> Passage | None:
+        """The glossary entry of the term a lesson question names, for LEAD_SHARE of such questions."""
+        entry = self.entry_named_in(question)
+        return entry if entry is not None and self.rng.random() < self.LEAD_SHARE else None
+
+    def moved(self, result: RetrievalResult, gold: Passage) -> RetrievalResult:
+        """For MOVE_SHARE of glossary questions: the retrieval result with the gold entry below source [1]."""
+        k = self.settings.context_passages
+        passages = [p for p in result.passages[:k] if p.chunk_id != gold.chunk_id]
+        if self.rng.random() >= self.MOVE_SHARE or not passages:
+            return result
+        passages.insert(self.rng.randrange(1, min(k, len(passages) + 1)), gold)
+        return RetrievalResult(passages[:k], result.query, result.top_similarity, result.uses_history)
 
     def answer_from(self, ctx: Context, limit: int = 3) -> str:
         sents = [s for s in split_sentences(ctx.excerpt) if len(s.split()) >= 4 and not s.startswith("Related terms")]
@@ -146,7 +197,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
     glossary = [c for c in glossary if ":" in c.text and c.section not in {c.title}]
     for chunk in glossary:
         q = rng.choice(GLOSSARY_TEMPLATES).format(t=chunk.section)
-        contexts, n = b.contexts_with(retr.retrieve(q), _passage(chunk))
+        contexts, n = b.contexts_with(b.moved(retr.retrieve(q), _passage(chunk)), _passage(chunk))
         target = b.answer_from(contexts[n - 1], 2)
         if target:
             examples.append(b.example("glossary", q, [], contexts, target))
@@ -167,7 +218,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         q = _heading_question(chunk.section, chunk.title, rng)
         if not q:
             continue
-        contexts, n = b.contexts_with(retr.retrieve(q), _passage(chunk))
+        contexts, n = b.contexts_with(retr.retrieve(q), _passage(chunk), b.lead_for(q))
         target = b.answer_from(contexts[n - 1])
         if target:
             examples.append(b.example("section", q, [], contexts, target))
@@ -197,7 +248,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         for kind, q, hist in (("follow_up_section", rng.choice(INTENT_FOLLOW_UPS[intent]), history),
                               ("intent", rng.choice(INTENT_QUESTIONS[intent]).format(s=subject), [])):
             res = retr.retrieve(q, history=hist)
-            contexts, n = b.contexts_with(res, _passage(chunk))
+            contexts, n = b.contexts_with(res, _passage(chunk), b.lead_for(res.resolved or q))
             target = b.answer_from(contexts[n - 1])
             if target:
                 examples.append(b.example(kind, res.resolved or q, hist, contexts, target))
