@@ -70,3 +70,17 @@ def test_the_glossary_entry_of_a_named_term_is_found(tutor):
     assert b.entry_named_in("Why is self-attention so expensive?").section.lower().startswith("self-attention")
     assert "GAN" in b.entry_named_in("What can go wrong with GANs?").section
     assert b.entry_named_in("Tell me about the weather.") is None
+
+
+def test_an_example_is_trained_on_whole_answer_and_end_or_left_out(tutor, examples):
+    from transformers import AutoTokenizer
+
+    from rag_tutor.generator import converted_model_dir
+    from rag_tutor.training import _encode, _fitting
+
+    tokenizer = AutoTokenizer.from_pretrained(converted_model_dir(tutor.settings))
+    example = next(e for e in examples if e.kind == "section")
+    ids, labels = _encode(tokenizer, example)
+    scored = tokenizer.decode([t for t, label in zip(ids, labels) if label != -100])
+    assert len(ids) == len(labels) and scored.startswith(example.target) and scored.strip() != example.target
+    assert _fitting([(ids, labels)], len(ids)) == [(ids, labels)] and _fitting([(ids, labels)], len(ids) - 1) == []
