@@ -49,15 +49,17 @@ class RetrievalResult:
     unknown_names: list[str] = field(default_factory=list)  # names in the question that no document mentions
 
 
+def entry_names(chunk) -> list[str]:
+    """The names a glossary entry goes by ("Variational autoencoder (VAE)" -> both); none for other chunks."""
+    if chunk.topic != "glossary" or not chunk.section or chunk.section == chunk.title:
+        return []
+    m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", chunk.section)
+    return [n.strip() for n in ([m.group(1), m.group(2)] if m else [chunk.section]) if n.strip()]
+
+
 def glossary_names(chunks) -> list[str]:
-    """Every glossary term under each of its names ("Variational autoencoder (VAE)" -> both), in corpus order."""
-    names: dict[str, None] = {}
-    for c in chunks:
-        if c.topic != "glossary" or not c.section or c.section == c.title:
-            continue
-        m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
-        names.update((n.strip(), None) for n in ([m.group(1), m.group(2)] if m else [c.section]) if n.strip())
-    return list(names)
+    """Every glossary term under each of its names, in corpus order."""
+    return list(dict.fromkeys(name for c in chunks for name in entry_names(c)))
 
 
 def course_term_patterns(chunks) -> dict[str, re.Pattern]:

@@ -28,7 +28,7 @@ from .answer import DECLINE, Context, Tutor, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
 from .podcast.script import section_intent
-from .retrieval import Passage, RetrievalResult
+from .retrieval import Passage, RetrievalResult, entry_names
 
 OFF_TOPIC = PACKAGE_DIR / "training_data" / "off_topic_questions.txt"
 
@@ -124,10 +124,8 @@ class ExampleBuilder:
         self.settings = tutor.settings
         self.entries: dict[str, Passage] = {}  # glossary term (each of its names, lower case) -> its entry
         for c in tutor.retriever.index.chunks:
-            if c.topic == "glossary" and c.section and c.section != c.title:
-                m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", c.section)
-                for name in ([m.group(1), m.group(2)] if m else [c.section]):
-                    self.entries.setdefault(name.strip().lower(), _passage(c))
+            for name in entry_names(c):
+                self.entries.setdefault(name.lower(), _passage(c))
 
     def entry_named_in(self, question: str) -> Passage | None:
         """The glossary entry of the longest course term the question names, if any."""
