@@ -69,9 +69,9 @@ def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     term is a second, independent sign that the material covers the question.
     """
     patterns: dict[str, re.Pattern] = {}
-    ordinary = set(re.findall(r"\b[a-z][a-z-]*\b", "\n".join(c.text for c in chunks)))  # words written in lower case
+    ordinary = ordinary_words(chunks)
     for name in glossary_names(chunks):
-        if re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name):  # GAN, VAE, LoRA, RLHF
+        if is_abbreviation(name):  # GAN, VAE, LoRA, RLHF
             # Learners type "lora" and "llms": an abbreviation matches in any case unless the documents also
             # use it as an ordinary lower-case word ("clip" in "an audio clip" is not CLIP).
             flags = 0 if name.lower() in ordinary else re.I
@@ -81,12 +81,28 @@ def course_term_patterns(chunks) -> dict[str, re.Pattern]:
     return patterns
 
 
-def terms_pattern(names: list[str]) -> re.Pattern | None:
+def ordinary_words(chunks) -> set[str]:
+    """Words the documents write in lower case ("is", "clip"): an abbreviation spelt like one (IS, the Inception
+    Score; CLIP) is that abbreviation only when written in capitals."""
+    return set(re.findall(r"\b[a-z][a-z-]*\b", "\n".join(c.text for c in chunks)))
+
+
+def is_abbreviation(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name))
+
+
+def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Pattern | None:
     """One pattern matching any of the names, singular or plural, with its article if any ("a VAE");
-    longest names first, so that "Diffusion model" wins over "Diffusion"."""
+    longest names first, so that "Diffusion model" wins over "Diffusion". Case is ignored, except for an
+    abbreviation that is also an ordinary word: "What is X?" does not name IS (the Inception Score)."""
     if not names:
         return None
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+
+    def alternative(name: str) -> str:
+        exact = is_abbreviation(name) and name.lower() in ordinary
+        return f"(?-i:{re.escape(name)})" if exact else re.escape(name)
+
+    alternatives = "|".join(alternative(n) for n in sorted(names, key=lambda n: (-len(n), n)))
     return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + alternatives + r")(?:s|es)?\b", re.I)
 
 
@@ -185,7 +201,8 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.term_patterns = course_term_patterns(index.chunks)
-        self.names = terms_pattern(glossary_names(index.chunks))  # any glossary term: the subject of a turn
+        # any glossary term: the subject of a turn
+        self.names = terms_pattern(glossary_names(index.chunks), ordinary_words(index.chunks))
         self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks).lower()
 
     def mentions(self, name: str) -> bool:

@@ -103,6 +103,22 @@ def test_the_subject_of_a_turn_is_the_course_term_it_names():
     assert resolve_follow_up("What does FID measure?", ["What is a diffusion model?"], names) is None
 
 
+def test_an_abbreviation_spelt_like_a_word_is_not_the_subject_of_every_question():
+    # the glossary has IS (the Inception Score) and CLIP; "is" and "clip" are also ordinary words
+    names = terms_pattern(["IS", "CLIP", "FID"], ordinary={"is", "clip"})
+    assert subject_of("What is controllable generation?", names) == "controllable generation"
+    assert resolve_follow_up("Who introduced it?", ["What is controllable generation?"], names) == \
+        "Who introduced controllable generation?"
+    assert depends_on_history("What is the main problem?", names)  # names nothing: it leans on the conversation
+    assert subject_of("How is the IS computed?", names) == "the IS"
+    assert subject_of("what is fid", names) == "fid"  # an abbreviation that is no ordinary word: any case
+
+
+def test_the_course_index_does_not_read_is_as_the_inception_score(course_retriever):
+    result = course_retriever.retrieve("Who introduced it?", history=["What is controllable generation?"])
+    assert result.resolved == "Who introduced controllable generation?"
+
+
 def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
     result = course_retriever.retrieve("Who came up with it, and when?", 4, ["What is a GAN?"])
     assert result.resolved == "Who came up with a GAN, and when?"
