@@ -97,6 +97,17 @@ def ended(sentence: str) -> str:
     return body if body[-1:] in ".!?" else body.rstrip(":;,") + "."
 
 
+def joined_names(names: list[str], question: str) -> list[str]:
+    """Names written next to each other in the question read as one ("Mona Lisa", not "Mona or Lisa")."""
+    out: list[str] = []
+    for name in names:
+        if out and re.search(rf"\b{re.escape(out[-1])}\s+{re.escape(name)}\b", question):
+            out[-1] = f"{out[-1]} {name}"
+        else:
+            out.append(name)
+    return out
+
+
 def sanitize(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
@@ -255,6 +266,7 @@ class Tutor:
         topics = topics[:3]
         text = DECLINE
         if unknown:
+            unknown = joined_names(unknown, question)
             named = ", ".join(unknown[:-1]) + (" or " if len(unknown) > 1 else "") + unknown[-1]
             text += f" It never mentions {named}."
         if topics:

@@ -160,6 +160,17 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
     return _PRONOUN.sub(name, question, count=1)
 
 
+# A definition question and its subject: "What is a sample in generative modeling?", "Define DDPM.",
+# "What does RLHF stand for?".
+_DEFINITION = re.compile(
+    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
+    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to))\s*[?.!]*$", re.I)
+# What may follow the term for it to be the subject ("a sample in generative modeling", "BLEU used for"),
+# rather than a word of a longer one ("transformer decoder", "GAN training").
+_QUALIFIED = re.compile(r"(?:s|es)?(?:$|\s*[,(:?]|\s+(?:in|of|for|from|when|with|within|on|during|under|used|"
+                        r"exactly|actually|really|and|or)\b)", re.I)
+
+
 _TOKEN_EDGES = "\"'`()[]{}<>,;:!?¿¡*“”‘’"
 
 
@@ -204,6 +215,38 @@ class Retriever:
         # any glossary term: the subject of a turn
         self.names = terms_pattern(glossary_names(index.chunks), ordinary_words(index.chunks))
         self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks).lower()
+        ordinary = ordinary_words(index.chunks)
+        self.entries: dict[str, int] = {}  # each name of a glossary term, lower case -> its entry's chunk index
+        self._exact: set[str] = set()  # names spelt like an ordinary word (IS, CLIP): only in capitals
+        for i, c in enumerate(index.chunks):
+            for name in entry_names(c):
+                self.entries.setdefault(name.lower(), i)
+                if is_abbreviation(name) and name.lower() in ordinary:
+                    self._exact.add(name)
+
+    def entry(self, name: str) -> int | None:
+        """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
+        key = re.sub(r"^(a|an|the)\s+", "", name.strip().lower())
+        for form in (key, key[:-2] if key.endswith("es") else key, key[:-1] if key.endswith("s") else key):
+            if form in self.entries:
+                return self.entries[form]
+        return None
+
+    def defined_entry(self, question: str) -> int | None:
+        """The glossary entry a definition question asks for, when the term opens its subject and ends it or is
+        qualified: "What is a sample in generative modeling?" -> Sample; not "What is a known weakness of GANs?"
+        (the subject is a weakness) nor "What is a transformer decoder?" (a longer term)."""
+        m = _DEFINITION.match(question.strip())
+        if not m:
+            return None
+        subject = m.group("x") or m.group("y")
+        low = subject.lower()
+        for key in sorted(self.entries, key=len, reverse=True):
+            if low.startswith(key) and _QUALIFIED.match(subject, len(key)):
+                if any(name.lower() == key and not subject.startswith(name) for name in self._exact):
+                    continue  # "what is clip" is not CLIP
+                return self.entries[key]
+        return None
 
     def mentions(self, name: str) -> bool:
         """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed)."""
@@ -282,6 +325,11 @@ class Retriever:
             fused += s.history_weight * self._rrf(self.bm25_scores(query), s.bm25_weight, s.rrf_k, True)
             similarity = np.maximum(dense_q, dense_h)
 
+        # A definition question gets the term's glossary entry first: the embedder often ranks a lesson that
+        # uses the term above the entry that defines it ("What is a sample in generative modeling?").
+        defined = self.defined_entry(resolved or question)
+        if defined is not None:
+            fused[defined] = fused.max() + 1e-6
         top = np.argsort(-fused, kind="stable")[:k]
         passages = []
         for i in top:

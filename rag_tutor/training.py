@@ -28,7 +28,7 @@ from .answer import DECLINE, Context, Tutor, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
 from .podcast.script import section_intent
-from .retrieval import Passage, RetrievalResult, entry_names
+from .retrieval import Passage, RetrievalResult
 
 OFF_TOPIC = PACKAGE_DIR / "training_data" / "off_topic_questions.txt"
 
@@ -117,24 +117,24 @@ class ExampleBuilder:
     # Share of glossary examples whose entry is moved below [1]: "what is X?" is answered by the definition
     # wherever it is.
     MOVE_SHARE = 0.3
+    # Decline examples: off-topic questions (of training_data/off_topic_questions.txt) and course questions
+    # shown only unrelated sources.
+    OFF_TOPIC_EXAMPLES = 70
+    UNSUPPORTED_EXAMPLES = 50
 
     def __init__(self, tutor: Tutor, seed: int) -> None:
         self.tutor = tutor
         self.rng = random.Random(seed)
         self.settings = tutor.settings
-        self.entries: dict[str, Passage] = {}  # glossary term (each of its names, lower case) -> its entry
-        for c in tutor.retriever.index.chunks:
-            for name in entry_names(c):
-                self.entries.setdefault(name.lower(), _passage(c))
 
     def entry_named_in(self, question: str) -> Passage | None:
         """The glossary entry of the longest course term the question names, if any."""
-        names = self.tutor.retriever.names
-        found = [re.sub(r"^(a|an|the)\s+", "", m.group(0).lower()) for m in names.finditer(question)] if names else []
-        for key in sorted(found, key=len, reverse=True):
-            for form in (key, key[:-2] if key.endswith("es") else key, key[:-1] if key.endswith("s") else key):
-                if form in self.entries:
-                    return self.entries[form]
+        retr = self.tutor.retriever
+        found = [m.group(0) for m in retr.names.finditer(question)] if retr.names else []
+        for name in sorted(found, key=len, reverse=True):
+            i = retr.entry(name)
+            if i is not None:
+                return _passage(retr.index.chunks[i])
         return None
 
     def contexts_with(self, result: RetrievalResult, gold: Passage | None,
@@ -269,12 +269,12 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
 
     # declines: off-topic questions
     off_topic = [line.strip() for line in OFF_TOPIC.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    for q in off_topic:
+    for q in off_topic[: b.OFF_TOPIC_EXAMPLES]:
         contexts, _ = b.contexts_with(retr.retrieve(q), None)
         examples.append(b.example("decline_off_topic", q, [], contexts, DECLINE))
 
     # declines: a course question shown only sources from another topic
-    for chunk in rng.sample(glossary, min(50, len(glossary))):
+    for chunk in rng.sample(glossary, min(b.UNSUPPORTED_EXAMPLES, len(glossary))):
         q = rng.choice(GLOSSARY_TEMPLATES).format(t=chunk.section)
         others = [c for c in sections if c.topic not in {chunk.topic, ""} and chunk.section.lower() not in c.text.lower()]
         passages = [_passage(c) for c in rng.sample(others, b.settings.context_passages)]

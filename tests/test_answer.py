@@ -123,6 +123,8 @@ def test_a_question_naming_something_no_document_mentions_is_declined_and_says_s
     assert answer.declined and answer.citations == [] and answer.raw == ""
     assert answer.answer.startswith(DECLINE + " It never mentions Zorblax or FooNet.")
     assert any("Diffusion" in topic for topic in answer.suggestions)  # the closest topics still help
+    mona = tutor.ask("Who painted the Mona Lisa?")
+    assert mona.declined and "It never mentions Mona Lisa." in mona.answer  # one name, not "Mona or Lisa"
 
 
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):

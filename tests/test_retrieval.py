@@ -119,6 +119,30 @@ def test_the_course_index_does_not_read_is_as_the_inception_score(course_retriev
     assert result.resolved == "Who introduced controllable generation?"
 
 
+def test_a_definition_question_gets_the_terms_glossary_entry_first(course_retriever):
+    def first(question):
+        top = course_retriever.retrieve(question).passages[0]
+        return top.section if top.topic == "glossary" else None
+
+    # lessons that use the word outrank the entry that defines it without the rule (5th and 7th)
+    assert first("What is a sample in generative modeling?") == "Sample"
+    assert first("What is a prompt?") == "Prompt"
+    assert first("What does RLHF stand for?") == "RLHF"
+    assert first("Explain diffusion models in simple terms.") == "Diffusion model"
+    assert first("What is the latent space of a VAE?") == "Latent space"
+
+
+def test_only_a_term_that_is_the_subject_is_looked_up(course_retriever):
+    entry = course_retriever.defined_entry
+    assert entry("What is a known weakness of GAN training?") is None  # asks about a weakness
+    assert entry("What is GAN training?") is None and entry("What is a transformer decoder?") is None  # longer terms
+    assert entry("How do diffusion models work?") is None  # not a definition question
+    assert entry("what is clip") is None  # an ordinary word; CLIP is written in capitals
+    chunks = course_retriever.index.chunks
+    assert chunks[entry("What is CLIP?")].section == "CLIP"
+    assert chunks[entry("What are VAEs?")].section == "Variational autoencoder (VAE)"
+
+
 def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
     result = course_retriever.retrieve("Who came up with it, and when?", 4, ["What is a GAN?"])
     assert result.resolved == "Who came up with a GAN, and when?"
