@@ -164,7 +164,8 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
 # "What does RLHF stand for?".
 _DEFINITION = re.compile(
     r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
-    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to))\s*[?.!]*$", re.I)
+    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to)"
+    r"(?:\s+or\s+(?:mean|stand for|refer to))?)\s*[?.!]*$", re.I)
 # What may follow the term for it to be the subject ("a sample in generative modeling", "BLEU used for"),
 # rather than a word of a longer one ("transformer decoder", "GAN training").
 _QUALIFIED = re.compile(r"(?:s|es)?(?:$|\s*[,(:?]|\s+(?:in|of|for|from|when|with|within|on|during|under|used|"

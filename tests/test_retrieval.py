@@ -141,6 +141,7 @@ def test_only_a_term_that_is_the_subject_is_looked_up(course_retriever):
     chunks = course_retriever.index.chunks
     assert chunks[entry("What is CLIP?")].section == "CLIP"
     assert chunks[entry("What are VAEs?")].section == "Variational autoencoder (VAE)"
+    assert chunks[entry("What does DDPM stand for or refer to?")].section == "DDPM"
 
 
 def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
