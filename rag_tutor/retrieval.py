@@ -213,10 +213,10 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.term_patterns = course_term_patterns(index.chunks)
-        # any glossary term: the subject of a turn
-        self.names = terms_pattern(glossary_names(index.chunks), ordinary_words(index.chunks))
-        self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks).lower()
         ordinary = ordinary_words(index.chunks)
+        # any glossary term: the subject of a turn
+        self.names = terms_pattern(glossary_names(index.chunks), ordinary)
+        self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks).lower()
         self.entries: dict[str, int] = {}  # each name of a glossary term, lower case -> its entry's chunk index
         self._exact: set[str] = set()  # names spelt like an ordinary word (IS, CLIP): only in capitals
         for i, c in enumerate(index.chunks):
@@ -224,6 +224,7 @@ class Retriever:
                 self.entries.setdefault(name.lower(), i)
                 if is_abbreviation(name) and name.lower() in ordinary:
                     self._exact.add(name)
+        self._longest_first = sorted(self.entries, key=len, reverse=True)
 
     def entry(self, name: str) -> int | None:
         """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
@@ -242,7 +243,7 @@ class Retriever:
             return None
         subject = m.group("x") or m.group("y")
         low = subject.lower()
-        for key in sorted(self.entries, key=len, reverse=True):
+        for key in self._longest_first:
             if low.startswith(key) and _QUALIFIED.match(subject, len(key)):
                 if any(name.lower() == key and not subject.startswith(name) for name in self._exact):
                     continue  # "what is clip" is not CLIP
