@@ -149,3 +149,33 @@ def test_excerpt_sentences_from_list_items_keep_their_full_stops(tutor):
 
     (ctx,) = tutor.contexts(RetrievalResult([listy], "What were the GAN milestones?", 0.7))
     assert "GANs. GANs remained" in ctx.excerpt or "generators. GANs remained" in ctx.excerpt
+
+
+def _passage(topic: str, similarity: float, n: int) -> Passage:
+    return Passage(f"corpus/{topic}.md", topic, f"S{n}", "text", 1.0 - n / 10, f"{topic}#{n}", topic, similarity)
+
+
+def test_lesson_passages_drop_definitions_but_never_leave_fewer_than_two_passages():
+    from rag_tutor.answer import lesson_passages
+    from rag_tutor.retrieval import RetrievalResult
+
+    ranked = [_passage("glossary", 0.7, 0), _passage("gan", 0.6, 1), _passage("vae", 0.3, 2),
+              _passage("gan", 0.5, 3), _passage("glossary", 0.6, 4), _passage("flow", 0.55, 5)]
+    chosen = lesson_passages(RetrievalResult(ranked, "q", 0.7), 3)
+    assert [p.chunk_id for p in chosen] == ["gan#1", "vae#2", "gan#3"]
+    alone = [_passage("glossary", 0.7, 0), _passage("gan", 0.6, 1), _passage("glossary", 0.3, 2)]
+    assert lesson_passages(RetrievalResult(alone, "q", 0.7), 5) == alone
+
+
+def test_a_why_question_is_answered_from_the_lessons_and_a_what_is_question_keeps_its_definition(course_retriever):
+    from dataclasses import replace
+
+    on = Tutor(replace(course_retriever.settings, reasons_from_lessons=True), retriever=course_retriever)
+    why = on.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
+    assert why.passages and all(p.topic != "glossary" for p in why.passages)
+    assert "Jensen-Shannon" in why.passages[0].section
+    what = on.retrieve("What is the Jensen-Shannon divergence?")
+    assert (what.passages[0].topic, what.passages[0].section) == ("glossary", "Jensen-Shannon divergence")
+    off = Tutor(replace(course_retriever.settings, reasons_from_lessons=False), retriever=course_retriever)
+    plain = off.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
+    assert len(plain.passages) == off.settings.k and any(p.topic == "glossary" for p in plain.passages)
