@@ -41,7 +41,7 @@ def decode_speed(tutor: Tutor, questions: list[dict], llama_cpp: bool) -> dict:
     gen = load_generator(settings, use_adapter=False)
     prompts = []
     for q in questions:
-        result = tutor.retriever.retrieve(q["question"], history=q.get("history"))
+        result = tutor.retrieve(q["question"], q.get("history"))
         prompts.append(build_messages(q["question"], q.get("history") or [], tutor.contexts(result)))
     hf, hf_first = [], []
     for messages in prompts:
