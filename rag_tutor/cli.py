@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from .arguments import non_negative_int, positive_int
 from .config import Settings, load_settings
-from .errors import RagTutorError
+from .errors import (SKIPPED_FILES_EXIT, STALE_INDEX_EXIT, EmptyQuestionError, IndexMissingError, InputError,
+                     RagTutorError)
 from .podcast.cli import HANDLERS as PODCAST_HANDLERS
 from .podcast.cli import add_parser as add_podcast_parser
 from .study.cli import HANDLERS as STUDY_HANDLERS
@@ -32,28 +34,41 @@ def _err(message: str) -> None:
 
 
 def _read_batch(path: str) -> list[dict]:
-    """Objects with ``question`` and optional ``id``/``history``, one JSON object per line."""
+    """Objects with ``question`` and optional ``id``/``history``, one JSON object per line (UTF-8)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        data = Path(path).read_bytes()
     except OSError as exc:
-        raise RagTutorError(f"cannot read batch file {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read batch file {path}: {exc.strerror}") from None
     items = []
-    for n, line in enumerate(lines, 1):
+    for n, raw in enumerate(data.splitlines(), 1):
+        try:
+            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} line {n} is not UTF-8 text; save the file as UTF-8") from None
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise RagTutorError(f"{path} line {n} is not valid JSON ({exc.msg})") from None
+            raise InputError(f"{path} line {n} is not valid JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
-            raise RagTutorError(f"{path} line {n} needs a \"question\" string")
+            raise InputError(f"{path} line {n} needs a \"question\" string")
         hist = obj.get("history") or []
         if not isinstance(hist, list) or not all(isinstance(h, str) for h in hist):
-            raise RagTutorError(f"{path} line {n}: \"history\" must be a list of strings")
+            raise InputError(f"{path} line {n}: \"history\" must be a list of strings")
         obj.setdefault("id", n)
         obj["history"] = hist
         items.append(obj)
     return items
+
+
+def _questions(args: argparse.Namespace) -> list[dict]:
+    """The batch file's questions, or the one on the command line (which must not be blank)."""
+    if args.batch is not None:
+        return _read_batch(args.batch)
+    if not (args.question or "").strip():
+        raise EmptyQuestionError("the question is empty; pass a question or --batch FILE.jsonl")
+    return [{"id": 1, "question": args.question, "history": []}]
 
 
 # ---------------------------------------------------------------- index
@@ -76,30 +91,46 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     summary = build_index(settings, full=args.full, progress=progress)
     if bar:
         bar[0].close()
-    for line in summary.skipped:
+    for line in summary.skipped + summary.flagged:
         print(f"warning: {line}", file=sys.stderr)
     if summary.full and summary.reason and summary.reason != "no usable index yet":
         print(f"full rebuild: {summary.reason}", file=sys.stderr)
     print(summary.line())
-    return 6 if summary.skipped else 0
+    return SKIPPED_FILES_EXIT if summary.skipped else 0
 
 
 @command("status")
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the index serves the corpus as it is, 3 when missing or damaged, 9 when out of date."""
+    import time
+
     from .index import index_status
 
-    status = index_status(settings)
+    started = time.perf_counter()
+    status = index_status(settings, verify=args.verify)
+    checked_s = time.perf_counter() - started
     if args.json:
-        print(json.dumps({"exists": status.exists, "stale": status.stale, "added": status.added,
-                          "changed": status.changed, "removed": status.removed, "built_at": status.built_at}))
+        print(json.dumps({"exists": status.exists, "damaged": status.damaged, "stale": status.stale,
+                          "added": status.added, "changed": status.changed, "removed": status.removed,
+                          "built_at": status.built_at, "flagged_sentences": status.flagged,
+                          "checked_s": round(checked_s, 3)}))
     elif not status.exists:
         print(f"no index in {settings.index_dir}; build it with `rag-tutor index`")
+    elif status.damaged:
+        print(status.damaged)
     elif status.stale:
         print(f"index is stale: {len(status.added)} added, {len(status.changed)} changed, "
               f"{len(status.removed)} removed documents; run `rag-tutor index`")
     else:
-        print("index is up to date")
-    return 0
+        print(f"index is up to date (checked{' with hashes' if args.verify else ''} in {checked_s:.2f} s)")
+    if status.exists and status.flagged and not args.json:
+        print(f"note: {status.flagged} sentence(s) in the documents address an AI system and are left out; "
+              "`rag-tutor index --full` names them")
+    if not status.exists:
+        return IndexMissingError.exit_code
+    if status.damaged:
+        return 3
+    return STALE_INDEX_EXIT if status.stale else 0
 
 
 # ---------------------------------------------------------------- retrieve
@@ -114,9 +145,7 @@ def _passage_json(p) -> dict:
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     from .retrieval import Retriever
 
-    if args.batch is None and not (args.question or "").strip():
-        raise RagTutorError("the question is empty; pass a question or --batch FILE.jsonl")
-    items = _read_batch(args.batch) if args.batch else [{"id": 1, "question": args.question, "history": []}]
+    items = _questions(args)
     retriever = Retriever.load(settings)
     for item in items:
         try:
@@ -171,9 +200,7 @@ def print_sources(answer, out=sys.stdout) -> None:
 
 @command("ask")
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    if args.batch is None and not (args.question or "").strip():
-        raise RagTutorError("the question is empty; pass a question or --batch FILE.jsonl")
-    items = _read_batch(args.batch) if args.batch else [{"id": 1, "question": args.question, "history": []}]
+    items = _questions(args)
     tutor = _tutor(args, settings)
     for item in items:
         if args.batch or args.json:
@@ -300,17 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_index(sub.add_parser("index", help="build or update the index from the corpus"))
     p.add_argument("--corpus", type=Path, action="append", help="corpus folder (repeatable; default: corpus/)")
     p.add_argument("--full", action="store_true", help="rebuild everything instead of only changed documents")
-    p.add_argument("--chunk-size", type=int)
-    p.add_argument("--chunk-overlap", type=int)
+    p.add_argument("--chunk-size", type=positive_int, help="characters per chunk (default 1200)")
+    p.add_argument("--chunk-overlap", type=non_negative_int, help="characters shared by consecutive chunks, "
+                   "less than the chunk size (default 150)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    p = with_index(sub.add_parser("status", help="is the index up to date with the corpus?"))
+    p = with_index(sub.add_parser("status", help="is the index up to date with the corpus? (exit 0, 3 or 9)"))
     p.add_argument("--corpus", type=Path, action="append")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--verify", action="store_true", help="also check the SHA-256 of every index file")
 
     p = with_index(sub.add_parser("retrieve", help="show the passages retrieved for a question"))
     p.add_argument("question", nargs="?", default=None)
-    p.add_argument("-k", type=int, help="passages to return (default 5)")
+    p.add_argument("-k", type=positive_int, help="passages to return (default 5)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", help="JSONL file of {\"question\", \"history\"?} objects")
 
@@ -333,14 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = with_index(sub.add_parser("ui", help="start the Streamlit app (http://localhost:8501)"))
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=positive_int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
 
     p = with_index(sub.add_parser("train", help="train the LoRA adapter on examples built from the corpus"))
     p.add_argument("--out", type=Path, help="adapter folder to write (default: the shipped adapter)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--limit", type=int, help="use only the first N examples (smoke runs)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N examples (smoke runs)")
 
     add_study_parsers(sub)
     add_podcast_parser(sub)

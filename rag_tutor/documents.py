@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CorpusError
+from .injection import Flagged, remove_instructions
 
 SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -29,6 +31,7 @@ class Document:
     order: int | None = None
     summary: str = ""
     pages: list[str] = field(default_factory=list)  # PDFs: text per page
+    flagged: list[Flagged] = field(default_factory=list)  # sentences addressing an AI, taken out of ``text``
 
 
 @dataclass
@@ -116,7 +119,9 @@ def load_document(path: Path, root: Path) -> Document:
         text = "\n\n".join(p for p in pages if p)
         if not text.strip():
             raise CorpusError("PDF has no extractable text (scanned or empty)")
-        return Document(source, path, _title_from_path(path), "", text, "pdf", digest, pages=pages)
+        text, flagged = remove_instructions(text)  # line numbers of the extracted text
+        pages = [remove_instructions(p)[0] for p in pages]
+        return Document(source, path, _title_from_path(path), "", text, "pdf", digest, pages=pages, flagged=flagged)
     if _looks_binary(data):
         raise CorpusError("binary file, not text")
     try:
@@ -127,6 +132,7 @@ def load_document(path: Path, root: Path) -> Document:
     meta, body = split_front_matter(raw)
     if not body.strip():
         raise CorpusError("empty file")
+    body, flagged = remove_instructions(body, first_line=raw[: len(raw) - len(body)].count("\n") + 1)
     kind = "markdown" if suffix in (".md", ".markdown") else "text"
     title = str(meta.get("title") or (_first_heading(body) if kind == "markdown" else None) or _title_from_path(path))
     order = meta.get("order")
@@ -140,11 +146,16 @@ def load_document(path: Path, root: Path) -> Document:
         sha256=digest,
         order=int(order) if isinstance(order, (int, float, str)) and str(order).isdigit() else None,
         summary=str(meta.get("summary") or ""),
+        flagged=flagged,
     )
 
 
-def iter_corpus_files(corpus_dirs: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, corpus root) pairs for every supported file, sorted; raises if a folder is missing."""
+def iter_corpus_files(corpus_dirs: list[Path], warnings: list[str] | None = None) -> list[tuple[Path, Path]]:
+    """(file, corpus root) pairs for every supported file, sorted; raises if a folder is missing.
+
+    Symlinked folders are followed once: a link back to a folder already walked (a loop, or a second path to
+    the same folder) is skipped, with a line in ``warnings``.
+    """
     found: list[tuple[Path, Path]] = []
     for root in corpus_dirs:
         root = Path(root)
@@ -152,11 +163,30 @@ def iter_corpus_files(corpus_dirs: list[Path]) -> list[tuple[Path, Path]]:
             raise CorpusError(f"corpus folder {root} does not exist; pass an existing folder with --corpus")
         if not root.is_dir():
             raise CorpusError(f"corpus path {root} is not a folder; pass a folder with --corpus")
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix.lower() in SUFFIXES and not any(
-                part.startswith(".") for part in path.relative_to(root).parts
-            ):
-                found.append((path, root))
+        seen, here = {os.path.realpath(root)}, []
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            kept = []
+            for name in sorted(dirs):
+                path = Path(folder) / name
+                real = os.path.realpath(path)
+                if name.startswith("."):
+                    continue
+                if real in seen:
+                    if warnings is not None:
+                        warnings.append(f"skipped {path}: a symlink back to {real}, which is already indexed (a loop)")
+                    continue
+                seen.add(real)
+                kept.append(name)
+            dirs[:] = kept
+            for name in files:
+                path = Path(folder) / name
+                if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                    continue
+                if path.is_file():
+                    here.append((path, root))
+                elif path.is_symlink() and warnings is not None:
+                    warnings.append(f"skipped {path}: a symlink that loops or points to nothing")
+        found.extend(sorted(here))
     return found
 
 
@@ -165,7 +195,7 @@ def load_corpus(corpus_dirs: list[Path]) -> LoadReport:
     documents: list[Document] = []
     skipped: list[str] = []
     seen: set[str] = set()
-    for path, root in iter_corpus_files(corpus_dirs):
+    for path, root in iter_corpus_files(corpus_dirs, skipped):
         try:
             doc = load_document(path, root)
         except CorpusError as exc:

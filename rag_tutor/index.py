@@ -11,6 +11,11 @@ Layout of ``index_dir``::
     builds/<id>/sentences.npy    their embeddings, concatenated in that order (saved without pickle)
     .lock                        held (flock) while a build runs
 
+The manifest records the size and SHA-256 of every other file of its build and the number of chunks, vectors,
+BM25 documents and sentences. Loading checks all of them, hashes included (5 ms on the shipped 4 MB index): a
+shuffled chunk store or a vectors file swapped for another of the same size would otherwise serve wrong
+passages without a word.
+
 A build writes into ``builds/.tmp-<id>`` and only then renames and swaps the
 ``current`` link, so a build killed at any point leaves the previous index serving.
 """
@@ -18,6 +23,7 @@ A build writes into ``builds/.tmp-<id>`` and only then renames and swaps the
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -36,7 +42,7 @@ from .config import Settings
 from .documents import Document, load_corpus
 from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: file sizes, hashes and counts
 SENTENCES_VERSION = 1  # bump when citations.split_sentences changes: stored sentences must match a fresh split
 CURRENT = "current"
 BUILDS = "builds"
@@ -76,6 +82,7 @@ class BuildSummary:
     full: bool = False
     reason: str = ""  # why a full rebuild happened
     skipped: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)  # sentences addressing an AI, left out (one line each)
     embedded_chunks: int = 0
 
     def line(self) -> str:
@@ -114,6 +121,8 @@ class IndexStatus:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     built_at: float | None = None
+    damaged: str = ""  # why the served index cannot be used ("" when it can)
+    flagged: int = 0  # sentences left out of the indexed documents because they address an AI
 
     @property
     def stale(self) -> bool:
@@ -154,19 +163,72 @@ def current_build(index_dir: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
+def damaged(index_dir: Path, what: str) -> IndexCorruptError:
+    """The one message for every kind of damage: what is wrong, and the command that mends it."""
+    return IndexCorruptError(f"the index at {index_dir} is damaged: {what}; run `rag-tutor index --full`")
+
+
+# What a manifest must hold, each key with the type of its value.
+_MANIFEST_KEYS = {"version": int, "built_at": (int, float), "embedder": dict, "chunking": dict, "documents": dict,
+                  "files": dict, "counts": dict}
+_COUNTS = ("chunks", "vectors", "bm25_docs", "sentences")
+
+
 def read_manifest(build: Path) -> dict:
+    """The build's manifest, checked for shape; any problem is an IndexCorruptError naming it."""
+    where = build.parent.parent if build.parent.name == BUILDS else build
     try:
-        manifest = json.loads((build / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(
-            f"the index at {build} is corrupt ({exc.__class__.__name__}); rebuild it with `rag-tutor index --full`"
-        ) from None
+        manifest = json.loads((build / "manifest.json").read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise damaged(where, f"manifest.json cannot be read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise damaged(where, "manifest.json is not valid JSON") from None
+    if not isinstance(manifest, dict):
+        raise damaged(where, "manifest.json does not hold a JSON object")
     if manifest.get("version") != MANIFEST_VERSION:
-        raise IndexCorruptError(
-            f"the index at {build} has format {manifest.get('version')!r}, expected {MANIFEST_VERSION}; "
-            "rebuild it with `rag-tutor index --full`"
-        )
+        raise damaged(where, f"manifest.json has format {manifest.get('version')!r}, this rag-tutor reads "
+                             f"{MANIFEST_VERSION}")
+    for key, kind in _MANIFEST_KEYS.items():
+        if not isinstance(manifest.get(key), kind):
+            raise damaged(where, f"manifest.json lacks a valid {key!r}")
+    embedder, counts = manifest["embedder"], manifest["counts"]
+    if not isinstance(embedder.get("name"), str) or not isinstance(embedder.get("dim"), int):
+        raise damaged(where, "manifest.json lacks the embedder's name or dimension")
+    if not all(isinstance(counts.get(k), int) for k in _COUNTS):
+        raise damaged(where, "manifest.json lacks the counts of chunks, vectors, BM25 documents and sentences")
+    if not all(isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in manifest["documents"].values()):
+        raise damaged(where, "manifest.json has a document entry without its hash")
     return manifest
+
+
+def _file_record(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def build_files(build: Path) -> dict[str, dict]:
+    """Size and SHA-256 of every file of a build but its manifest, by path inside the build."""
+    return {f.relative_to(build).as_posix(): _file_record(f) for f in sorted(build.rglob("*"))
+            if f.is_file() and f.name != "manifest.json"}
+
+
+def verify_files(index_dir: Path, build: Path, manifest: dict, hashes: bool = True) -> None:
+    """Every file the manifest lists is there with its size (and, with ``hashes``, its SHA-256), and no other."""
+    listed = manifest["files"]
+    present = {f.relative_to(build).as_posix() for f in build.rglob("*") if f.is_file() and f.name != "manifest.json"}
+    for name in sorted(present - set(listed)):
+        raise damaged(index_dir, f"{name} is not in the manifest")
+    for name, want in sorted(listed.items()):
+        path = build / name
+        if not isinstance(want, dict) or not path.is_file():
+            raise damaged(index_dir, f"{name} is missing")
+        if path.stat().st_size != want.get("size"):
+            raise damaged(index_dir, f"{name} does not match the manifest (size)")
+        if hashes and _file_record(path)["sha256"] != want.get("sha256"):
+            raise damaged(index_dir, f"{name} does not match the manifest (content)")
 
 
 def check_embedder(index: "LoadedIndex", embedder_name: str, index_dir: Path) -> None:
@@ -178,15 +240,16 @@ def check_embedder(index: "LoadedIndex", embedder_name: str, index_dir: Path) ->
         )
 
 
-def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the index being served; every failure is an IndexMissingError/IndexCorruptError with advice."""
+def load_index(index_dir: Path, hashes: bool = True) -> LoadedIndex:
+    """Load the index being served, checked against its manifest; every failure is an IndexMissingError or
+    IndexCorruptError with advice. ``hashes=False`` checks sizes and counts only."""
     index_dir = Path(index_dir)
     for attempt in range(3):
         build = current_build(index_dir)
         if build is None:
             raise IndexMissingError(f"no index in {index_dir}; build it with `rag-tutor index`")
         try:
-            return _load_build(index_dir, build)
+            return _load_build(index_dir, build, hashes)
         except IndexCorruptError:
             # A rebuild may have swapped `current` and removed this build while we read it.
             if attempt == 2 or current_build(index_dir) == build:
@@ -194,27 +257,32 @@ def load_index(index_dir: Path) -> LoadedIndex:
     raise AssertionError("unreachable")
 
 
-def _load_build(index_dir: Path, build: Path) -> LoadedIndex:
+def _load_build(index_dir: Path, build: Path, hashes: bool = True) -> LoadedIndex:
     import bm25s
     import faiss
 
     manifest = read_manifest(build)
+    verify_files(index_dir, build, manifest, hashes)
     try:
-        rows = json.loads((build / "chunks.json").read_text())
+        rows = json.loads((build / "chunks.json").read_text(encoding="utf-8"))
         chunks = [Chunk(**row) for row in rows]
         vectors = faiss.read_index(str(build / "vectors.faiss"))
         bm25 = bm25s.BM25.load(str(build / "bm25"), allow_pickle=False)
     except Exception as exc:  # any unreadable part means the same thing to the user
-        raise IndexCorruptError(
-            f"the index in {index_dir} is corrupt or incomplete ({exc.__class__.__name__}); "
-            "rebuild it with `rag-tutor index --full`"
-        ) from None
-    if vectors.ntotal != len(chunks) or vectors.d != manifest["embedder"]["dim"]:
-        raise IndexCorruptError(
-            f"the index in {index_dir} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks); "
-            "rebuild it with `rag-tutor index --full`"
-        )
-    return LoadedIndex(build, manifest, chunks, vectors, bm25, _load_sentences(index_dir, build, len(chunks)))
+        raise damaged(index_dir, f"a file cannot be read ({exc.__class__.__name__})") from None
+    counts = manifest["counts"]
+    found = {"chunks": len(chunks), "vectors": vectors.ntotal, "bm25_docs": int(bm25.scores.get("num_docs", -1))}
+    for key, n in found.items():
+        if n != counts[key]:
+            raise damaged(index_dir, f"it holds {n} {key.replace('_', ' ')}, the manifest says {counts[key]}")
+    if vectors.d != manifest["embedder"]["dim"]:
+        raise damaged(index_dir, f"its vectors have {vectors.d} dimensions, the embedder has "
+                                 f"{manifest['embedder']['dim']}")
+    sentences = _load_sentences(index_dir, build, len(chunks))
+    if sentences is not None and sum(len(s) for s, _ in sentences) != counts["sentences"]:
+        raise damaged(index_dir, f"it holds {sum(len(s) for s, _ in sentences)} sentences, the manifest says "
+                                 f"{counts['sentences']}")
+    return LoadedIndex(build, manifest, chunks, vectors, bm25, sentences)
 
 
 def _load_sentences(index_dir: Path, build: Path, n_chunks: int) -> list[tuple[list[str], np.ndarray]] | None:
@@ -224,15 +292,9 @@ def _load_sentences(index_dir: Path, build: Path, n_chunks: int) -> list[tuple[l
         rows = json.loads((build / "sentences.json").read_text())
         matrix = np.load(build / "sentences.npy", allow_pickle=False)
     except Exception as exc:
-        raise IndexCorruptError(
-            f"the index in {index_dir} is corrupt or incomplete ({exc.__class__.__name__} in its sentences); "
-            "rebuild it with `rag-tutor index --full`"
-        ) from None
+        raise damaged(index_dir, f"its sentences cannot be read ({exc.__class__.__name__})") from None
     if len(rows) != n_chunks or sum(map(len, rows)) != len(matrix):
-        raise IndexCorruptError(
-            f"the index in {index_dir} is inconsistent ({len(matrix)} sentence vectors for "
-            f"{sum(map(len, rows))} sentences); rebuild it with `rag-tutor index --full`"
-        )
+        raise damaged(index_dir, f"it holds {len(matrix)} sentence vectors for {sum(map(len, rows))} sentences")
     out, start = [], 0
     for sents in rows:
         out.append((sents, matrix[start : start + len(sents)]))
@@ -247,14 +309,17 @@ def chunk_sentences(text: str) -> list[str]:
     return split_sentences(text) or [text]
 
 
-def index_status(settings: Settings) -> IndexStatus:
-    """Compare the corpus on disk with the served index's manifest (hashes only; embeds nothing)."""
-    build = current_build(Path(settings.index_dir))
-    if build is None:
+def index_status(settings: Settings, verify: bool = False) -> IndexStatus:
+    """Compare the corpus on disk with the served index's manifest (embeds nothing). The index is checked
+    against its manifest as a load would check it; ``verify`` hashes its files whatever the settings say."""
+    index_dir = Path(settings.index_dir)
+    if current_build(index_dir) is None:
         return IndexStatus(exists=False)
     try:
-        manifest = read_manifest(build)
-    except IndexCorruptError:
+        manifest = load_index(index_dir, hashes=verify or settings.verify_index_hashes).manifest
+    except IndexCorruptError as exc:
+        return IndexStatus(exists=True, damaged=str(exc))
+    except IndexMissingError:
         return IndexStatus(exists=False)
     docs = {d.source: d.sha256 for d in load_corpus(settings.corpus_dirs).documents}
     old = manifest["documents"]
@@ -264,6 +329,7 @@ def index_status(settings: Settings) -> IndexStatus:
         changed=sorted(s for s in docs if s in old and old[s]["sha256"] != docs[s]),
         removed=sorted(set(old) - set(docs)),
         built_at=manifest.get("built_at"),
+        flagged=sum(int(d.get("flagged", 0)) for d in old.values()),
     )
 
 
@@ -349,10 +415,11 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = load_corpus(settings.corpus_dirs)  # fails before touching the index if the corpus is unusable
-    embedder = embedder or load_embedder(settings.embedder_package)
-    summary = BuildSummary(skipped=report.skipped)
+    summary = BuildSummary(skipped=report.skipped, flagged=[f.describe(d.source) for d in report.documents
+                                                            for f in d.flagged])
 
-    with build_lock(index_dir):
+    with build_lock(index_dir):  # before the embedder loads: a second rebuild is refused at once
+        embedder = embedder or load_embedder(settings.embedder_package)
         builds = index_dir / BUILDS
         builds.mkdir(exist_ok=True)
         for stray in builds.glob(".tmp-*"):  # left by a killed build
@@ -433,6 +500,7 @@ def build_index(
                 "summary": doc.summary,
                 "path": str(doc.path),
                 "chunks": len(chunks),
+                "flagged": len(doc.flagged),
                 "indexed_at": (old_docs.get(doc.source, {}).get("indexed_at") if reuse is not None else None)
                 or time.time(),
             }
@@ -452,6 +520,10 @@ def build_index(
         sentence_matrix = (np.vstack([vecs for _, vecs in sentences]) if sentences
                            else np.zeros((0, embedder.info.dim))).astype("float32")
         np.save(tmp / "sentences.npy", sentence_matrix, allow_pickle=False)
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
         _write_json(
             tmp / "manifest.json",
             {
@@ -461,12 +533,12 @@ def build_index(
                 "chunking": _chunking(settings),
                 "corpus_dirs": [str(p) for p in settings.corpus_dirs],
                 "documents": documents,
+                "files": build_files(tmp),
+                "counts": {"chunks": len(all_chunks), "vectors": vectors.ntotal,
+                           "bm25_docs": int(bm25.scores["num_docs"]), "sentences": len(sentence_matrix)},
             },
         )
-        for f in tmp.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
+        _load_build(index_dir, tmp)  # the new build is read back and checked, hashes included, before it serves
         final = builds / build_id
         os.rename(tmp, final)
         _fsync_dir(builds)

@@ -268,7 +268,7 @@ class Retriever:
         from .embedder import load_embedder
         from .index import check_embedder
 
-        index = load_index(Path(settings.index_dir))  # fails fast, before the model loads
+        index = load_index(Path(settings.index_dir), settings.verify_index_hashes)  # fails fast, before the model loads
         embedder = load_embedder(settings.embedder_package)
         check_embedder(index, embedder.info.name, Path(settings.index_dir))
         return cls(index, embedder, settings)

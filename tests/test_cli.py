@@ -82,7 +82,7 @@ def test_index_retrieve_and_bad_files_end_to_end(cli, tiny_corpus, tmp_path):
     # a corrupt index
     manifest.write_text(good)
     (current_build(index_dir) / "vectors.faiss").write_bytes(b"junk")
-    _one_error_line(cli("retrieve", "GAN", "--index-dir", index_dir), "corrupt", "rag-tutor index --full")
+    _one_error_line(cli("retrieve", "GAN", "--index-dir", index_dir), "damaged: vectors.faiss does not match the manifest", "rag-tutor index --full")
 
 
 def test_bad_batch_file(cli, tmp_path):

@@ -72,7 +72,7 @@ def test_stored_sentences_serve_the_citation_check(tiny_corpus, settings_for, em
     assert sup.score > 0.55 and "Gaussian noise" in sup.best_sentence and embedder_calls == []
     # a damaged sentence store is reported like any other corrupt part
     np.save(index.path / "sentences.npy", np.zeros((1, 384), "float32"), allow_pickle=False)
-    with pytest.raises(IndexCorruptError, match="inconsistent.*rag-tutor index --full"):
+    with pytest.raises(IndexCorruptError, match="damaged: sentences.npy does not match.*rag-tutor index --full"):
         load_index(s.index_dir)
 
 

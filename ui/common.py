@@ -98,7 +98,7 @@ def index_state(s: Settings):
 
 
 def index_banner(s: Settings) -> None:
-    """The missing or stale index, flagged on every page."""
+    """The missing, damaged or stale index, flagged on every page."""
     try:
         status = index_state(s)
     except RagTutorError as exc:
@@ -107,6 +107,9 @@ def index_banner(s: Settings) -> None:
     if not status.exists:
         st.warning(f"There is no usable index in `{s.index_dir}` yet, so the tutor cannot answer. "
                    "Build it on the **Library** page (or run `rag-tutor index`).", icon=":material/warning:")
+    elif status.damaged:
+        st.error(f"{status.damaged[0].upper()}{status.damaged[1:]}. Rebuild it on the **Library** page with a full "
+                 "rebuild.", icon=":material/error:")
     elif status.stale:
         parts = [f"{len(v)} {k}" for k, v in
                  (("added", status.added), ("changed", status.changed), ("removed", status.removed)) if v]

@@ -36,7 +36,7 @@ def _bar(share: float, text: str) -> None:
 
 
 def cmd_podcast(args: argparse.Namespace, settings: Settings) -> int:
-    material = load_material(load_index(settings.index_dir), settings.study)
+    material = load_material(load_index(settings.index_dir, settings.verify_index_hashes), settings.study)
     topic = resolve_topic(args.topic, material)
     if topic is None:
         known = ", ".join(t.topic for t in material.topics)

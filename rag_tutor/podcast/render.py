@@ -245,7 +245,7 @@ def make_podcast(settings: Settings, topic: str, force: bool = False, engine: En
     status = podcast_status(settings, topic)
     if status.podcast is not None and not status.stale and not force:
         return status.podcast
-    index = load_index(settings.index_dir)
+    index = load_index(settings.index_dir, settings.verify_index_hashes)
     embedder = load_embedder(settings.embedder_package)
     check_embedder(index, embedder.info.name, settings.index_dir)
     material = load_material(index, settings.study)

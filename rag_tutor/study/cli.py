@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..arguments import positive_int
 from ..config import Settings
 from . import render
 from .cards import build_deck
@@ -30,7 +31,7 @@ def add_parsers(subparsers) -> None:
 
     p = common(subparsers.add_parser("quiz", help="a quiz on a topic, played in the terminal or printed as JSON"))
     p.add_argument("--topic", help="topic, e.g. gan or 'diffusion models' (default: the whole course)")
-    p.add_argument("--n", type=int, help="number of questions (default 10)")
+    p.add_argument("--n", type=positive_int, help="number of questions (default 10)")
     p.add_argument("--seed", type=int, help="same seed, same quiz")
     p = common(subparsers.add_parser("flashcards", help="review flashcards (FSRS), or print a deck as JSON"))
     p.add_argument("--topic", help="topic to review (default: every card that is due)")

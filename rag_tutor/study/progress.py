@@ -10,8 +10,10 @@ is reported and left untouched.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +60,14 @@ class ProgressCorruptError(ProgressError):
 
 class ProgressVersionError(ProgressError):
     """The database was written by a newer rag-tutor."""
+
+
+class ProgressStorageError(ProgressError):
+    """The folder holding the database is read-only or full."""
+
+
+# SQLite's names for a read-only or full disk, and for I/O failures (extended codes start with these).
+_STORAGE_ERRORS = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_IOERR")
 
 
 class ProgressBusyError(ProgressError):
@@ -128,8 +138,11 @@ class ProgressStore:
         except OSError as exc:
             raise ProgressError(f"cannot create the progress folder {self.path.parent} ({exc.strerror}); "
                                 "set RAG_TUTOR_HOME to a writable folder") from None
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                               check_same_thread=False)
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             if conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
@@ -142,6 +155,8 @@ class ProgressStore:
             conn.close()
             if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
                 raise self._busy() from None
+            if self._folder_problem() or getattr(exc, "sqlite_errorname", "").startswith(_STORAGE_ERRORS):
+                raise self._storage_error(exc) from None
             raise ProgressCorruptError(
                 f"the progress database {self.path} is unreadable ({exc}); it was left untouched: "
                 "move it aside to start afresh or restore a backup"
@@ -150,6 +165,29 @@ class ProgressStore:
             conn.close()
             raise
         return conn
+
+    def _folder_problem(self) -> str:
+        """Why nothing can be written next to the database ("" if a file can be): a probe, since permission bits
+        say nothing of a read-only filesystem, and nothing to root."""
+        try:
+            with tempfile.TemporaryFile(dir=self.path.parent):
+                pass
+        except OSError as exc:
+            return {errno.EROFS: "is on a read-only filesystem", errno.ENOSPC: "is on a full disk",
+                    errno.EACCES: "is not writable", errno.EPERM: "is not writable",
+                    errno.EDQUOT: "is over its disk quota"}.get(exc.errno, f"cannot be written ({exc.strerror})")
+        return ""
+
+    def _storage_error(self, exc: sqlite3.Error) -> ProgressError:
+        """A read-only or full disk, in one line that names the folder; the database is left as it is."""
+        problem = self._folder_problem()
+        if not problem:
+            name = getattr(exc, "sqlite_errorname", "")
+            problem = {"SQLITE_FULL": "is on a full disk", "SQLITE_READONLY": "is read-only",
+                       "SQLITE_IOERR": "had a disk error"}.get(name.split("_")[0] + "_" + name.split("_")[1]
+                                                                if name.count("_") else name, f"failed ({exc})")
+        return ProgressStorageError(f"the learner data folder {self.path.parent} {problem}; nothing was changed: "
+                                    "free space or set RAG_TUTOR_HOME to a writable folder")
 
     def _busy(self) -> ProgressBusyError:
         return ProgressBusyError(f"another rag-tutor process kept {self.path} locked for "
@@ -236,13 +274,22 @@ class ProgressStore:
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
                 raise self._busy() from None
+            if getattr(exc, "sqlite_errorname", "").startswith(_STORAGE_ERRORS):
+                raise self._storage_error(exc) from None
             raise
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if getattr(exc, "sqlite_errorname", "").startswith(_STORAGE_ERRORS):
+                raise self._storage_error(exc) from None
             raise
-        self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def _learner_id(self, name: str) -> int:
         row = self.conn.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()

@@ -139,7 +139,7 @@ class StudySession:
             if self._index is None:
                 from ..index import load_index
 
-                self._index = load_index(Path(self.settings.index_dir))
+                self._index = load_index(Path(self.settings.index_dir), self.settings.verify_index_hashes)
             self._material = load_material(self._index, self.config)
         return self._material
 
