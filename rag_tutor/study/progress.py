@@ -182,10 +182,11 @@ class ProgressStore:
         """A read-only or full disk, in one line that names the folder; the database is left as it is."""
         problem = self._folder_problem()
         if not problem:
-            name = getattr(exc, "sqlite_errorname", "")
-            problem = {"SQLITE_FULL": "is on a full disk", "SQLITE_READONLY": "is read-only",
-                       "SQLITE_IOERR": "had a disk error"}.get(name.split("_")[0] + "_" + name.split("_")[1]
-                                                                if name.count("_") else name, f"failed ({exc})")
+            name = getattr(exc, "sqlite_errorname", "")  # extended codes: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED
+            problem = next((text for prefix, text in (("SQLITE_FULL", "is on a full disk"),
+                                                      ("SQLITE_READONLY", "is read-only"),
+                                                      ("SQLITE_IOERR", "had a disk error")) if name.startswith(prefix)),
+                           f"could not be used ({exc})")
         return ProgressStorageError(f"the learner data folder {self.path.parent} {problem}; nothing was changed: "
                                     "free space or set RAG_TUTOR_HOME to a writable folder")
 
