@@ -145,6 +145,47 @@ def build_messages(question: str, history: list[str], contexts: list[Context]) -
     return [{"role": roles[m.type], "content": m.content} for m in messages]
 
 
+@dataclass
+class Checked:
+    """A model sentence that passed the check, with (context, support score, closest passage sentence) for each
+    passage that supports it."""
+
+    claim: str
+    checks: list[tuple[Context, float, str]]
+
+
+class Numbering:
+    """Citation numbers 1..m in the order the checked sentences first cite their passages."""
+
+    def __init__(self) -> None:
+        self._by_context: dict[int, Citation] = {}
+
+    def render(self, checked: Checked) -> str:
+        marks = []
+        for ctx, score, quote in checked.checks:
+            if ctx.n not in self._by_context:
+                p = ctx.passage
+                self._by_context[ctx.n] = Citation(len(self._by_context) + 1, p.source, p.title, p.section, p.text,
+                                                   p.chunk_id, score, quote)
+            cit = self._by_context[ctx.n]
+            cit.support = min(cit.support, score)
+            marks.append(f"[{cit.n}]")
+        return with_marks(checked.claim, "".join(marks))
+
+    @property
+    def citations(self) -> list[Citation]:
+        return list(self._by_context.values())
+
+
+def finished_sentences(text: str) -> list[str]:
+    """The sentences of a text still being written, but the one in progress: a sentence is finished once words
+    of the next follow it (a bare "[2" after its full stop may still belong to it)."""
+    sentences = [s for s in split_sentences(text) if strip_citations(s)]
+    if len(sentences) > 1 and not re.search(r"[A-Za-z]{2}", strip_citations(sentences[-1])):
+        return sentences[:-2]
+    return sentences[:-1]
+
+
 class AnswerStream:
     """Iterate for the streamed text; ``.answer`` holds the verified Answer once iteration ends."""
 
@@ -216,50 +257,37 @@ class Tutor:
 
     # ------------------------------------------------------------ verification
 
+    def check(self, sentence: str, contexts: list[Context]) -> Checked | None:
+        """One sentence of the model's, with the passages that support it (its own citations if they do, else the
+        best-supporting passage); None if no passage supports it, or it is a decline or a loop."""
+        threshold = self.settings.support_threshold
+        by_n = {c.n: c for c in contexts}
+        claim = cut_run_on(strip_citations(sentence))
+        if not claim or claim.rstrip(".") == DECLINE.rstrip(".") or repetitive(claim):
+            return None
+        checks = []
+        for n in cited_numbers(sentence):
+            if n in by_n:  # a number that points past the sources is dropped outright
+                sup = self.checker.support(claim, by_n[n].passage.text)
+                if sup.score >= threshold:
+                    checks.append((by_n[n], sup.score, sup.best_sentence))
+        if not checks:  # uncited or wrongly cited: attach the best-supporting passage, if any
+            best = max(((c, self.checker.support(claim, c.passage.text)) for c in contexts),
+                       key=lambda t: t[1].score, default=None)
+            if best and best[1].score >= threshold:
+                checks.append((best[0], best[1].score, best[1].best_sentence))
+        return Checked(claim, checks) if checks else None
+
     def verify(self, raw: str, contexts: list[Context]) -> tuple[str, list[Citation], float]:
         """Keep supported sentences with their supporting citations; renumber them 1..m.
 
         Returns (text, citations, share of the model's sentences that survived).
         """
-        threshold = self.settings.support_threshold
-        by_n = {c.n: c for c in contexts}
-        kept: list[tuple[str, list[tuple[Context, float, str]]]] = []
         sentences = [s for s in split_sentences(raw) if strip_citations(s)]
-        for sentence in sentences:
-            claim = cut_run_on(strip_citations(sentence))
-            if claim.rstrip(".") == DECLINE.rstrip(".") or repetitive(claim):
-                continue
-            checks = []
-            for n in cited_numbers(sentence):
-                if n in by_n:  # a number that points past the sources is dropped outright
-                    sup = self.checker.support(claim, by_n[n].passage.text)
-                    if sup.score >= threshold:
-                        checks.append((by_n[n], sup.score, sup.best_sentence))
-            if not checks:  # uncited or wrongly cited: attach the best-supporting passage, if any
-                best = max(
-                    ((c, self.checker.support(claim, c.passage.text)) for c in contexts),
-                    key=lambda t: t[1].score,
-                    default=None,
-                )
-                if best and best[1].score >= threshold:
-                    checks.append((best[0], best[1].score, best[1].best_sentence))
-            if checks:
-                kept.append((claim, checks))
-        numbering: dict[int, Citation] = {}
-        parts = []
-        for claim, checks in kept:
-            marks = []
-            for ctx, score, quote in checks:
-                if ctx.n not in numbering:
-                    p = ctx.passage
-                    numbering[ctx.n] = Citation(len(numbering) + 1, p.source, p.title, p.section, p.text,
-                                                p.chunk_id, score, quote)
-                cit = numbering[ctx.n]
-                cit.support = min(cit.support, score)
-                marks.append(f"[{cit.n}]")
-            parts.append(with_marks(claim, "".join(marks)))
-        share = len(kept) / len(sentences) if sentences else 0.0
-        return " ".join(parts), list(numbering.values()), share
+        numbering = Numbering()
+        parts = [numbering.render(c) for c in (self.check(s, contexts) for s in sentences) if c]
+        share = len(parts) / len(sentences) if sentences else 0.0
+        return " ".join(parts), numbering.citations, share
 
     def extractive(self, query: str, contexts: list[Context], n_sentences: int = 3) -> tuple[str, list[Citation]]:
         """The most relevant sentences of the top passages, each cited: the fallback answer."""
@@ -336,32 +364,51 @@ class Tutor:
         # A follow-up reaches the model with its pronoun resolved ("Who introduced a VAE?"): a 135M model
         # cannot be relied on to look back at the earlier question by itself.
         messages = build_messages(result.resolved or question, history[-s.history_turns:], contexts)
+        # Each sentence is shown once it is finished and checked against its passage, with its final citation
+        # number: what the learner reads is never taken back. If none passes, nothing was shown, and the answer is
+        # a decline or the extractive one.
         stats = GenerationStats()
-        raw_parts = []
+        raw_parts: list[str] = []
+        numbering, shown, seen = Numbering(), [], 0
+
+        def newly_checked(sentences: list[str]) -> Iterator[str]:
+            nonlocal seen
+            for sentence in sentences[seen:]:
+                seen += 1
+                checked = self.check(sentence, contexts)
+                if checked:
+                    shown.append(numbering.render(checked))
+                    if timings["first_token_s"] is None:
+                        timings["first_token_s"] = time.perf_counter() - started
+                    yield (" " if len(shown) > 1 else "") + shown[-1]
+
         for piece in self.generator.stream(messages, stats, s):
-            if not raw_parts:
-                timings["first_token_s"] = time.perf_counter() - started
             raw_parts.append(piece)
-            yield piece
+            yield from newly_checked(finished_sentences("".join(raw_parts)))
         raw = "".join(raw_parts).strip()
+        sentences = [x for x in split_sentences(raw) if strip_citations(x)]
+        yield from newly_checked(sentences)
         timings["new_tokens"] = stats.new_tokens
-        text, citations, share = self.verify(raw, contexts)
-        mode = "generated"
-        model_declined = DECLINE.lower().rstrip(".") in raw.lower() and not citations
-        closest = max((c.relevance for c in contexts), default=0.0)
-        # The model's own "not covered" is trusted only when no passage or sentence is close, and never when
-        # the question names one of the course's terms ("What is the ELBO?"): the glossary has an entry for it.
-        if (model_declined and result.top_similarity < s.trust_decline_below and closest < s.trust_decline_sentence
-                and not result.course_terms):
-            out.answer = self.decline(question, result, timings)
-            out.answer.raw = raw
-            timings["total_s"] = time.perf_counter() - started
-            return
-        # A decline despite close passages is the small model's error (it over-declines unfamiliar
-        # question forms): the extractive answer below is grounded either way.
-        if not citations or share < 0.5:
+        timings["model_first_token_s"] = stats.first_token_s
+        text, citations, mode = " ".join(shown), numbering.citations, "generated"
+        if not shown:
+            model_declined = DECLINE.lower().rstrip(".") in raw.lower()
+            closest = max((c.relevance for c in contexts), default=0.0)
+            # The model's own "not covered" is trusted only when no passage or sentence is close, and never when
+            # the question names one of the course's terms ("What is the ELBO?"): the glossary has an entry for it.
+            if (model_declined and result.top_similarity < s.trust_decline_below
+                    and closest < s.trust_decline_sentence and not result.course_terms):
+                out.answer = self.decline(question, result, timings)
+                out.answer.raw = raw
+                timings["total_s"] = time.perf_counter() - started
+                yield out.answer.answer
+                return
+            # A decline despite close passages is the small model's error (it over-declines unfamiliar
+            # question forms): the extractive answer is grounded either way.
             text, citations = self.extractive(result.query, contexts)
             mode = "extractive"
+            timings["first_token_s"] = time.perf_counter() - started
+            yield text
         timings["total_s"] = time.perf_counter() - started
         out.answer = Answer(question, text, False, citations, result.passages, timings, mode, raw, result.notices,
                             prompt_sources=[c.passage.chunk_id for c in contexts])

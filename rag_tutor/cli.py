@@ -221,16 +221,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _finish_streamed(answer) -> None:
-    """After the raw stream: the checked answer (if verification changed it) and its sources."""
+    """After the stream (which is the checked answer itself, sentence by sentence): notices and sources."""
     print()
     for notice in answer.notices:
         print(f"note: {notice}")
-    if answer.raw and " ".join(answer.raw.split()) != " ".join(answer.answer.split()):
-        label = "answer from the sources" if answer.mode == "extractive" else "checked against the sources"
-        if answer.declined:
-            label = "not covered"
-        print(f"--- {label} ---")
-        print(answer.answer)
     print_sources(answer)
 
 

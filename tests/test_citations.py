@@ -83,3 +83,13 @@ def test_a_full_stop_that_runs_on_in_lower_case_ends_the_claim():
     for fine in ("Ho et al. showed that denoising works.", "Noise, e.g. Gaussian noise, is added.",
                  "GANs vs. diffusion models."):
         assert cut_run_on(fine) == fine
+
+
+def test_a_sentence_is_finished_only_once_words_of_the_next_follow():
+    from rag_tutor.answer import finished_sentences
+
+    assert finished_sentences("A GAN has two networks") == []
+    assert finished_sentences("A GAN has two networks [1]. The gen") == ["A GAN has two networks [1]."]
+    # a citation still being written after the full stop may belong to the sentence before it
+    assert finished_sentences("A GAN has two networks. [1") == []
+    assert finished_sentences("Ho et al. showed it. Then") == ["Ho et al. showed it."]
