@@ -18,7 +18,8 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .retrieval import Passage, Retriever, RetrievalResult, clean_question
+from .query import Query
+from .retrieval import Passage, Retriever, RetrievalResult
 
 DECLINE = "The course material doesn't cover this."
 
@@ -75,19 +76,6 @@ class Context:
     passage: Passage
     excerpt: str
     relevance: float = 0.0  # cosine of its sentence closest to the question
-
-
-# Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
-_REASON = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|weakness\w*|"
-                     r"drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b", re.I)
-
-
-def lesson_passages(result: RetrievalResult, k: int, minimum: int = 2) -> list[Passage]:
-    """The first k passages that are not glossary entries, when there are at least ``minimum`` of them; otherwise
-    the first k as retrieved. (Also leaving out lessons 0.15 cosine below the closest one was tried: held-out
-    40 of 60 instead of 41, follow-ups 6 of 12 instead of 7.)"""
-    lessons = [p for p in result.passages if p.topic != "glossary"]
-    return lessons[:k] if len(lessons) >= minimum else result.passages[:k]
 
 
 # Sentences about the course itself ("This lesson explains...") answer no question about the subject.
@@ -217,17 +205,9 @@ class Tutor:
 
     # ------------------------------------------------------------ context
 
-    def retrieve(self, question: str, history: list[str] | None = None) -> RetrievalResult:
-        """The k passages an answer draws on: the retriever's, except that a question after a reason, a mechanism,
-        a weakness or a comparison gets the lessons' passages only (``reasons_from_lessons``)."""
-        s = self.settings
-        result = self.retriever.retrieve(question, s.k + s.context_passages, history)
-        asked = result.resolved or question
-        if s.reasons_from_lessons and _REASON.search(asked) and self.retriever.defined_entry(asked) is None:
-            result.passages = lesson_passages(result, s.k)
-        else:
-            result.passages = result.passages[: s.k]
-        return result
+    def retrieve(self, question: Query | str, history: list[str] | None = None) -> RetrievalResult:
+        """The k passages an answer draws on: the retriever's, the same `rag-tutor retrieve` shows."""
+        return self.retriever.retrieve(question, self.settings.k, history)
 
     def contexts(self, result: RetrievalResult) -> list[Context]:
         """The first passages in retrieval order, numbered 1..n, each cut to its sentences closest to the question.
@@ -244,7 +224,7 @@ class Tutor:
         why/how/weakness/comparison questions, and the glossary entries left out rather than moved down.
         """
         s = self.settings
-        qvec = self.retriever.embedder.embed_query(result.query)
+        qvec = self.retriever.embedder.embed_query(result.search_text)
         out: list[Context] = []
         for passage in result.passages:
             if len(out) == s.context_passages:
@@ -345,17 +325,20 @@ class Tutor:
 
         s = self.settings
         started = time.perf_counter()
-        question, notices = clean_question(question, s.max_question_chars)  # raises on an empty question
-        result = self.retrieve(question, history)
-        result.notices = notices + result.notices
+        query = self.retriever.understand(question, history)  # raises on an empty question
+        question = query.text
+        result = self.retrieve(query)
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
                    "new_tokens": 0}
-        # A question naming something no document mentions ("Can I use PEFT with JAX?") is declined even when
-        # the rest of it is close to the material: the passages would answer a question it did not ask. Only
-        # when the names weigh in the question: a long scenario may name its setting in passing.
+        # decline_unknown_names: a question naming something no document mentions ("Can I use PEFT with JAX?") is
+        # declined even when the rest of it is close to the material: the passages would answer a question it did
+        # not ask. Only when the names weigh in the question: a long scenario may name its setting in passing.
         words = len(keyword_tokens(question)) or 1
-        unknown = result.unknown_names if 0 < s.unknown_name_share <= len(result.unknown_names) / words else []
-        if unknown or (result.top_similarity < s.decline_threshold and not result.course_terms):
+        unknown = (query.unknown_names if s.decline_unknown_names
+                   and s.unknown_name_share <= len(query.unknown_names) / words else [])
+        # course_terms_answered: naming a course term is a second sign, besides similarity, that it is covered.
+        named = bool(query.course_terms) and s.course_terms_answered
+        if unknown or (result.top_similarity < s.decline_threshold and not named):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, unknown)
             yield out.answer.answer
@@ -363,7 +346,7 @@ class Tutor:
         contexts = self.contexts(result)
         # A follow-up reaches the model with its pronoun resolved ("Who introduced a VAE?"): a 135M model
         # cannot be relied on to look back at the earlier question by itself.
-        messages = build_messages(result.resolved or question, history[-s.history_turns:], contexts)
+        messages = build_messages(query.asked, query.history, contexts)
         # Each sentence is shown once it is finished and checked against its passage, with its final citation
         # number: what the learner reads is never taken back. If none passes, nothing was shown, and the answer is
         # a decline or the extractive one.
@@ -397,7 +380,7 @@ class Tutor:
             # The model's own "not covered" is trusted only when no passage or sentence is close, and never when
             # the question names one of the course's terms ("What is the ELBO?"): the glossary has an entry for it.
             if (model_declined and result.top_similarity < s.trust_decline_below
-                    and closest < s.trust_decline_sentence and not result.course_terms):
+                    and closest < s.trust_decline_sentence and not named):
                 out.answer = self.decline(question, result, timings)
                 out.answer.raw = raw
                 timings["total_s"] = time.perf_counter() - started
@@ -405,7 +388,7 @@ class Tutor:
                 return
             # A decline despite close passages is the small model's error (it over-declines unfamiliar
             # question forms): the extractive answer is grounded either way.
-            text, citations = self.extractive(result.query, contexts)
+            text, citations = self.extractive(query.search_text, contexts)
             mode = "extractive"
             timings["first_token_s"] = time.perf_counter() - started
             yield text

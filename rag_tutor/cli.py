@@ -156,7 +156,10 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"id": item["id"], "question": item["question"], "passages": [], "error": str(exc)}))
             continue
         if args.batch or args.json:
+            q = result.query
             print(json.dumps({"id": item["id"], "question": item["question"],
+                              "query": {"asked": q.asked, "asks": q.asks, "course_terms": q.course_terms,
+                                        "unknown_names": q.unknown_names},
                               "passages": [_passage_json(p) for p in result.passages]}, ensure_ascii=False))
             continue
         for notice in result.notices:

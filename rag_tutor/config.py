@@ -132,13 +132,18 @@ class Settings:
     decline_threshold: float = 0.36  # top cosine below this: not covered (off-topic list max 0.33, dev in-scope min 0.40)
     trust_decline_below: float = 0.5  # the LLM's own "not covered" is trusted only when the best passage is below this cosine...
     trust_decline_sentence: float = 0.56  # ...and no passage sentence is this close (off-topic list max 0.53, dev in-scope min 0.585)
-    unknown_name_share: float = 0.1  # decline when names no document mentions (JAX, Mixtral) are this share of the question's words (0 = never): out-of-scope >= 0.125 (PEFT docs 5/5, held-out 6/10); a long scenario naming its setting ("my company's HR policies") 0.03
+    unknown_name_share: float = 0.1  # decline_unknown_names applies when such names are this share of the question's words: out-of-scope >= 0.125 (PEFT docs 5/5); a long scenario naming its setting in passing 0.03
     context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
     context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
+    # --- the rules of the answer path (query.RULES; `bench/answers.py --without NAME` switches one off) ---
+    resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
+    definition_entry_first: bool = True  # a definition question gets the term's glossary entry first
     # A question asking why, how, what goes wrong or how two things differ is shown the lessons' passages only
     # (when at least 2 are retrieved): given a glossary entry, the model copies the definition instead. Shipped
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
+    decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
+    course_terms_answered: bool = True  # naming a course term keeps a low-similarity question, and overrules the model's decline
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
 
     # --- generation ---

@@ -28,6 +28,7 @@ from .answer import DECLINE, Context, Tutor, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
 from .podcast.script import section_intent
+from .query import Query
 from .retrieval import Passage, RetrievalResult
 
 OFF_TOPIC = PACKAGE_DIR / "training_data" / "off_topic_questions.txt"
@@ -130,9 +131,10 @@ class ExampleBuilder:
     def entry_named_in(self, question: str) -> Passage | None:
         """The glossary entry of the longest course term the question names, if any."""
         retr = self.tutor.retriever
-        found = [m.group(0) for m in retr.names.finditer(question)] if retr.names else []
+        names = retr.vocabulary.names
+        found = [m.group(0) for m in names.finditer(question)] if names else []
         for name in sorted(found, key=len, reverse=True):
-            i = retr.entry(name)
+            i = retr.vocabulary.entry(name)
             if i is not None:
                 return _passage(retr.index.chunks[i])
         return None
@@ -152,7 +154,7 @@ class ExampleBuilder:
                 drop = max(i for i, p in enumerate(passages) if p.chunk_id != gold.chunk_id)
                 passages.pop(drop)
             passages.insert(0, lead)
-        result = RetrievalResult(passages, result.query, result.top_similarity, result.uses_history)
+        result = RetrievalResult(passages, result.query, result.top_similarity)
         contexts = self.tutor.contexts(result)
         gold_n = next((c.n for c in contexts if gold is not None and c.passage.chunk_id == gold.chunk_id), None)
         return contexts, gold_n
@@ -169,7 +171,7 @@ class ExampleBuilder:
         if self.rng.random() >= self.MOVE_SHARE or not passages:
             return result
         passages.insert(self.rng.randrange(1, min(k, len(passages) + 1)), gold)
-        return RetrievalResult(passages[:k], result.query, result.top_similarity, result.uses_history)
+        return RetrievalResult(passages[:k], result.query, result.top_similarity)
 
     def answer_from(self, ctx: Context, limit: int = 3) -> str:
         sents = [s for s in split_sentences(ctx.excerpt) if len(s.split()) >= 4 and not s.startswith("Related terms")]
@@ -232,7 +234,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         contexts, n = b.contexts_with(res, _passage(chunk))
         target = b.answer_from(contexts[n - 1], 2)
         if target:  # asked as at inference: the pronoun resolved when it can be
-            examples.append(b.example("follow_up", res.resolved or q, history, contexts, target))
+            examples.append(b.example("follow_up", res.query.asked, history, contexts, target))
 
     # follow-ups on a lesson: "Tell me about GANs." then "What can go wrong with them?" -> the section that says,
     # and the same question asked on its own ("What is a known weakness of GANs?")
@@ -246,10 +248,10 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         for kind, q, hist in (("follow_up_section", rng.choice(INTENT_FOLLOW_UPS[intent]), history),
                               ("intent", rng.choice(INTENT_QUESTIONS[intent]).format(s=subject), [])):
             res = retr.retrieve(q, history=hist)
-            contexts, n = b.contexts_with(res, _passage(chunk), b.lead_for(res.resolved or q))
+            contexts, n = b.contexts_with(res, _passage(chunk), b.lead_for(res.query.asked))
             target = b.answer_from(contexts[n - 1])
             if target:
-                examples.append(b.example(kind, res.resolved or q, hist, contexts, target))
+                examples.append(b.example(kind, res.query.asked, hist, contexts, target))
 
     # injected instructions inside a source are ignored
     for ex in rng.sample([e for e in examples if e.kind == "section"], min(30, len(examples))):
@@ -261,7 +263,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         slot = rng.randrange(len(passages) + 1)
         passages.insert(slot, bad)
         passages.insert(rng.randrange(len(passages) + 1), _passage(chunk))
-        contexts = tutor.contexts(RetrievalResult(passages, q, 1.0))
+        contexts = tutor.contexts(RetrievalResult(passages, Query(q), 1.0))
         n = next(c.n for c in contexts if c.passage.chunk_id == chunk.id)
         target = b.answer_from(contexts[n - 1])
         if target:
@@ -278,7 +280,7 @@ def build_examples(tutor: Tutor, seed: int = 13) -> list[Example]:
         q = rng.choice(GLOSSARY_TEMPLATES).format(t=chunk.section)
         others = [c for c in sections if c.topic not in {chunk.topic, ""} and chunk.section.lower() not in c.text.lower()]
         passages = [_passage(c) for c in rng.sample(others, b.settings.context_passages)]
-        contexts = tutor.contexts(RetrievalResult(passages, q, 1.0))
+        contexts = tutor.contexts(RetrievalResult(passages, Query(q), 1.0))
         examples.append(b.example("decline_unsupported", q, [], contexts, DECLINE))
 
     rng.shuffle(examples)
@@ -438,6 +440,9 @@ def train(
 
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
+    from .engines import prepare
+
+    prepare(settings.with_overrides(adapter_dir=out_dir), log=log)  # the fast engine's model for this adapter (~10 s)
     return report
 
 

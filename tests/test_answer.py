@@ -136,7 +136,7 @@ def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tu
             "when should we fine-tune a model instead of using retrieval-augmented generation for documents "
             "that change every few months?")
     result = tutor.retriever.retrieve(long)
-    assert result.unknown_names == ["Zorblax"]
+    assert result.query.unknown_names == ["Zorblax"]
     answer = tutor.ask(long)
     assert not answer.declined and answer.raw  # the model answered it
 
@@ -151,7 +151,9 @@ def test_excerpt_sentences_from_list_items_keep_their_full_stops(tutor):
                     "- StyleGAN (2018), style-based generators\n\nGANs remained hard to train.", 1.0, "h#0", "h", 0.7)
     from rag_tutor.retrieval import RetrievalResult
 
-    (ctx,) = tutor.contexts(RetrievalResult([listy], "What were the GAN milestones?", 0.7))
+    from rag_tutor.query import Query
+
+    (ctx,) = tutor.contexts(RetrievalResult([listy], Query("What were the GAN milestones?"), 0.7))
     assert "GANs. GANs remained" in ctx.excerpt or "generators. GANs remained" in ctx.excerpt
 
 
@@ -159,27 +161,28 @@ def _passage(topic: str, similarity: float, n: int) -> Passage:
     return Passage(f"corpus/{topic}.md", topic, f"S{n}", "text", 1.0 - n / 10, f"{topic}#{n}", topic, similarity)
 
 
-def test_lesson_passages_drop_definitions_but_never_leave_fewer_than_two_passages():
-    from rag_tutor.answer import lesson_passages
-    from rag_tutor.retrieval import RetrievalResult
+def test_lessons_only_drops_definitions_but_never_leaves_fewer_than_two_passages():
+    from rag_tutor.retrieval import lessons_only
 
-    ranked = [_passage("glossary", 0.7, 0), _passage("gan", 0.6, 1), _passage("vae", 0.3, 2),
-              _passage("gan", 0.5, 3), _passage("glossary", 0.6, 4), _passage("flow", 0.55, 5)]
-    chosen = lesson_passages(RetrievalResult(ranked, "q", 0.7), 3)
-    assert [p.chunk_id for p in chosen] == ["gan#1", "vae#2", "gan#3"]
-    alone = [_passage("glossary", 0.7, 0), _passage("gan", 0.6, 1), _passage("glossary", 0.3, 2)]
-    assert lesson_passages(RetrievalResult(alone, "q", 0.7), 5) == alone
+    assert lessons_only(["glossary", "gan", "vae", "gan", "glossary", "flow"]) == [1, 2, 3, 5]
+    assert lessons_only(["glossary", "gan", "glossary"]) == []
 
 
 def test_a_why_question_is_answered_from_the_lessons_and_a_what_is_question_keeps_its_definition(course_retriever):
     from dataclasses import replace
 
-    on = Tutor(replace(course_retriever.settings, reasons_from_lessons=True), retriever=course_retriever)
+    from rag_tutor.retrieval import Retriever
+
+    def tutor_with(**settings):
+        s = replace(course_retriever.settings, **settings)
+        return Tutor(s, retriever=Retriever(course_retriever.index, course_retriever.embedder, s))
+
+    on = tutor_with(reasons_from_lessons=True)
     why = on.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
     assert why.passages and all(p.topic != "glossary" for p in why.passages)
     assert "Jensen-Shannon" in why.passages[0].section
     what = on.retrieve("What is the Jensen-Shannon divergence?")
     assert (what.passages[0].topic, what.passages[0].section) == ("glossary", "Jensen-Shannon divergence")
-    off = Tutor(replace(course_retriever.settings, reasons_from_lessons=False), retriever=course_retriever)
+    off = tutor_with(reasons_from_lessons=False)
     plain = off.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
     assert len(plain.passages) == off.settings.k and any(p.topic == "glossary" for p in plain.passages)

@@ -1,7 +1,7 @@
 import pytest
 
 from rag_tutor.errors import EmptyQuestionError
-from rag_tutor.retrieval import depends_on_history, resolve_follow_up, subject_of, terms_pattern
+from rag_tutor.query import depends_on_history, resolve_follow_up, subject_of, terms_pattern
 
 pytestmark = pytest.mark.model
 
@@ -29,14 +29,14 @@ def test_the_right_topic_comes_first(course_retriever, question, expected_topic)
 def test_follow_up_uses_the_conversation(course_retriever):
     alone = course_retriever.search("What objective do they optimize?")
     followed = course_retriever.retrieve("What objective do they optimize?", history=["Tell me about VAEs"])
-    assert followed.uses_history
+    assert followed.query.uses_history
     assert any("elbo" in p.text.lower() or "evidence lower bound" in p.text.lower() for p in followed.passages[:3])
     assert [p.chunk_id for p in alone] != [p.chunk_id for p in followed.passages]
 
 
 def test_self_contained_question_ignores_history(course_retriever):
     result = course_retriever.retrieve("What is the BLEU metric used to evaluate?", history=["Tell me about VAEs"])
-    assert not result.uses_history
+    assert not result.query.uses_history
     assert result.passages[0].topic in {"evaluation", "glossary"}
 
 
@@ -72,10 +72,10 @@ def test_anaphora_detection():
 
 
 def test_questions_naming_a_course_term_are_recognised(course_retriever):
-    assert "ELBO" in course_retriever.retrieve("What is the ELBO?").course_terms
-    assert course_retriever.retrieve("Why do GANs suffer from mode collapse?").course_terms
-    assert course_retriever.retrieve("How do I make pancakes?").course_terms == []
-    assert course_retriever.retrieve("Who painted the Mona Lisa?").course_terms == []
+    assert "ELBO" in course_retriever.retrieve("What is the ELBO?").query.course_terms
+    assert course_retriever.retrieve("Why do GANs suffer from mode collapse?").query.course_terms
+    assert course_retriever.retrieve("How do I make pancakes?").query.course_terms == []
+    assert course_retriever.retrieve("Who painted the Mona Lisa?").query.course_terms == []
 
 
 def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
@@ -116,7 +116,7 @@ def test_an_abbreviation_spelt_like_a_word_is_not_the_subject_of_every_question(
 
 def test_the_course_index_does_not_read_is_as_the_inception_score(course_retriever):
     result = course_retriever.retrieve("Who introduced it?", history=["What is controllable generation?"])
-    assert result.resolved == "Who introduced controllable generation?"
+    assert result.query.resolved == "Who introduced controllable generation?"
 
 
 def test_a_definition_question_gets_the_terms_glossary_entry_first(course_retriever):
@@ -133,7 +133,7 @@ def test_a_definition_question_gets_the_terms_glossary_entry_first(course_retrie
 
 
 def test_only_a_term_that_is_the_subject_is_looked_up(course_retriever):
-    entry = course_retriever.defined_entry
+    entry = course_retriever.vocabulary.defined_entry
     assert entry("What is a known weakness of GAN training?") is None  # asks about a weakness
     assert entry("What is GAN training?") is None and entry("What is a transformer decoder?") is None  # longer terms
     assert entry("How do diffusion models work?") is None  # not a definition question
@@ -146,19 +146,19 @@ def test_only_a_term_that_is_the_subject_is_looked_up(course_retriever):
 
 def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
     result = course_retriever.retrieve("Who came up with it, and when?", 4, ["What is a GAN?"])
-    assert result.resolved == "Who came up with a GAN, and when?"
+    assert result.query.resolved == "Who came up with a GAN, and when?"
     assert any("Goodfellow" in p.text for p in result.passages[:2])
     assert resolve_follow_up("Who introduced it?", ["I have a question about something long and winding here"]) is None
 
 
 def test_a_resolved_follow_up_retrieves_and_carries_the_subject(course_retriever):
     result = course_retriever.retrieve("Who introduced it?", history=["What is a VAE?"])
-    assert result.resolved == "Who introduced a VAE?" and result.query == result.resolved
+    assert result.query.resolved == "Who introduced a VAE?" and result.search_text == result.query.resolved
     assert any("Kingma" in p.text for p in result.passages[:3])
 
 
 def test_names_in_a_question_are_the_words_written_as_names():
-    from rag_tutor.retrieval import names_in
+    from rag_tutor.query import names_in
 
     assert names_in("Does PEFT support fine-tuning JAX or Flax models?") == ["PEFT", "JAX", "Flax"]
     assert names_in("How do I load it with llama.cpp? Or SageMaker?") == ["llama.cpp", "SageMaker"]
@@ -168,15 +168,15 @@ def test_names_in_a_question_are_the_words_written_as_names():
 
 
 def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
-    assert course_retriever.unknown_names("How do GANs compare with VAEs in DALL-E?") == []
-    assert course_retriever.unknown_names("How does routing work in Zorblax and FooNet?") == ["Zorblax", "FooNet"]
+    assert course_retriever.vocabulary.unknown_names("How do GANs compare with VAEs in DALL-E?") == []
+    assert course_retriever.vocabulary.unknown_names("How does routing work in Zorblax and FooNet?") == ["Zorblax", "FooNet"]
     result = course_retriever.retrieve("Can diffusion models run in Zorblax?")
-    assert result.unknown_names == ["Zorblax"]
+    assert result.query.unknown_names == ["Zorblax"]
 
 
 def test_course_abbreviations_typed_in_lower_case_are_recognised_unless_they_are_ordinary_words(course_retriever):
-    assert course_retriever.course_terms("how does lora actually work?") == ["LoRA"]
-    assert "LLM" in course_retriever.course_terms("what is sycophancy in llms")
+    assert course_retriever.vocabulary.course_terms("how does lora actually work?") == ["LoRA"]
+    assert "LLM" in course_retriever.vocabulary.course_terms("what is sycophancy in llms")
     # "is" and "clip" are ordinary words in the documents: only IS and CLIP written so name the terms
-    assert course_retriever.course_terms("what is a clip of audio?") == []
-    assert "CLIP" in course_retriever.course_terms("How does CLIP score an image?")
+    assert course_retriever.vocabulary.course_terms("what is a clip of audio?") == []
+    assert "CLIP" in course_retriever.vocabulary.course_terms("How does CLIP score an image?")

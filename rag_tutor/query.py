@@ -1,0 +1,327 @@
+"""The query stage: what a question asks, in one place.
+
+``understand(question, history, vocabulary, settings) -> Query``: the question cleaned, a follow-up made to stand
+alone, what kind of thing is asked, the glossary entry a definition question asks for, the course terms it names
+and the names no document mentions. The retriever, the answer pipeline, `rag-tutor retrieve`, the app and the
+benchmarks all take the same ``Query``, so every path sees the same passages.
+
+The rules that act on a query are listed in ``RULES``: each has its setting (off = the rule is skipped), so a
+benchmark can run without any one of them (`bench/answers.py --without NAME`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .config import Settings
+from .errors import EmptyQuestionError
+
+# Words that point back into the conversation ("Who introduced it?").
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|the same|one|ones|there|"
+    r"the (model|method|technique|approach|idea|paper|family|process|metric|term)s?)\b",
+    re.I,
+)
+
+
+def entry_names(chunk) -> list[str]:
+    """The names a glossary entry goes by ("Variational autoencoder (VAE)" -> both); none for other chunks."""
+    if chunk.topic != "glossary" or not chunk.section or chunk.section == chunk.title:
+        return []
+    m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", chunk.section)
+    return [n.strip() for n in ([m.group(1), m.group(2)] if m else [chunk.section]) if n.strip()]
+
+
+def glossary_names(chunks) -> list[str]:
+    """Every glossary term under each of its names, in corpus order."""
+    return list(dict.fromkeys(name for c in chunks for name in entry_names(c)))
+
+
+def course_term_patterns(chunks) -> dict[str, re.Pattern]:
+    """Glossary terms specific enough to mark a question as on-topic: multi-word terms and abbreviations.
+
+    The small embedder scores terse acronym questions ("What is the ELBO?") low; naming a course
+    term is a second, independent sign that the material covers the question.
+    """
+    patterns: dict[str, re.Pattern] = {}
+    ordinary = ordinary_words(chunks)
+    for name in glossary_names(chunks):
+        if is_abbreviation(name):  # GAN, VAE, LoRA, RLHF
+            # Learners type "lora" and "llms": an abbreviation matches in any case unless the documents also
+            # use it as an ordinary lower-case word ("clip" in "an audio clip" is not CLIP).
+            flags = 0 if name.lower() in ordinary else re.I
+            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", flags)
+        elif len(name.split()) >= 2:
+            patterns[name] = re.compile(rf"\b{re.escape(name)}s?\b", re.I)
+    return patterns
+
+
+def ordinary_words(chunks) -> set[str]:
+    """Words the documents write in lower case ("is", "clip"): an abbreviation spelt like one (IS, the Inception
+    Score; CLIP) is that abbreviation only when written in capitals."""
+    return set(re.findall(r"\b[a-z][a-z-]*\b", "\n".join(c.text for c in chunks)))
+
+
+def is_abbreviation(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name))
+
+
+def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Pattern | None:
+    """One pattern matching any of the names, singular or plural, with its article if any ("a VAE");
+    longest names first, so that "Diffusion model" wins over "Diffusion". Case is ignored, except for an
+    abbreviation that is also an ordinary word: "What is X?" does not name IS (the Inception Score)."""
+    if not names:
+        return None
+
+    def alternative(name: str) -> str:
+        exact = is_abbreviation(name) and name.lower() in ordinary
+        return f"(?-i:{re.escape(name)})" if exact else re.escape(name)
+
+    alternatives = "|".join(alternative(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + alternatives + r")(?:s|es)?\b", re.I)
+
+
+def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
+    """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
+    terms, a short question naming none of them ("any weaknesses I should know about?"), else 3 words or fewer."""
+    words = re.findall(r"\w+", question)
+    if _ANAPHORA.search(question):
+        return True
+    if names is None:
+        return len(words) <= 3
+    return len(words) <= 8 and not names.search(question)  # "What about GANs?" names its own subject
+
+
+_ASKS = re.compile(
+    r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
+    r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
+    r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
+_PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
+
+
+def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
+    """What an earlier question was about: the longest course term it names ("Why are diffusion models
+    so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
+    None when neither is clear."""
+    if names is not None:
+        found = [m.group(0) for m in names.finditer(turn)]
+        if found:
+            return max(found, key=len)
+    text = turn.strip().rstrip("?.! ")
+    m = _ASKS.match(text)
+    subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
+    return subject if subject and len(subject.split()) <= 6 else None
+
+
+def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """The follow-up made to stand alone: its first pronoun replaced by the earlier subject ("Who introduced
+    it?" after "What is a VAE?" -> "Who introduced a VAE?"), or, with no pronoun, the subject put in front
+    ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
+    subject = next((s for s in (subject_of(t, names) for t in reversed(history)) if s), None)
+    if subject is None:
+        return None
+    if not _PRONOUN.search(question):
+        if names is None or (names.search(question) and not _ANAPHORA.search(question)):
+            return None  # it names its own subject
+        if subject.lower() in question.lower():
+            return None
+        return f"About {subject}: {question}"
+
+    def name(m: re.Match) -> str:
+        if m.group(1).lower() in ("its", "their"):
+            return f"{subject}'" if subject.endswith("s") else f"{subject}'s"
+        return subject
+
+    return _PRONOUN.sub(name, question, count=1)
+
+
+# A definition question and its subject: "What is a sample in generative modeling?", "Define DDPM.",
+# "What does RLHF stand for?".
+_DEFINITION = re.compile(
+    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
+    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to)"
+    r"(?:\s+or\s+(?:mean|stand for|refer to))?)\s*[?.!]*$", re.I)
+# What may follow the term for it to be the subject ("a sample in generative modeling", "BLEU used for"),
+# rather than a word of a longer one ("transformer decoder", "GAN training").
+_QUALIFIED = re.compile(r"(?:s|es)?(?:$|\s*[,(:?]|\s+(?:in|of|for|from|when|with|within|on|during|under|used|"
+                        r"exactly|actually|really|and|or)\b)", re.I)
+
+
+_TOKEN_EDGES = "\"'`()[]{}<>,;:!?¿¡*“”‘’"
+
+
+def names_in(question: str) -> list[str]:
+    """Words of a question written as names: JAX, SageMaker, llama.cpp, or Capitalized inside a sentence
+    (Keras, Mixtral). Not a sentence's first word, a single letter, a contraction, or anything with a digit
+    (numbers, sizes and versions such as 1B or 22.04 qualify a question rather than name its subject)."""
+    names: list[str] = []
+    initial = True
+    for raw in question.split():
+        word = raw.strip(_TOKEN_EDGES).rstrip(".")
+        starts = initial
+        initial = raw.rstrip("\"'”’)]").endswith((".", "?", "!", ":"))
+        if len(word) < 2 or "'" in word or "’" in word or any(ch.isdigit() for ch in word):
+            continue
+        if (word.isupper() or re.search(r"[a-z][A-Z]", word) or "." in word
+                or (word[0].isupper() and not starts)):
+            names.append(word)
+    return list(dict.fromkeys(names))
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
+    """Strip and bound a question; raises EmptyQuestionError for a blank one."""
+    text = " ".join((question or "").split())
+    if not text:
+        raise EmptyQuestionError("the question is empty; type a question about the course")
+    notices = []
+    if len(text) > max_chars:
+        notices.append(f"Your question was {len(text):,} characters long; only the first {max_chars:,} were used.")
+        text = text[:max_chars]
+    return text, notices
+
+
+class Vocabulary:
+    """The course's names, read from the indexed chunks: glossary terms under each of their names, the
+    specific ones that mark a question as on-topic, and the whole text (to tell a name the course never uses)."""
+
+    def __init__(self, chunks) -> None:
+        self.chunks = chunks
+        self.term_patterns = course_term_patterns(chunks)
+        ordinary = ordinary_words(chunks)
+        self.names = terms_pattern(glossary_names(chunks), ordinary)  # any glossary term: the subject of a turn
+        self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in chunks).lower()
+        self.entries: dict[str, int] = {}  # each name of a glossary term, lower case -> its entry's chunk index
+        self._exact: set[str] = set()  # names spelt like an ordinary word (IS, CLIP): only in capitals
+        for i, c in enumerate(chunks):
+            for name in entry_names(c):
+                self.entries.setdefault(name.lower(), i)
+                if is_abbreviation(name) and name.lower() in ordinary:
+                    self._exact.add(name)
+        self._longest_first = sorted(self.entries, key=len, reverse=True)
+
+    def entry(self, name: str) -> int | None:
+        """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
+        key = re.sub(r"^(a|an|the)\s+", "", name.strip().lower())
+        for form in (key, key[:-2] if key.endswith("es") else key, key[:-1] if key.endswith("s") else key):
+            if form in self.entries:
+                return self.entries[form]
+        return None
+
+    def defined_entry(self, question: str) -> int | None:
+        """The glossary entry a definition question asks for, when the term opens its subject and ends it or is
+        qualified ("What is X in Y?" -> X), but not when the subject is something else about the term ("What is
+        a weakness of X?") or a longer term that starts with it ("What is X decoder?")."""
+        m = _DEFINITION.match(question.strip())
+        if not m:
+            return None
+        subject = m.group("x") or m.group("y")
+        low = subject.lower()
+        for key in self._longest_first:
+            if low.startswith(key) and _QUALIFIED.match(subject, len(key)):
+                if any(name.lower() == key and not subject.startswith(name) for name in self._exact):
+                    continue  # "what is clip" is not CLIP
+                return self.entries[key]
+        return None
+
+    def mentions(self, name: str) -> bool:
+        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed)."""
+        low = name.lower()
+        forms = {low, low[:-1]} if low.endswith("s") and len(low) > 3 else {low}
+        return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question that no document of the index mentions."""
+        return [name for name in names_in(question) if not self.mentions(name)]
+
+    def course_terms(self, text: str) -> list[str]:
+        return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
+
+
+# What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below
+# use `explains` (the older, wider "why/how/weakness/comparison" test) so that their measured effect stands.
+ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) for kind, rx in (
+    ("comparison", r"\b(vs\.?|versus|differen\w*|compare\w*|contrast)\b"),
+    ("reason", r"^\W*why\b|\bwhy (do|does|is|are|did|would|should|can)\b|\bwhat (causes|makes)\b"),
+    ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b"),
+    ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
+    ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b"),
+    ("date", r"^\W*when\b|\bwhat year\b|\bwhich year\b"),
+    ("example", r"\bexamples?\b|\bfor instance\b|\bsuch as\b"),
+    ("list", r"\b(name|list|which|what are the)\b"),
+    ("definition", r"^\W*(what|define|explain|describe|meaning)\b"),
+))
+# Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
+_EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
+                       r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
+                       re.I)
+
+
+@dataclass
+class Query:
+    """A question as the rest of the pipeline sees it."""
+
+    text: str  # as typed, whitespace cleaned and bounded
+    history: list[str] = field(default_factory=list)  # earlier learner turns considered (oldest first)
+    uses_history: bool = False  # it points back to them
+    resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
+    search_text: str = ""  # what is searched: resolved, else text and earlier turns, else text
+    asks: str = "other"  # the first kind in ASKS that matches
+    explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
+    defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
+    course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
+    unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
+    notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
+
+    def __post_init__(self) -> None:
+        self.search_text = self.search_text or self.text
+
+    @property
+    def asked(self) -> str:
+        """The question the answer addresses: a follow-up made to stand alone, else as typed."""
+        return self.resolved or self.text
+
+
+def understand(question: str, history: list[str] | None, vocabulary: Vocabulary, settings: Settings) -> Query:
+    """Everything the pipeline needs to know about a question, worked out once."""
+    text, notices = clean_question(question, settings.max_question_chars)
+    turns = [t for t in (history or []) if t and t.strip()][-settings.history_turns:]
+    uses_history = settings.resolve_follow_ups and bool(turns) and depends_on_history(text, vocabulary.names)
+    resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
+    search_text = (resolved or " ".join(turns + [text])) if uses_history else text
+    asked = resolved or text
+    return Query(
+        text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
+        asks=next((kind for kind, pattern in ASKS if pattern.search(asked)), "other"),
+        explains=bool(_EXPLAINS.search(asked)),
+        defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
+        course_terms=vocabulary.course_terms(search_text), unknown_names=vocabulary.unknown_names(text),
+        notices=notices)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A hand-written rule of the answer path, switched by a boolean setting of the same name."""
+
+    name: str
+    what: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("resolve_follow_ups", "a question that points back is searched and asked with the earlier turn's subject"),
+    Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
+    Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
+                                 "entries (when two or more are retrieved)"),
+    Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
+    Rule("course_terms_answered", "a question naming a course term is answered even when similarity is low, and the "
+                                  "model's own 'not covered' is overruled"),
+)
+
+
+def without(settings: Settings, *names: str) -> Settings:
+    """The settings with the named rules switched off."""
+    known = {r.name for r in RULES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return settings.with_overrides(**{n: False for n in names})

@@ -1,0 +1,81 @@
+"""The query stage as a table: what a question asks, worked out once, without any model."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag_tutor.chunking import Chunk
+from rag_tutor.config import load_settings
+from rag_tutor.query import RULES, Query, Vocabulary, understand, without
+
+CHUNKS = [
+    Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
+          "- **Definition:** A model that maps data to noise with invertible layers."),
+    Chunk("g#1", "corpus/glossary.md", "Glossary", "Beam search", "glossary",
+          "- **Definition:** A decoding method that keeps several candidate sequences."),
+    Chunk("g#2", "corpus/glossary.md", "Glossary", "Perplexity", "glossary",
+          "- **Definition:** The exponential of the average negative log-likelihood per token."),
+    Chunk("f#0", "corpus/08-flows.md", "Normalizing flows", "Why flows are exact", "flows",
+          "Invertible layers let a flow compute exact likelihoods with the change of variables formula. "
+          "Dinh and colleagues proposed early flows in 2014."),
+    Chunk("d#0", "corpus/15-decoding.md", "Decoding", "Beam search versus sampling", "decoding",
+          "Beam search keeps the best partial sequences, while sampling draws each token at random."),
+]
+VOCABULARY = Vocabulary(CHUNKS)
+SETTINGS = load_settings(env={})
+
+
+CASES = [
+    # question, history, asks, explains, defined entry section, course terms, unknown names, resolved
+    ("What is a normalizing flow?", [], "definition", False, "Normalizing flow (NF)", ["Normalizing flow"], [], None),
+    ("define perplexity", [], "definition", False, "Perplexity", [], [], None),
+    ("What is perplexity used for in language modelling?", [], "definition", False, "Perplexity", [], [], None),
+    ("Why can normalizing flows compute exact likelihoods?", [], "reason", True, None, ["Normalizing flow"], [], None),
+    ("How does beam search pick a sequence?", [], "mechanism", True, None, ["Beam search"], [], None),
+    ("beam search vs sampling", [], "comparison", True, None, ["Beam search"], [], None),
+    ("What are the drawbacks of beam search?", [], "weakness", True, None, ["Beam search"], [], None),
+    ("Who proposed the first flows?", [], "person", False, None, [], [], None),
+    ("When were flows first proposed?", [], "date", False, None, [], [], None),
+    ("Give an example of a decoding method.", [], "example", False, None, [], [], None),
+    ("Can I run beam search in Zorblax?", [], "other", False, None, ["Beam search"], ["Zorblax"], None),
+    ("Who came up with it?", ["What is a normalizing flow?"], "person", False, None, ["Normalizing flow"], [],
+     "Who came up with a normalizing flow?"),
+    ("any weaknesses?", ["Tell me about beam search"], "weakness", True, None, ["Beam search"], [],
+     "About beam search: any weaknesses?"),
+]
+
+
+@pytest.mark.parametrize("question,history,asks,explains,entry,terms,unknown,resolved", CASES,
+                         ids=[c[0] for c in CASES])
+def test_understand(question, history, asks, explains, entry, terms, unknown, resolved):
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    assert query.asks == asks
+    assert query.explains == explains
+    assert (CHUNKS[query.defined_entry].section if query.defined_entry is not None else None) == entry
+    assert query.course_terms == terms
+    assert query.unknown_names == unknown
+    assert query.resolved == resolved
+    assert query.asked == (resolved or question)
+    assert query.uses_history == bool(resolved)
+
+
+def test_a_question_that_stands_alone_is_searched_alone_even_after_a_conversation():
+    query = understand("Why can normalizing flows compute exact likelihoods?", ["Tell me about beam search"],
+                       VOCABULARY, SETTINGS)
+    assert not query.uses_history and query.search_text == query.text
+
+
+def test_each_rule_is_a_setting_that_switches_it_off():
+    for rule in RULES:
+        assert getattr(SETTINGS, rule.name) is True, rule.name
+        assert getattr(without(SETTINGS, rule.name), rule.name) is False
+    off = without(SETTINGS, "resolve_follow_ups", "definition_entry_first")
+    query = understand("Who came up with it?", ["What is a normalizing flow?"], VOCABULARY, off)
+    assert query.resolved is None and not query.uses_history
+    assert understand("What is a normalizing flow?", [], VOCABULARY, off).defined_entry is None
+    with pytest.raises(ValueError, match="unknown rule"):
+        without(SETTINGS, "no_such_rule")
+
+
+def test_a_query_made_by_hand_searches_its_own_text():
+    assert Query("What is beam search?").search_text == "What is beam search?"
