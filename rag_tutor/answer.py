@@ -99,7 +99,7 @@ def ended(sentence: str) -> str:
 
 
 def joined_names(names: list[str], question: str) -> list[str]:
-    """Names written next to each other in the question read as one ("Mona Lisa", not "Mona or Lisa")."""
+    """Names written next to each other in the question read as one ("Grand Canyon", not "Grand or Canyon")."""
     out: list[str] = []
     for name in names:
         if out and re.search(rf"\b{re.escape(out[-1])}\s+{re.escape(name)}\b", question):

@@ -136,13 +136,13 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
     return _PRONOUN.sub(name, question, count=1)
 
 
-# A definition question and its subject: "What is a sample in generative modeling?", "Define DDPM.",
+# A definition question and its subject: "What is a latent space in a VAE?", "Define FID.",
 # "What does RLHF stand for?".
 _DEFINITION = re.compile(
     r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
     r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to)"
     r"(?:\s+or\s+(?:mean|stand for|refer to))?)\s*[?.!]*$", re.I)
-# What may follow the term for it to be the subject ("a sample in generative modeling", "BLEU used for"),
+# What may follow the term for it to be the subject ("a latent space in a VAE", "BLEU used for"),
 # rather than a word of a longer one ("transformer decoder", "GAN training").
 _QUALIFIED = re.compile(r"(?:s|es)?(?:$|\s*[,(:?]|\s+(?:in|of|for|from|when|with|within|on|during|under|used|"
                         r"exactly|actually|really|and|or)\b)", re.I)

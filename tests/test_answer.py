@@ -114,7 +114,7 @@ def test_the_models_not_covered_is_overruled_when_the_question_names_a_course_te
     assert not elbo.declined and elbo.mode == "extractive" and "lower bound" in elbo.answer.lower()
     assert elbo.citations
     # a question naming no course term, whose passages are all far from it: the decline stands
-    llama = declining.stream("What learning rate and batch size were used to pretrain Llama 2?")
+    llama = declining.stream("What batch size and learning rate schedule trained the original Llama?")
     pieces = list(llama)  # nothing is streamed before the decline: the learner never sees an answer taken back
     assert llama.answer.declined and not llama.answer.citations and llama.answer.raw == DECLINE
     assert pieces == [llama.answer.answer]
@@ -127,8 +127,8 @@ def test_a_question_naming_something_no_document_mentions_is_declined_and_says_s
     assert answer.declined and answer.citations == [] and answer.raw == ""
     assert answer.answer.startswith(DECLINE + " It never mentions Zorblax or FooNet.")
     assert any("Diffusion" in topic for topic in answer.suggestions)  # the closest topics still help
-    mona = tutor.ask("Who painted the Mona Lisa?")
-    assert mona.declined and "It never mentions Mona Lisa." in mona.answer  # one name, not "Mona or Lisa"
+    canyon = tutor.ask("How deep is the Grand Canyon?")
+    assert canyon.declined and "It never mentions Grand Canyon." in canyon.answer  # one name, not two
 
 
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):
@@ -178,11 +178,11 @@ def test_a_why_question_is_answered_from_the_lessons_and_a_what_is_question_keep
         return Tutor(s, retriever=Retriever(course_retriever.index, course_retriever.embedder, s))
 
     on = tutor_with(reasons_from_lessons=True)
-    why = on.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
+    why = on.retrieve("Why can the Jensen-Shannon divergence starve a GAN generator of useful gradients?")
     assert why.passages and all(p.topic != "glossary" for p in why.passages)
     assert "Jensen-Shannon" in why.passages[0].section
-    what = on.retrieve("What is the Jensen-Shannon divergence?")
+    what = on.retrieve("Define the Jensen-Shannon divergence.")
     assert (what.passages[0].topic, what.passages[0].section) == ("glossary", "Jensen-Shannon divergence")
     off = tutor_with(reasons_from_lessons=False)
-    plain = off.retrieve("Why does the Jensen-Shannon divergence give poor gradients for GANs?")
+    plain = off.retrieve("Why can the Jensen-Shannon divergence starve a GAN generator of useful gradients?")
     assert len(plain.passages) == off.settings.k and any(p.topic == "glossary" for p in plain.passages)

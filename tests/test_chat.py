@@ -43,7 +43,7 @@ def test_commands_help_quit_unknown_and_empty():
 @pytest.mark.model
 def test_terminal_chat_streams_answers_with_sources(cli, course_index):
     r = cli("chat", "--index-dir", course_index.index_dir,
-            input="What is the forward process in a diffusion model?\n/help\n/quit\n", timeout=600)
+            input="Explain the forward noising process of diffusion models.\n/help\n/quit\n", timeout=600)
     assert r.returncode == 0, r.stderr
     assert "tutor>" in r.stdout and "Sources:" in r.stdout and "[1]" in r.stdout
     assert "Commands:" in r.stdout

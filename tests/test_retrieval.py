@@ -9,7 +9,7 @@ pytestmark = pytest.mark.model
 @pytest.mark.parametrize(
     "question, expected_topic",
     [
-        ("Who introduced the variational autoencoder?", "vae"),
+        ("Which researchers first proposed the variational autoencoder?", "vae"),
         ("What does the discriminator do in a GAN?", "gan"),
         ("How does nucleus sampling decide which tokens to keep?", "sampling"),
         ("What is FID and is lower better?", "evaluation"),
@@ -65,7 +65,7 @@ def test_anaphora_detection():
     assert not depends_on_history("What is the evidence lower bound in a variational autoencoder?")
     names = terms_pattern(["FID", "Diffusion model", "Temperature"])
     # a short question naming no course term leans on the conversation; one naming a term stands alone
-    assert depends_on_history("any weaknesses i should know about?", names)
+    assert depends_on_history("any downsides worth knowing?", names)
     assert not depends_on_history("What are the weaknesses of diffusion models?", names)
     assert not depends_on_history("What about FID?", names)  # short, but it changes the subject
     assert depends_on_history("Why?", names)
@@ -75,13 +75,13 @@ def test_questions_naming_a_course_term_are_recognised(course_retriever):
     assert "ELBO" in course_retriever.retrieve("What is the ELBO?").query.course_terms
     assert course_retriever.retrieve("Why do GANs suffer from mode collapse?").query.course_terms
     assert course_retriever.retrieve("How do I make pancakes?").query.course_terms == []
-    assert course_retriever.retrieve("Who painted the Mona Lisa?").query.course_terms == []
+    assert course_retriever.retrieve("How deep is the Grand Canyon?").query.course_terms == []
 
 
 def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
     assert resolve_follow_up("Who introduced it?", ["What is a VAE?"]) == "Who introduced a VAE?"
-    assert resolve_follow_up("How do they generate an image?", ["Explain diffusion models."]) == \
-        "How do diffusion models generate an image?"
+    assert resolve_follow_up("How do they make a picture?", ["Explain diffusion models."]) == \
+        "How do diffusion models make a picture?"
     assert resolve_follow_up("What is its main advantage?", ["Tell me about LoRA."]) == \
         "What is LoRA's main advantage?"
     assert resolve_follow_up("Why does it matter?", ["How does LoRA work?"]) == "Why does LoRA matter?"
@@ -92,11 +92,11 @@ def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
 def test_the_subject_of_a_turn_is_the_course_term_it_names():
     names = terms_pattern(["Diffusion model", "FID", "DDPM", "Temperature", "Language model"])
     assert subject_of("Why are diffusion models so popular for images?", names) == "diffusion models"
-    assert resolve_follow_up("and what are their weaknesses?", ["Why are diffusion models so popular for images?"],
-                             names) == "and what are diffusion models' weaknesses?"
+    assert resolve_follow_up("and what are their downsides?", ["Why do people like diffusion models for images?"],
+                             names) == "and what are diffusion models' downsides?"
     # no pronoun to replace: the subject is put in front
-    assert resolve_follow_up("any weaknesses i should know about?", ["What is FID?"], names) == \
-        "About FID: any weaknesses i should know about?"
+    assert resolve_follow_up("any downsides worth knowing?", ["What is FID?"], names) == \
+        "About FID: any downsides worth knowing?"
     assert resolve_follow_up("Who wrote that paper?", ["What are diffusion models?", "What's DDPM?"], names) == \
         "About DDPM: Who wrote that paper?"
     # a question that names its own subject is left alone
@@ -125,7 +125,7 @@ def test_a_definition_question_gets_the_terms_glossary_entry_first(course_retrie
         return top.section if top.topic == "glossary" else None
 
     # lessons that use the word outrank the entry that defines it without the rule (5th and 7th)
-    assert first("What is a sample in generative modeling?") == "Sample"
+    assert first("What is a sample in the context of image generation?") == "Sample"
     assert first("What is a prompt?") == "Prompt"
     assert first("What does RLHF stand for?") == "RLHF"
     assert first("Explain diffusion models in simple terms.") == "Diffusion model"
@@ -134,19 +134,19 @@ def test_a_definition_question_gets_the_terms_glossary_entry_first(course_retrie
 
 def test_only_a_term_that_is_the_subject_is_looked_up(course_retriever):
     entry = course_retriever.vocabulary.defined_entry
-    assert entry("What is a known weakness of GAN training?") is None  # asks about a weakness
+    assert entry("What is a common failure of GAN training?") is None  # asks about a weakness
     assert entry("What is GAN training?") is None and entry("What is a transformer decoder?") is None  # longer terms
     assert entry("How do diffusion models work?") is None  # not a definition question
     assert entry("what is clip") is None  # an ordinary word; CLIP is written in capitals
     chunks = course_retriever.index.chunks
     assert chunks[entry("What is CLIP?")].section == "CLIP"
     assert chunks[entry("What are VAEs?")].section == "Variational autoencoder (VAE)"
-    assert chunks[entry("What does DDPM stand for or refer to?")].section == "DDPM"
+    assert chunks[entry("What does DDPM stand for?")].section == "DDPM"
 
 
 def test_follow_ups_retrieve_the_earlier_subjects_passages(course_retriever):
-    result = course_retriever.retrieve("Who came up with it, and when?", 4, ["What is a GAN?"])
-    assert result.query.resolved == "Who came up with a GAN, and when?"
+    result = course_retriever.retrieve("Who came up with it, and in which year?", 4, ["What is a GAN?"])
+    assert result.query.resolved == "Who came up with a GAN, and in which year?"
     assert any("Goodfellow" in p.text for p in result.passages[:2])
     assert resolve_follow_up("Who introduced it?", ["I have a question about something long and winding here"]) is None
 
@@ -160,7 +160,7 @@ def test_a_resolved_follow_up_retrieves_and_carries_the_subject(course_retriever
 def test_names_in_a_question_are_the_words_written_as_names():
     from rag_tutor.query import names_in
 
-    assert names_in("Does PEFT support fine-tuning JAX or Flax models?") == ["PEFT", "JAX", "Flax"]
+    assert names_in("Can PEFT adapters be trained with JAX or Flax code?") == ["PEFT", "JAX", "Flax"]
     assert names_in("How do I load it with llama.cpp? Or SageMaker?") == ["llama.cpp", "SageMaker"]
     # a sentence's first word, single letters, contractions and anything with a digit are not names
     assert names_in("I'm training a 1B model on A100s. What's the point? Explain it, I beg you.") == []
@@ -176,7 +176,7 @@ def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
 
 def test_course_abbreviations_typed_in_lower_case_are_recognised_unless_they_are_ordinary_words(course_retriever):
     assert course_retriever.vocabulary.course_terms("how does lora actually work?") == ["LoRA"]
-    assert "LLM" in course_retriever.vocabulary.course_terms("what is sycophancy in llms")
+    assert "LLM" in course_retriever.vocabulary.course_terms("why are llms sycophantic")
     # "is" and "clip" are ordinary words in the documents: only IS and CLIP written so name the terms
     assert course_retriever.vocabulary.course_terms("what is a clip of audio?") == []
     assert "CLIP" in course_retriever.vocabulary.course_terms("How does CLIP score an image?")
