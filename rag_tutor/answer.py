@@ -365,7 +365,7 @@ class Tutor:
                         timings["first_token_s"] = time.perf_counter() - started
                     yield (" " if len(shown) > 1 else "") + shown[-1]
 
-        for piece in self.generator.stream(messages, stats, s):
+        for piece in (self.generator.stream(messages, stats, s) if s.generate else ()):
             raw_parts.append(piece)
             yield from newly_checked(finished_sentences("".join(raw_parts)))
         raw = "".join(raw_parts).strip()

@@ -344,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
         with_index(p)
         p.add_argument("--no-adapter", action="store_true", help="run the base model without the LoRA adapter")
         p.add_argument("--adapter", type=Path, help="LoRA adapter folder (default: the one shipped)")
+        p.add_argument("--extractive", action="store_true",
+                       help="no model: answer with the passages' most relevant sentences, each cited")
         return p
 
     p = with_model(sub.add_parser("ask", help="answer a question with cited sources"))
@@ -384,6 +386,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "chunk_size": getattr(args, "chunk_size", None),
         "chunk_overlap": getattr(args, "chunk_overlap", None),
         "adapter_dir": getattr(args, "adapter", None),
+        "generate": False if getattr(args, "extractive", False) else None,
     }
     return load_settings(**overrides)
 

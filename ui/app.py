@@ -79,6 +79,7 @@ def main() -> None:
     s = common.settings()
     page = st.navigation(PAGES)
     status = sidebar(s)
+    common.warm(s)  # the tutor loads in the background while the learner reads and types
     common.index_banner(s)
     try:
         page.run()

@@ -11,7 +11,9 @@ import html
 import logging
 import os
 import re
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import streamlit as st
@@ -121,21 +123,43 @@ def index_banner(s: Settings) -> None:
 # ---------------------------------------------------------------- heavy objects, loaded once
 
 
-_READY: set[bool] = set()  # adapter on/off variants whose model is loaded in this process
 # Every model load in the app takes the library's one model-load lock (see rag_tutor/embedder.py).
 MODEL_LOCK = MODEL_LOAD_LOCK
+# The tutor (index, embedder, language model) loads in a background thread as soon as the app starts, so the
+# learner can read and type meanwhile: one Future per (index folder, build, adapter on/off), the last two kept.
+_LOADS: dict[tuple, Future] = {}
+_LOADS_LOCK = threading.Lock()
+_LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-loader")
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _tutor(index_dir: str, build: str, use_adapter: bool, _settings: Settings):
+def _load_tutor(settings: Settings, use_adapter: bool):
     from rag_tutor.answer import Tutor
 
     started = time.perf_counter()
     with MODEL_LOCK:
-        tutor = Tutor(_settings, use_adapter=use_adapter)
+        tutor = Tutor(settings, use_adapter=use_adapter)
         tutor.generator  # load the language model now, not in the middle of the first answer
-    _READY.add(use_adapter)
     return tutor, time.perf_counter() - started
+
+
+def _tutor_load(s: Settings, use_adapter: bool, retry: bool = False) -> Future | None:
+    """The (possibly finished) load of the tutor for the served build; started here if it was not yet, and
+    started again after a failure only with ``retry`` (a question retries; a page view does not)."""
+    build = current_build(s)
+    if build is None:
+        return None
+    key = (str(s.index_dir), str(build), use_adapter)
+    with _LOADS_LOCK:
+        if key not in _LOADS or (retry and _LOADS[key].done() and _LOADS[key].exception() is not None):
+            _LOADS[key] = _LOADER.submit(_load_tutor, s, use_adapter)
+            for old in list(_LOADS)[:-2]:
+                del _LOADS[old]
+        return _LOADS[key]
+
+
+def warm(s: Settings) -> None:
+    """Start loading the tutor in the background (once per build and adapter choice)."""
+    _tutor_load(s, st.session_state.get("use_adapter", True))
 
 
 class _LockedEmbedder:
@@ -152,29 +176,33 @@ class _LockedEmbedder:
         return getattr(embedder, name)
 
 
-def tutor_loaded(use_adapter: bool = True) -> bool:
-    return use_adapter in _READY
+def tutor_loaded(s: Settings, use_adapter: bool = True) -> bool:
+    future = _tutor_load(s, use_adapter)
+    return future is not None and future.done() and future.exception() is None
+
+
+def tutor_load_error(s: Settings, use_adapter: bool = True) -> BaseException | None:
+    """Why the background load failed, if it did."""
+    future = _tutor_load(s, use_adapter)
+    return future.exception() if future is not None and future.done() else None
 
 
 def get_tutor(s: Settings):
-    """The Tutor for the served index build, with the model loaded; first call shows a spinner."""
+    """The Tutor for the served index build, with the model loaded; waits (with a spinner) if still loading."""
     use_adapter = st.session_state.get("use_adapter", True)
-    build = current_build(s)
-    if build is None:
+    future = _tutor_load(s, use_adapter, retry=True)
+    if future is None:
         from rag_tutor.errors import IndexMissingError
 
         raise IndexMissingError(f"no index in {s.index_dir}; build it on the Library page or run `rag-tutor index`")
-    if not tutor_loaded(use_adapter):
-        message = ("Loading the tutor: the search index and the language model "
-                   "(only the first time; about 10 seconds, up to a minute if the model has to be converted)…")
+    if not future.done():
+        message = ("The tutor is still loading: the search index and the language model "
+                   "(once per start of the app; the first time after setup up to a minute)…")
         with st.spinner(message, show_time=True):
-            tutor, seconds = _tutor(str(s.index_dir), str(build), use_adapter, s)
-        st.session_state.pop("_load_failed", None)
-        st.toast(f"Tutor ready: model loaded in {seconds:.1f} s.", icon=":material/check_circle:")
+            tutor, seconds = future.result()
+        st.toast(f"Tutor ready: loaded in {seconds:.1f} s.", icon=":material/check_circle:")
         return tutor
-    with st.spinner("Loading the search index…"):
-        tutor, _ = _tutor(str(s.index_dir), str(build), use_adapter, s)
-    return tutor
+    return future.result()[0]
 
 
 def model_status(s: Settings) -> str:
@@ -196,7 +224,7 @@ def model_status(s: Settings) -> str:
         adapter = "shipped LoRA" if adapter_dir == DEFAULT_ADAPTER else f"LoRA from `{adapter_dir.name}`"
     else:
         adapter = "missing"
-    loaded = "loaded" if tutor_loaded(use_adapter) else "loads with the Chat page"
+    loaded = "loaded" if tutor_loaded(s, use_adapter) else "loading in the background"
     return f"{model} · adapter: {adapter} · {loaded}"
 
 

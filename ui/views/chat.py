@@ -227,14 +227,9 @@ st.chat_input("Ask about generative AI, answer a quiz, or type /help", key="chat
 pending = st.session_state.pop(chat_state.PENDING, None)
 if pending is not None:
     answer_live(s, pending)
-elif common.current_build(s) is not None and not common.tutor_loaded(st.session_state.get("use_adapter", True)):
-    use_adapter = st.session_state.get("use_adapter", True)
-    failed = st.session_state.get("_load_failed")
-    if failed and failed[0] == use_adapter:  # do not retry a failed load on every click; a question retries it
-        st.error(failed[1], icon=":material/error:")
+elif common.current_build(s) is not None and not common.tutor_loaded(s, st.session_state.get("use_adapter", True)):
+    error = common.tutor_load_error(s, st.session_state.get("use_adapter", True))
+    if error is not None:  # a question tries the load again
+        common.show_error(error, "loading the tutor")
     else:
-        try:
-            common.get_tutor(s)  # load the model while the learner reads or types
-        except Exception as exc:
-            st.session_state["_load_failed"] = (use_adapter, common.message_of(exc, "loading the tutor"))
-            common.show_error(exc, "loading the tutor")
+        st.caption(":material/hourglass_top: The tutor is loading in the background; you can ask already.")
