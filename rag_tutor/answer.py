@@ -18,7 +18,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import Query
+from .query import ANSWER_SHAPES, Query
 from .retrieval import Passage, Retriever, RetrievalResult
 
 DECLINE = "The course material doesn't cover this."
@@ -269,14 +269,19 @@ class Tutor:
         share = len(parts) / len(sentences) if sentences else 0.0
         return " ".join(parts), numbering.citations, share
 
-    def extractive(self, query: str, contexts: list[Context], n_sentences: int = 3) -> tuple[str, list[Citation]]:
-        """The most relevant sentences of the top passages, each cited: the fallback answer."""
-        qvec = self.retriever.embedder.embed_query(query)
+    def extractive(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> tuple[str, list[Citation]]:
+        """The most relevant sentences of the top passages, each cited: the fallback answer. A sentence with the
+        shape the question asks for (a year for "when", a name for "who") gets ``answer_shape_bonus``."""
+        s = self.settings
+        qvec = self.retriever.embedder.embed_query(query.search_text)
+        shape = ANSWER_SHAPES.get(query.asks)
         scored = []
         for ctx in contexts[:3]:
-            for sim, pos, sent in self.checker.closest_sentences(qvec, ctx.passage.text, 2, informative):
+            for sim, pos, sent in self.checker.closest_sentences(qvec, ctx.passage.text, s.extract_candidates,
+                                                                 informative):
                 if len(sent.split()) >= 4:
-                    scored.append((sim - 0.03 * (ctx.n - 1), ctx, pos, sent))
+                    bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
+                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent))
         scored.sort(key=lambda t: -t[0])
         chosen = scored[:n_sentences]
         chosen.sort(key=lambda t: (t[1].n, t[2]))
@@ -388,7 +393,7 @@ class Tutor:
                 return
             # A decline despite close passages is the small model's error (it over-declines unfamiliar
             # question forms): the extractive answer is grounded either way.
-            text, citations = self.extractive(query.search_text, contexts)
+            text, citations = self.extractive(query, contexts)
             mode = "extractive"
             timings["first_token_s"] = time.perf_counter() - started
             yield text

@@ -251,6 +251,18 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
     ("list", r"\b(name|list|which|what are the)\b"),
     ("definition", r"^\W*(what|define|explain|describe|meaning)\b"),
 ))
+# What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
+# a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
+ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
+    "person": r"\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+\b|\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
+    "date": r"\b(?:1[89]|20)\d\d\b",
+    "reason": r"(?i)\b(?:because|since|so that|therefore|thus|which (?:lets|allows|means|makes)|lets|allows|"
+              r"enables|means that|leads? to|causes?)\b",
+    "weakness": r"(?i)\b(?:however|but|problems?|fails?|failures?|struggles?|limit\w*|drawbacks?|hard|difficult|"
+                r"unstable|instability|slow|costly|expensive|weakness\w*|risks?|bias\w*)\b",
+    "example": r"(?i)\b(?:for example|for instance|such as|e\.g\.|including|like)\b",
+    "comparison": r"(?i)\b(?:while|whereas|unlike|compared|than|instead|rather|both|differ\w*)\b",
+}.items()}
 # Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
 _EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
                        r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
