@@ -79,3 +79,20 @@ def test_each_rule_is_a_setting_that_switches_it_off():
 
 def test_a_query_made_by_hand_searches_its_own_text():
     assert Query("What is beam search?").search_text == "What is beam search?"
+
+
+SHAPES = [
+    ("person", "Dinh and colleagues proposed early flows.", "Invertible layers compute exact likelihoods."),
+    ("date", "Early flows appeared in 2014.", "Flows use invertible layers."),
+    ("reason", "Flows are exact because every layer is invertible.", "Flows are a family of models."),
+    ("weakness", "However, flows are costly in memory.", "Flows map data to noise."),
+    ("example", "Decoding methods such as beam search keep several candidates.", "Beam search is a method."),
+    ("comparison", "Beam search keeps the best sequences, while sampling draws at random.", "Sampling is random."),
+]
+
+
+@pytest.mark.parametrize("kind,has,lacks", SHAPES, ids=[s[0] for s in SHAPES])
+def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks):
+    from rag_tutor.query import ANSWER_SHAPES
+
+    assert ANSWER_SHAPES[kind].search(has) and not ANSWER_SHAPES[kind].search(lacks)
