@@ -254,7 +254,8 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
-    "person": r"\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+\b|\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
+    "person": r"\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors|[A-Z][a-z]+)\b|"
+              r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
     "date": r"\b(?:1[89]|20)\d\d\b",
     "reason": r"(?i)\b(?:because|since|so that|therefore|thus|which (?:lets|allows|means|makes)|lets|allows|"
               r"enables|means that|leads? to|causes?)\b",
