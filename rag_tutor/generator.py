@@ -1,4 +1,8 @@
-"""The local LLM: bundled GGUF -> cached safetensors folder -> transformers model (+ LoRA adapter), streaming."""
+"""The local LLM: bundled GGUF -> cached safetensors folder -> transformers model (+ LoRA adapter), streaming.
+
+``load_generator`` picks the engine (``Settings.engine``): "llama" runs the same merged model through
+ik_llama.cpp (rag_tutor/engines.py), "transformers" the ``Generator`` below. Both stream the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .config import PACKAGE_DIR, Settings
-from .errors import ModelMissingError, RagTutorError
+from .errors import ConfigError, ModelMissingError, RagTutorError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -125,6 +130,9 @@ class GenerationStats:
 
 class Generator:
     """A causal LM loaded once per process, with the project's LoRA adapter merged in unless disabled."""
+
+    engine = "transformers"
+    notice: str | None = None  # set when this engine stands in for the one the settings asked for
 
     def __init__(self, settings: Settings, use_adapter: bool = True) -> None:
         import torch
@@ -258,15 +266,42 @@ class Generator:
         return text, stats
 
 
-_LOADED: dict[tuple, Generator] = {}
+ENGINES = ("llama", "transformers")
+_LOADED: dict[tuple, object] = {}  # Generator or engines.LlamaGenerator
+_WARNED: list[str] = []  # the fallback notice, printed once per process
 
 
-def load_generator(settings: Settings, use_adapter: bool = True) -> Generator:
-    """One generator per (model, adapter, dtype) per process."""
+def make_generator(settings: Settings, use_adapter: bool = True):
+    """A new generator of the engine the settings name. "llama" falls back to transformers, with one notice on
+    stderr (and on the generator's ``notice``), when ik_llama.cpp is not installed or cannot load."""
+    if settings.engine not in ENGINES:
+        raise ConfigError(f"unknown engine {settings.engine!r}; use one of: {', '.join(ENGINES)}")
+    if settings.engine == "transformers":
+        return Generator(settings, use_adapter)
+    from . import engines
+
+    try:
+        engines.runtime()
+    except (ImportError, OSError) as exc:
+        notice = (f"the fast engine is not available ({engines.RUNTIME} could not be loaded: "
+                  f"{exc.__class__.__name__}), so answers come from transformers, ~3x slower per token; "
+                  f"(re)install it with: pip install --no-deps --force-reinstall {engines.RUNTIME}==0.1.5")
+        if not _WARNED:
+            _WARNED.append(notice)
+            print(f"warning: {notice}", file=sys.stderr, flush=True)
+        generator = Generator(settings, use_adapter)
+        generator.notice = notice
+        return generator
+    return engines.LlamaGenerator(settings, use_adapter)
+
+
+def load_generator(settings: Settings, use_adapter: bool = True):
+    """One generator per (engine, model, adapter, dtype, threads) per process."""
     from .embedder import MODEL_LOAD_LOCK
 
-    key = (settings.generator_package, str(settings.adapter_dir), settings.generator_dtype, use_adapter)
+    key = (settings.engine, settings.generator_package, str(settings.adapter_dir), settings.generator_dtype,
+           settings.llama_threads, settings.llama_batch_threads, use_adapter)
     with MODEL_LOAD_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = Generator(settings, use_adapter)
+            _LOADED[key] = make_generator(settings, use_adapter)
         return _LOADED[key]
