@@ -1,17 +1,28 @@
-"""Answer benchmark: base model vs LoRA adapter side by side, the two engines, and decode speed vs llama.cpp.
+"""Answer benchmark: the product's answer modes side by side on several question sets, beside a plain LangChain RAG.
 
-    python bench/answers.py [--questions FILE] [--runs N] [--json OUT] [--llama-cpp] [--speed-only] [--engines-only]
+    python bench/answers.py [--sets tune,dev,peft] [--modes extractive,base,adapter,plain] [--ablate]
+                            [--without RULE ...] [--limit N] [--json OUT]
 
-Quality metrics are those of `rag-tutor eval` (see rag_tutor/evaluate.py). Latency
-figures are medians over all questions of the last run; peak RSS is this process's.
-With --llama-cpp (needs `CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python`, ~5 min of compiling; a
-native build died of a general protection fault in libggml-cpu here; it
-is not a dependency of the product), the same prompts are decoded by llama.cpp from
-the same GGUF file and tokens/s are compared in the same run.
-The engine comparison (always run; alone with --engines-only) answers the same 8 prompts with the adapter on
-both engines, transformers (fp32) and llama (the merged q8_0 file run by ik_llama.cpp, rag_tutor/engines.py):
-first token, decode rate, answer time (medians) and how many greedy answers differ. Peak RSS is per process:
-compare the engines' memory by running each alone (RAG_TUTOR_ENGINE=... rag-tutor ask ...).
+Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), ``dev``
+(../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
+``peft`` (bench/data/peft_questions.jsonl, answered from an index of ../shared/external/peft-docs built once under
+/tmp/rag-tutor-bench) and ``blind`` (bench/data/blind_questions.jsonl). **Score ``blind`` only to report a finished
+change, never to choose between variants.**
+
+Modes, all on the same index and question:
+- ``extractive``: no model; the passages' most relevant sentences, each cited (setting generate=false).
+- ``base``: SmolLM2-135M-Instruct without the project's LoRA adapter, through the whole answer path.
+- ``adapter``: the shipped product (base + LoRA adapter).
+- ``plain``: the peer, a plain LangChain RAG as in the tutorials: raw files, RecursiveCharacterTextSplitter(1000, 200),
+  MiniLM, FAISS top 4, the question alone, the base model prompted to answer from numbered context with [n]
+  citations; no rules, no checks, no declines except what the model writes.
+
+``--ablate`` adds, on ``tune`` only and in extractive mode (no model: a rule's effect on which passages and
+sentences are chosen, without the model's noise), one column per policy rule of rag_tutor/query.py switched off.
+``--without RULE`` switches rules off for every column.
+
+Metrics are those of ``rag-tutor eval`` (rag_tutor/evaluate.py): an answer is correct if it contains one of the
+question's reference answers and is not a decline; retrieval ranks are those of the passages the answer was built on.
 """
 
 from __future__ import annotations
@@ -19,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import statistics
 import sys
 import time
@@ -28,155 +38,172 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag_tutor.answer import Tutor, build_messages  # noqa: E402
+from rag_tutor.answer import Tutor  # noqa: E402
 from rag_tutor.config import load_settings  # noqa: E402
 from rag_tutor.evaluate import load_questions, run_eval  # noqa: E402
-from rag_tutor.generator import ENGINES, GenerationStats, load_generator, package_gguf  # noqa: E402
+from rag_tutor.query import RULES, without  # noqa: E402
 
-DEFAULT_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
-KEYS = ["answer_accuracy", "citation_precision", "raw_citation_precision", "format_compliance",
-        "decline_accuracy", "false_decline_rate", "follow_up_accuracy", "extractive_fallbacks",
-        "median_first_token_s", "median_total_s", "median_tokens_per_s"]
+SETS = {
+    "tune": ROOT / "bench" / "data" / "tune_questions.jsonl",
+    "dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
+    "heldout": ROOT / "bench" / "data" / "heldout_questions.jsonl",
+    "peft": ROOT / "bench" / "data" / "peft_questions.jsonl",
+    "blind": ROOT / "bench" / "data" / "blind_questions.jsonl",
+}
+PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
+PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
+MODES = ("extractive", "base", "adapter", "plain")
+ROWS = ["questions", "answer_accuracy", "follow_up_accuracy", "citation_precision", "decline_accuracy",
+        "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5", "median_words",
+        "extractive_fallbacks", "out_of_range_markers", "median_total_s"]
 
 
-def _prompts(tutor: Tutor, questions: list[dict]) -> list[list[dict]]:
-    """The prompts the answers use: Tutor.retrieve and Tutor.contexts, then build_messages."""
-    prompts = []
+def settings_for(name: str, rules_off: list[str]):
+    settings = without(load_settings(), *rules_off)
+    if name != "peft":
+        return settings
+    from rag_tutor.index import build_index
+
+    settings = settings.with_overrides(corpus_dirs=[PEFT_DOCS], index_dir=PEFT_INDEX)
+    PEFT_INDEX.mkdir(parents=True, exist_ok=True)
+    build_index(settings)  # incremental: only the first run embeds
+    return settings
+
+
+def product(settings, questions: list[dict], mode: str) -> dict:
+    if mode == "extractive":
+        tutor = Tutor(settings.with_overrides(generate=False))
+    else:
+        tutor = Tutor(settings, use_adapter=mode == "adapter")
+    report = run_eval(tutor, questions)
+    for r in report.records:
+        print(f"[{mode}] {r.question['id']!s:<6} {r.answer.mode:<10} {r.answer.answer[:110]!r}", file=sys.stderr)
+    return report.metrics(tutor)
+
+
+_DECLINE = re.compile(r"\b(i (do not|don't) know|not (mentioned|covered|provided|in the context)|cannot answer|"
+                      r"no information)\b", re.I)
+
+
+def plain_langchain(settings, questions: list[dict]) -> dict:
+    """The peer: the tutorial LangChain RAG with the base model. Scored like the product where it applies."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_core.embeddings import Embeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from rag_tutor.embedder import load_embedder
+    from rag_tutor.generator import load_generator
+
+    model = load_embedder(settings.embedder_package).model
+
+    class MiniLM(Embeddings):
+        def embed_documents(self, texts):
+            return model.encode(texts, batch_size=32).tolist()
+
+        def embed_query(self, text):
+            return model.encode([text])[0].tolist()
+
+    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": str(p)})
+            for root in settings.corpus_dirs for p in sorted(Path(root).rglob("*")) if p.suffix in (".md", ".txt")]
+    store = FAISS.from_documents(RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+                                 .split_documents(docs), MiniLM())
+    gen = load_generator(settings, use_adapter=False)
+
+    def hit(text, answers):
+        return any(a.lower() in text.lower() for a in answers)
+
+    answerable = [q for q in questions if q["kind"] != "out_of_scope"]
+    correct, follow_correct, declined_oos, false_declines, markers, bad_markers = 0, 0, 0, 0, 0, 0
+    ranks, words, totals = [], [], []
     for q in questions:
-        result = tutor.retrieve(q["question"], q.get("history"))
-        prompts.append(build_messages(q["question"], q.get("history") or [], tutor.contexts(result)))
-    return prompts
-
-
-def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-
-
-def engine_comparison(tutor: Tutor, questions: list[dict]) -> dict:
-    """Both engines, with the adapter, on the same prompts: medians of first token (prompt in, first text out),
-    decode rate (tokens after the first / time after the first) and answer time; greedy answers that differ."""
-    settings = tutor.settings
-    prompts = _prompts(tutor, questions)
-    out: dict = {}
-    texts: dict[str, list[str]] = {}
-    for engine in ENGINES:
-        gen = load_generator(settings.with_overrides(engine=engine), use_adapter=True)
-        if gen.engine != engine:  # the llama engine fell back (its notice is on stderr)
+        history = " ".join(t if isinstance(t, str) else t.get("content", "") for t in (q.get("history") or [])
+                           if isinstance(t, str) or t.get("role") == "user")
+        found = store.similarity_search(q["question"], k=4)
+        context = "\n\n".join(f"[{i}] {d.page_content}" for i, d in enumerate(found, 1))
+        messages = [{"role": "system", "content": "Answer the question using only the context. Cite the sources "
+                                                  "you use as [n]. If the context does not answer it, say you "
+                                                  "don't know."},
+                    {"role": "user", "content": f"Context:\n{context}\n\n"
+                                                + (f"Earlier question: {history}\n" if history else "")
+                                                + f"Question: {q['question']}"}]
+        start = time.perf_counter()
+        text, _ = gen.generate(messages, settings)
+        totals.append(time.perf_counter() - start)
+        print(f"[plain] {q['id']!s:<6} {text[:110]!r}", file=sys.stderr)
+        declined = bool(_DECLINE.search(text))
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+        markers += len(numbers)
+        bad_markers += sum(not 1 <= n <= len(found) for n in numbers)
+        if q["kind"] == "out_of_scope":
+            declined_oos += declined
             continue
-        gen.generate(prompts[0], settings)  # warm-up: both engines compute the shared system turn once
-        firsts, rates, totals, texts[engine] = [], [], [], []
-        for messages in prompts:
-            text, stats = gen.generate(messages, settings)
-            texts[engine].append(text)
-            firsts.append(stats.first_token_s)
-            totals.append(stats.total_s)
-            if stats.new_tokens > 1:
-                rates.append((stats.new_tokens - 1) / (stats.total_s - stats.first_token_s))
-        out[f"{engine}_first_token_s"] = statistics.median(firsts)
-        out[f"{engine}_decode_tok_s"] = statistics.median(rates)
-        out[f"{engine}_answer_s"] = statistics.median(totals)
-    if len(texts) == 2:
-        pairs = list(zip(texts["transformers"], texts["llama"]))
-        out["prompts"] = len(prompts)
-        out["greedy_answers_differ"] = sum(a != b for a, b in pairs)
-        out["first_sentences_differ"] = sum(_first_sentence(a) != _first_sentence(b) for a, b in pairs)
-        out["decode_llama_over_transformers"] = out["llama_decode_tok_s"] / out["transformers_decode_tok_s"]
-        for a, b in pairs:
-            if a != b:
-                print(f"[transformers] {a!r}\n[llama]        {b!r}", file=sys.stderr)
-    return out
+        false_declines += declined
+        right = hit(text, q["answers"]) and not declined
+        correct += right
+        follow_correct += right and q["kind"] == "follow_up"
+        words.append(len(text.split()))
+        if q["answers"]:
+            ranks.append(next((i for i, d in enumerate(found, 1) if hit(d.page_content, q["answers"])), None))
+    follow = [q for q in questions if q["kind"] == "follow_up"]
+    oos = len(questions) - len(answerable)
 
+    def share(a, b):
+        return round(a / b, 3) if b else None
 
-def decode_speed(tutor: Tutor, questions: list[dict], llama_cpp: bool) -> dict:
-    """tokens/s of transformers vs llama.cpp on identical prompts (prefill excluded from decode rate), and the
-    time from prompt to first token of each (both reuse the system turn computed for the previous prompt)."""
-    settings = tutor.settings
-    gen = load_generator(settings.with_overrides(engine="transformers"), use_adapter=False)
-    prompts = _prompts(tutor, questions)
-    hf, hf_first = [], []
-    for messages in prompts:
-        stats = GenerationStats()
-        for _ in gen.stream(messages, stats):
-            pass
-        hf_first.append(stats.first_token_s)
-        if stats.new_tokens > 1:
-            hf.append((stats.new_tokens - 1) / (stats.total_s - stats.first_token_s))
-    out = {"transformers_decode_tok_s": statistics.median(hf),
-           "transformers_first_token_s": statistics.median(hf_first)}  # prompt in, first token out (no retrieval)
-    if llama_cpp:
-        from llama_cpp import Llama
-
-        llm = Llama(model_path=str(package_gguf(settings.generator_package)), n_ctx=2048, n_threads=2, verbose=False)
-        rates, firsts = [], []
-        for messages in prompts:
-            first = None
-            n = 0
-            start = time.perf_counter()
-            for _ in llm.create_chat_completion(messages=messages, max_tokens=settings.max_new_tokens,
-                                                temperature=0.0, repeat_penalty=settings.repetition_penalty,
-                                                stream=True):
-                n += 1
-                if first is None:
-                    first = time.perf_counter()
-                    firsts.append(first - start)
-            if n > 2:
-                rates.append((n - 2) / (time.perf_counter() - first))
-        out["llama_cpp_decode_tok_s"] = statistics.median(rates)
-        out["llama_cpp_first_token_s"] = statistics.median(firsts)
-        out["transformers_vs_llama_cpp"] = out["transformers_decode_tok_s"] / out["llama_cpp_decode_tok_s"]
-        out["first_token_llama_cpp_over_transformers"] = out["llama_cpp_first_token_s"] / out["transformers_first_token_s"]
-    return out
+    return {
+        "questions": len(questions),
+        "answer_accuracy": share(correct, len(answerable)),
+        "follow_up_accuracy": share(follow_correct, len(follow)),
+        "citation_precision": None,
+        "decline_accuracy": share(declined_oos, oos),
+        "false_decline_rate": share(false_declines, len(answerable)),
+        "retrieval_top1": share(sum(k == 1 for k in ranks), len(ranks)),
+        "retrieval_mrr": share(sum(1 / k for k in ranks if k), len(ranks)),
+        "retrieval_top5": share(sum(k is not None for k in ranks), len(ranks)),  # top 4 shown
+        "median_words": statistics.median(words) if words else None,
+        "out_of_range_markers": f"{bad_markers}/{markers}",
+        "median_total_s": round(statistics.median(totals), 3) if totals else None,
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
-    ap.add_argument("--runs", type=int, default=1, help="repeat the whole set; latency medians use the last run")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sets", default="tune,dev,peft", help="comma-separated: " + ", ".join(SETS))
+    ap.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    ap.add_argument("--ablate", action="store_true", help="one extractive column per rule switched off (tune only)")
+    ap.add_argument("--without", action="append", default=[], choices=[r.name for r in RULES])
+    ap.add_argument("--limit", type=int, help="only the first N questions of each set (smoke runs)")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--llama-cpp", action="store_true")
-    ap.add_argument("--speed-only", action="store_true", help="only the decode-speed comparison (8 prompts)")
-    ap.add_argument("--engines-only", action="store_true", help="only the engine comparison (8 prompts)")
     args = ap.parse_args()
-    questions = load_questions(Path(args.questions))
-    settings = load_settings()
+    sets = [s for s in args.sets.split(",") if s]
+    modes = [m for m in args.modes.split(",") if m]
+    for name in sets + modes:
+        if name not in SETS and name not in MODES:
+            ap.error(f"unknown set or mode {name!r}")
 
-    if args.engines_only:
-        for key, value in engine_comparison(Tutor(settings), questions[:8]).items():
-            print(f"{key:<32}{value:>10.2f}")
-        print(f"{'peak_rss_gb (both engines)':<32}{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:>10.2f}")
-        return
-    if args.speed_only:
-        for key, value in decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp).items():
-            print(f"{key:<26}{value:>10.2f}")
-        return
-    table = {}
-    for label, adapter in (("base", False), ("adapter", True)):
-        tutor = Tutor(settings, use_adapter=adapter)
-        for _ in range(args.runs):
-            report = run_eval(tutor, questions)
-        table[label] = report.metrics(tutor)
-        for r in report.records:
-            a = r.answer
-            print(f"[{label}] {r.question['id']:<5} {a.mode:<10} {a.answer[:100]!r}", file=sys.stderr)
-    peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    # The quality table first: a llama.cpp build that crashes (a native build once died of a general protection
-    # fault in libggml-cpu here) must not take the whole run with it.
-    print(f"{len(questions)} questions ({args.questions})")
-    print(f"{'metric':<26}{'base':>10}{'adapter':>10}")
-    for key in KEYS:
-        print(f"{key:<26}{str(table['base'][key]):>10}{str(table['adapter'][key]):>10}")
-    print(f"{'peak_rss_gb (answering)':<26}{peak_rss_gb:>10.2f}", flush=True)
+    columns: dict[str, dict] = {}
+    for name in sets:
+        questions = load_questions(SETS[name])[: args.limit]
+        settings = settings_for(name, args.without)
+        for mode in modes:
+            started = time.perf_counter()
+            metrics = (plain_langchain(settings, questions) if mode == "plain"
+                       else product(settings, questions, mode))
+            columns[f"{name}/{mode}"] = metrics
+            print(f"{name}/{mode}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        if args.ablate and name == "tune":
+            for rule in RULES:
+                columns[f"tune/extractive-{rule.name}"] = product(without(settings, rule.name), questions,
+                                                                  "extractive")
+
+    print(f"| metric | {' | '.join(columns)} |")
+    print(f"|---|{'---|' * len(columns)}")
+    for row in ROWS:
+        cells = [columns[c].get(row) for c in columns]
+        print(f"| {row} | {' | '.join('–' if v is None else str(v) for v in cells)} |")
     if args.json:
-        args.json.write_text(json.dumps({"metrics": table, "peak_rss_gb": peak_rss_gb}, indent=2))
-    speed = decode_speed(Tutor(settings, use_adapter=False), questions[:8], args.llama_cpp)
-    for key, value in speed.items():
-        print(f"{key:<26}{value:>10.2f}")
-    engines = engine_comparison(Tutor(settings), questions[:8])
-    for key, value in engines.items():
-        print(f"{key:<32}{value:>10.2f}")
-    if args.json:
-        args.json.write_text(json.dumps({"metrics": table, "speed": speed, "engines": engines,
-                                         "peak_rss_gb": peak_rss_gb}, indent=2))
+        args.json.write_text(json.dumps(columns, indent=2))
 
 
 if __name__ == "__main__":

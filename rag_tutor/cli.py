@@ -11,6 +11,7 @@ from typing import Callable
 
 from .arguments import non_negative_int, positive_int
 from .config import Settings, load_settings
+from .generator import ENGINES
 from .errors import (SKIPPED_FILES_EXIT, STALE_INDEX_EXIT, EmptyQuestionError, IndexMissingError, InputError,
                      RagTutorError)
 from .podcast.cli import HANDLERS as PODCAST_HANDLERS
@@ -235,8 +236,10 @@ def _finish_streamed(answer) -> None:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .chat import Conversation
 
-    conversation = Conversation(_tutor(args, settings), learner=args.learner)
+    conversation = Conversation(_tutor(args, settings), learner=args.learner, remember=True)
     print("rag-tutor: ask about generative AI. /help for commands, /quit to leave.")
+    if args.resume:
+        _print_resumed(conversation)
     while True:
         try:
             line = input("\nyou> ")
@@ -244,6 +247,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print()
             return 0
         reply = conversation.send(line)
+        for notice in reply.notices:
+            print(f"note: {notice}")
         if reply.quit:
             return 0
         if reply.stream is not None:
@@ -256,6 +261,25 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                 print(note)
         else:
             print(reply.text)
+        if conversation.unsaved:
+            print(f"note: this conversation is not being saved: {conversation.unsaved}")
+            conversation.unsaved = None
+
+
+def _print_resumed(conversation, shown: int = 6) -> None:
+    """`chat --resume`: the last conversation's closing turns, and its quiz or flashcard asked again."""
+    resumed = conversation.resume()
+    if resumed is None:
+        print(f"No saved conversation for {conversation.study.learner} yet: this one starts afresh.")
+        return
+    chat = resumed.chat
+    print(f"Resuming \"{chat.title}\" ({len(chat.turns)} turns, last {chat.updated_at.astimezone():%Y-%m-%d %H:%M}).")
+    if len(chat.turns) > shown:
+        print(f"... {len(chat.turns) - shown} earlier turns")
+    for turn in chat.turns[-shown:]:
+        print(f"\n{'you' if turn.role == 'user' else 'tutor'}> {turn.text}")
+    if resumed.study is not None:
+        print("\n" + resumed.study.text)
 
 
 @command("eval")
@@ -346,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--adapter", type=Path, help="LoRA adapter folder (default: the one shipped)")
         p.add_argument("--extractive", action="store_true",
                        help="no model: answer with the passages' most relevant sentences, each cited")
+        p.add_argument("--engine", choices=ENGINES,
+                       help="decoder: llama (the merged q8_0 model run by ik_llama.cpp, default) or transformers "
+                            "(also RAG_TUTOR_ENGINE)")
         return p
 
     p = with_model(sub.add_parser("ask", help="answer a question with cited sources"))
@@ -355,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_model(sub.add_parser("chat", help="a terminal chat with streamed, cited answers, quizzes and flashcards"))
     p.add_argument("--learner", help="learner profile (default: default)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue your last saved conversation (its follow-ups, quiz or review) instead of a new one")
 
     p = with_model(sub.add_parser("eval", help="answer-quality metrics on a question file"))
     p.add_argument("--questions", required=True, type=Path)
@@ -387,6 +416,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "chunk_overlap": getattr(args, "chunk_overlap", None),
         "adapter_dir": getattr(args, "adapter", None),
         "generate": False if getattr(args, "extractive", False) else None,
+        "engine": getattr(args, "engine", None),
     }
     return load_settings(**overrides)
 

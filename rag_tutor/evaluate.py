@@ -86,6 +86,11 @@ class Report:
         def share(a, b):
             return round(a / b, 3) if b else None
 
+        # Retrieval, from the passages each answer was built on: the rank of the first one holding an answer.
+        ranks = [next((i for i, p in enumerate(r.answer.passages, 1) if _contains(p.text, r.question["answers"])),
+                      None) for r in answerable if r.question["answers"]]
+        words = [len(strip_citations(r.answer.answer).split()) for r in answerable if not r.answer.declined]
+
         def med(xs):
             return round(statistics.median(xs), 3) if xs else None
 
@@ -103,6 +108,10 @@ class Report:
             "decline_accuracy": share(sum(r.answer.declined for r in oos), len(oos)),
             "false_decline_rate": share(sum(r.answer.declined for r in answerable), len(answerable)),
             "follow_up_accuracy": share(sum(r in correct for r in follow), len(follow)),
+            "retrieval_top1": share(sum(k == 1 for k in ranks), len(ranks)),
+            "retrieval_top5": share(sum(k is not None and k <= 5 for k in ranks), len(ranks)),
+            "retrieval_mrr": share(sum(1 / k for k in ranks if k), len(ranks)),
+            "median_words": med(words),
             "median_first_token_s": med(firsts),
             "median_total_s": med(totals),
             "median_tokens_per_s": med(rates),

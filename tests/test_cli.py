@@ -89,3 +89,15 @@ def test_bad_batch_file(cli, tmp_path):
     batch = tmp_path / "q.jsonl"
     batch.write_text("{not json\n")
     _one_error_line(cli("retrieve", "--batch", batch, "--index-dir", tmp_path), "line 1 is not valid JSON")
+
+
+def test_engine_flag_sets_the_decoder_and_refuses_unknown_ones(capsys):
+    from rag_tutor.cli import build_parser, settings_from_args
+
+    parser = build_parser()
+    assert settings_from_args(parser.parse_args(["ask", "x", "--engine", "transformers"])).engine == "transformers"
+    assert settings_from_args(parser.parse_args(["ask", "x"])).engine in ("llama", "transformers")
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["ask", "x", "--engine", "onnx"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
