@@ -417,3 +417,35 @@ def test_no_sentence_of_the_shipped_corpus_or_the_peft_docs_is_flagged():
     folders = [load_settings(env={}).corpus_dirs[0], shared / "external" / "peft-docs"]
     flagged = [f.describe(d.source) for d in load_corpus(folders).documents for f in d.flagged]
     assert flagged == []
+
+
+def test_an_instruction_never_becomes_a_flashcard_quiz_fact_or_podcast_passage(tiny_corpus, tmp_path):
+    """Study material (flashcards from glossary terms, quiz facts, the passages podcasts are written from) is built
+    from the index, so a sentence taken out at load time can reach none of them; a glossary entry is hit too."""
+    from rag_tutor.study.material import load_material
+
+    glossary = tiny_corpus / "glossary.md"
+    glossary.write_text(glossary.read_text().replace(
+        "produces only a few kinds of output.", f"produces only a few kinds of output. {INJECTED}"))
+    (tiny_corpus / "15-sampling.md").write_text(HOSTILE_DOC)
+    settings = load_settings(env={}, corpus_dirs=[tiny_corpus], index_dir=tmp_path / "index",
+                             home=tmp_path / "home", embedder_package="stand-in")
+    summary = build_index(settings, embedder=StandInEmbedder())
+    assert len(summary.flagged) == 2
+    material = load_material(load_index(settings.index_dir))
+    assert any(t.name.lower() == "mode collapse" for t in material.terms)  # the entry itself survives
+    shown = ([t.definition for t in material.terms] + [f.sentence for f in material.facts]
+             + [c.text for c in material.chunks])
+    assert shown and not any("PWNED" in text or "previous instructions and" in text for text in shown)
+
+
+def test_an_upload_that_addresses_an_ai_is_added_with_a_warning_naming_the_line(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "ui"))  # the app's own import root
+    from views.library import add_to_corpus
+
+    folder = tmp_path / "corpus"
+    level, message = add_to_corpus("notes.md", HOSTILE_DOC.encode(), folder, [folder])
+    assert level == "warning" and "1 sentence(s) that address an AI system (line 10)" in message
+    assert (folder / "notes.md").read_bytes() == HOSTILE_DOC.encode()  # the file is kept as uploaded: data
+    level, _ = add_to_corpus("plain.md", HOSTILE_DOC.replace(INJECTED, "").encode(), folder, [folder])
+    assert level == "success"

@@ -1,4 +1,4 @@
-"""Saved progress in SQLite: learners, quiz attempts, card states and reviews, topics studied.
+"""Saved progress in SQLite: learners, quiz attempts, card states and reviews, topics studied, conversations.
 
 One file under ``Settings.home`` holds every learner's profile. WAL mode and a busy
 timeout let a chat, a CLI review and the UI write at the same time; every write is
@@ -46,6 +46,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
              log TEXT NOT NULL)""",
         """CREATE TABLE topics_studied (learner_id INTEGER NOT NULL REFERENCES learners(id), topic TEXT NOT NULL,
              first_at REAL NOT NULL, last_at REAL NOT NULL, PRIMARY KEY (learner_id, topic))""",
+    ),
+    (  # 2: saved conversations (rag_tutor/conversations.py)
+        """CREATE TABLE conversations (id INTEGER PRIMARY KEY, learner_id INTEGER NOT NULL REFERENCES learners(id),
+             title TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, updated_at REAL NOT NULL,
+             state TEXT NOT NULL DEFAULT '{}')""",
+        """CREATE INDEX conversations_by_learner ON conversations (learner_id, updated_at)""",
+        """CREATE TABLE turns (conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+             position INTEGER NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+             data TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (conversation_id, position))""",
     ),
 ]
 
@@ -208,6 +217,8 @@ class ProgressStore:
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> int:
+        # The version lives in the schema_version table, never in PRAGMA user_version: another tool setting
+        # user_version (even high) changes nothing here, and a newer schema is recognised by this table alone.
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "schema_version" not in tables:
             if tables:
@@ -267,6 +278,11 @@ class ProgressStore:
         self.conn.close()
 
     # ------------------------------------------------------------ transactions
+
+    def write(self):
+        """One short write transaction (``with store.write() as db:``), for the modules that keep their own
+        tables in this database (saved conversations)."""
+        return self._write()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -68,8 +68,12 @@ def add_to_corpus(name: str, data: bytes, folder: Path, corpus_dirs: list[Path])
     partial.write_bytes(data)
     os.replace(partial, target)
     renamed = f" (saved as `{clean}`)" if clean != name else ""
-    return "success", (f"Added **{common.md_inline(doc.title)}**{renamed}. "
-                       "Rebuild the index to make it searchable.")
+    message = f"Added **{common.md_inline(doc.title)}**{renamed}. Rebuild the index to make it searchable."
+    if doc.flagged:  # documents are data: sentences that address an AI never reach answers, quizzes or podcasts
+        lines = ", ".join(str(f.line) for f in doc.flagged[:5]) + (", ..." if len(doc.flagged) > 5 else "")
+        return "warning", (f"{message} {len(doc.flagged)} sentence(s) that address an AI system (line {lines}) "
+                           "were left out of it.")
+    return "success", message
 
 
 def upload_section(s) -> None:
