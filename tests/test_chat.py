@@ -64,3 +64,54 @@ def test_quiz_in_the_chat_keeps_its_place_across_a_question(course_retriever, tm
     assert asked.stream is not None and asked.study is None
     graded = chat.send(first.study.question.answer)  # the correct option's text (or short answer)
     assert graded.study is not None and graded.study.feedback is not None and graded.study.feedback.correct
+
+
+@pytest.mark.model
+def test_a_resumed_chat_continues_its_quiz_at_the_same_question_and_its_follow_ups(course_retriever, tmp_path):
+    from dataclasses import replace
+
+    from rag_tutor.answer import Tutor
+
+    settings = replace(course_retriever.settings, home=tmp_path / "home")
+    tutor = Tutor(settings, retriever=course_retriever)
+    chat = Conversation(tutor, remember=True)
+    asked = chat.send("What is a variational autoencoder?")
+    assert asked.stream is not None
+    first = chat.send("/quiz vae 3")
+    graded = chat.send(first.study.question.answer if not first.study.question.options
+                       else "ABCD"[first.study.question.answer_index])
+    assert graded.study.feedback.correct and graded.study.number == 2
+    waiting = graded.study.question
+    chat.study.close()
+
+    later = Conversation(Tutor(settings, retriever=course_retriever), remember=True)  # as after a restart
+    resumed = later.resume()
+    assert resumed.chat.id == chat.chat_id
+    assert resumed.study.question == waiting and resumed.study.number == 2  # the same question, asked again
+    assert "Resuming your unfinished quiz at question 2/3" in resumed.study.text
+    assert later.history == ["What is a variational autoencoder?"]
+    follow = later.study.handle("Who introduced it?")  # mid-quiz, a question still goes to the tutor
+    assert follow is None
+    assert later.tutor.retriever.understand("Who introduced it?", later.history).resolved == \
+        "Who introduced a variational autoencoder?"
+
+
+@pytest.mark.model
+def test_a_resumed_chat_continues_its_flashcard_review(course_retriever, tmp_path):
+    from dataclasses import replace
+
+    from rag_tutor.answer import Tutor
+
+    settings = replace(course_retriever.settings, home=tmp_path / "home")
+    chat = Conversation(Tutor(settings, retriever=course_retriever), remember=True)
+    shown = chat.send("/flashcards vae")
+    assert shown.study.card is not None
+    rated = chat.send("good")
+    card, number = rated.study.card, rated.study.number
+    assert number == 2
+    chat.study.close()
+
+    later = Conversation(Tutor(settings, retriever=course_retriever), remember=True)
+    resumed = later.resume()
+    assert resumed.study.card == card and resumed.study.number == number
+    assert later.send("good").study.feedback.rating == "good"

@@ -197,13 +197,14 @@ def test_migrating_keeps_a_backup_first(tmp_path, monkeypatch):
     store = ProgressStore(path, "ada")
     _review(store, Scheduler(), "term:gan", fsrs.Rating.Good, T0)
     store.close()
+    before = schema_version()
     monkeypatch.setattr(progress, "MIGRATIONS", [*progress.MIGRATIONS, ("ALTER TABLE learners ADD COLUMN note TEXT",)])
     migrated = ProgressStore(path, "ada")
     assert set(migrated.cards()) == {"term:gan"}
     assert migrated.conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(progress.MIGRATIONS)
-    [backup] = tmp_path.glob("progress.db.v1-*.bak")
+    [backup] = tmp_path.glob(f"progress.db.v{before}-*.bak")
     old = sqlite3.connect(backup)
-    assert old.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert old.execute("SELECT version FROM schema_version").fetchone()[0] == before
     assert old.execute("SELECT card_key FROM cards").fetchall() == [("term:gan",)]
 
 

@@ -28,6 +28,18 @@ import common  # noqa: E402
 ANSWER_TIMEOUT = 600  # seconds: model load plus one answer on a busy CPU
 
 
+@pytest.fixture(autouse=True)
+def no_form_left_open():
+    """Importing a page module outside Streamlit (tests/test_hostile.py imports views/library.py) marks Streamlit's
+    shared main container as inside that page's upload form; a later app run would then refuse every button
+    callback ("callbacks ... inside a form"). Each test starts with no form open."""
+    from streamlit.delta_generator_singletons import get_dg_singleton_instance
+
+    singletons = get_dg_singleton_instance()
+    for dg in (singletons.main_dg, singletons.sidebar_dg, singletons.event_dg, singletons.bottom_dg):
+        dg._form_data = None
+
+
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     """Point the app at temp folders; returns a function that sets the index and corpus folders."""
@@ -189,6 +201,94 @@ def test_uploads_are_validated_renamed_and_deduplicated(app_env, tiny_corpus):
     assert "above the 10 MB limit" in page
     assert sorted(p.name for p in tiny_corpus.iterdir()) == ["05-vae.md", "07-diffusion.md", "My-notes-v2.md",
                                                             "glossary.md"]
+
+
+def reopened(chat_id: int | None = None, learner: str | None = None) -> AppTest:
+    """A new browser session (a reload, or the app restarted) at the address the chat left behind."""
+    at = new_app()
+    if chat_id is not None:
+        at.query_params["chat"] = str(chat_id)
+    if learner is not None:
+        at.query_params["learner"] = learner
+    return at.run()
+
+
+def chat_buttons(at) -> list[str]:
+    return [b.label for b in at.sidebar.button if (b.key or "").startswith("chat-open-")]
+
+
+def test_a_reload_brings_the_conversation_and_its_follow_up_history_back(app_env, fake_tutor):
+    tutor = fake_tutor(FakeTutor())
+    at = new_app().run()
+    at.chat_input[0].set_value("What is the forward process?").run()
+    at.chat_input[0].set_value("/help").run()
+    chat_id = at.session_state["_conversation"].chat_id
+    assert chat_id is not None and at.query_params.get("chat") in (str(chat_id), [str(chat_id)])
+
+    again = reopened(chat_id)
+    assert not again.exception
+    kinds = [(t["role"], t["kind"]) for t in again.session_state["chat_turns"]]
+    assert kinds == [("user", "text"), ("assistant", "answer"), ("user", "text"), ("assistant", "study")]
+    reply = assistant_turns(again)[1]  # after the welcome message
+    assert any("adds Gaussian noise step by step [1]" in m.value for m in reply.markdown)
+    assert [e.label for e in reply.expander] == [r"\[1\] Diffusion models › The forward process"]
+    assert "<mark" in reply.get("html")[0].proto.body  # the cited sentence is still highlighted
+    again.chat_input[0].set_value("Who proposed it?").run()
+    assert tutor.questions[-1] == ("Who proposed it?", ["What is the forward process?"])
+    assert len(reopened(chat_id).session_state["chat_turns"]) == 6  # the reopened chat went on, saved
+
+
+def test_the_sidebar_lists_opens_and_deletes_past_chats(app_env, fake_tutor):
+    fake_tutor(FakeTutor())
+    at = new_app().run()
+    assert chat_buttons(at) == []  # nothing saved yet: no list
+    at.chat_input[0].set_value("What is the forward process?").run()
+    at.sidebar.button[0].click().run()  # New chat
+    assert at.session_state["chat_turns"] == []
+    at.chat_input[0].set_value("How is noise added?").run()
+    labels = chat_buttons(at)
+    assert len(labels) == 2 and labels[0].startswith("How is noise added? · ")
+    assert labels[1].startswith("What is the forward process? · ")
+    first = next(b for b in at.sidebar.button if b.label == labels[1])
+    first.click().run()
+    assert not at.exception
+    assert [t.get("text") for t in at.session_state["chat_turns"] if t["role"] == "user"] == [
+        "What is the forward process?"]
+    current = at.session_state["_conversation"].chat_id
+    at.sidebar.button(key=f"chat-delete-{current}").click().run()
+    assert not at.exception
+    assert at.session_state["chat_turns"] == []  # the open chat was deleted: a new one
+    assert [label.split(" · ")[0] for label in chat_buttons(at)] == ["How is noise added?"]
+    assert reopened(current).session_state["chat_turns"] == []  # gone for good
+
+
+def test_each_learner_has_their_own_chats_and_a_reload_keeps_the_learner(app_env, fake_tutor):
+    fake_tutor(FakeTutor())
+    at = new_app().run()
+    at.chat_input[0].set_value("What is the forward process?").run()
+    at = reopened(learner="grace")  # a new profile, typed in the sidebar, is kept in the address
+    assert at.sidebar.selectbox(key="learner_select").value == "grace"
+    assert at.session_state["chat_turns"] == [] and chat_buttons(at) == []
+    at.chat_input[0].set_value("How is noise added?").run()
+    grace_chat = at.session_state["_conversation"].chat_id
+    again = reopened(grace_chat, learner="grace")
+    assert [label.split(" · ")[0] for label in chat_buttons(again)] == ["How is noise added?"]
+    assert len(again.session_state["chat_turns"]) == 2
+    assert reopened(grace_chat).session_state["chat_turns"] == []  # not the default learner's chat
+
+
+def test_a_long_paste_is_cut_to_the_limit_with_a_notice(app_env, fake_tutor):
+    tutor = fake_tutor(FakeTutor())
+    at = new_app().run()
+    pasted = "Explain the forward process." + " noise" * 1000  # 6,028 characters
+    at.chat_input[0].set_value(pasted).run()
+    assert not at.exception
+    limit = common.settings().max_question_chars
+    asked = tutor.questions[-1][0]
+    assert 0 < len(asked) <= limit
+    shown = [w.value for w in at.warning]
+    assert any(f"{len(pasted):,} characters long; only the first {limit:,} were used" in w for w in shown), shown
+    assert any("[1]" in m.value for m in assistant_turns(at)[-1].markdown)  # and it was answered
 
 
 # ---------------------------------------------------------------- with the real embedder, index and LLM
@@ -372,3 +472,27 @@ def test_learn_page_makes_a_podcast_on_demand_and_flags_it_stale(app_env, tiny_c
     at.run()
     assert any("out of date" in w.value for w in at.warning)
     assert len(_podcast_tab(at).get("audio")) == 1  # the old one still plays
+
+
+@pytest.mark.model
+def test_a_reload_mid_quiz_resumes_at_the_same_question(app_env, course_index):
+    app_env(index_dir=course_index.index_dir)
+    at = new_app().run(timeout=ANSWER_TIMEOUT)
+    at.chat_input[0].set_value("/quiz vae 3").run()
+    turn = at.session_state["chat_turns"][-1]
+    question = turn["question"]
+    right = LETTERS[question.answer_index] if question.options else question.answer
+    at.chat_input[0].set_value(right).run()
+    waiting = at.session_state["chat_turns"][-1]
+    assert waiting["kind"] == "quiz" and waiting["number"] == 2
+    chat_id = at.session_state["_conversation"].chat_id
+
+    again = reopened(chat_id)
+    assert not again.exception
+    restored = again.session_state["chat_turns"][-1]
+    assert restored["number"] == 2 and restored["question"] == waiting["question"]
+    assert again.button(key=f"submit-{restored['id']}")  # the question waits for its answer again
+    assert any(s.value.startswith("**Correct.**") for s in again.success)  # the first one keeps its grade
+    q2 = restored["question"]
+    again.chat_input[0].set_value(LETTERS[q2.answer_index] if q2.options else q2.answer).run()
+    assert again.session_state["chat_turns"][-1]["number"] == 3

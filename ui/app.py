@@ -1,7 +1,7 @@
 """rag-tutor in the browser: `streamlit run ui/app.py`.
 
-The frame around every page: navigation, the sidebar (learner, learning path with
-progress, new chat, model status) and the missing/stale-index banner. Each page
+The frame around every page: navigation, the sidebar (learner, new chat, saved chats,
+learning path with progress, model status) and the missing/stale-index banner. Each page
 lives in ui/views/ (not pages/: that name switches Streamlit to its older
 folder-based multipage mode) and only presents what the rag_tutor library returns.
 """
@@ -46,8 +46,10 @@ def sidebar(s):
         if chosen and chosen.strip() and chosen != current:
             chat_state.reset_chat()  # another learner: a fresh conversation and their own quizzes
             st.session_state["learner"] = " ".join(chosen.split())[:64]
+            st.query_params["learner"] = st.session_state["learner"]  # a reload keeps the learner
             st.rerun()
         st.button("New chat", icon=":material/add_comment:", on_click=chat_state.reset_chat, width="stretch")
+        past_chats()
         learning_path(s)
         st.divider()
         status = st.empty()  # filled after the page ran: the Chat page may load the model
@@ -55,6 +57,31 @@ def sidebar(s):
         st.toggle("Use the LoRA adapter", key="use_adapter",
                   help="The tutor's fine-tuned adapter; turn it off to answer with the base model.")
     return status
+
+
+def past_chats() -> None:
+    """The learner's saved chats (title, date): open one, or delete it."""
+    try:
+        chats = chat_state.past_chats()
+        current = chat_state.current_chat()
+    except Exception as exc:
+        common.show_error(exc, "listing your chats")
+        return
+    if not chats:
+        return
+    st.markdown("**Chats**")
+    with st.container(height=min(260, 48 * len(chats) + 16), border=False, key="chat-list"):
+        for chat in chats:
+            title = chat.title if len(chat.title) <= 38 else chat.title[:37].rstrip() + "…"
+            when = chat.updated_at.astimezone()
+            left, right = st.columns([7, 1], vertical_alignment="center", gap="small")
+            if left.button(f"{common.md_inline(title)} · {when:%-d %b}", key=f"chat-open-{chat.id}",
+                           type="primary" if chat.id == current else "tertiary", width="stretch",
+                           help=f"{chat.title} · {chat.turns} turns · last used {when:%Y-%m-%d %H:%M}"):
+                chat_state.open_chat(chat.id)
+                st.switch_page("views/chat.py")
+            right.button("", icon=":material/delete:", key=f"chat-delete-{chat.id}", type="tertiary",
+                         help="Delete this chat", on_click=chat_state.delete_chat, args=(chat.id,))
 
 
 def learning_path(s) -> None:
@@ -78,6 +105,7 @@ def learning_path(s) -> None:
 def main() -> None:
     s = common.settings()
     page = st.navigation(PAGES)
+    chat_state.adopt_learner_from_url()
     status = sidebar(s)
     common.warm(s)  # the tutor loads in the background while the learner reads and types
     common.index_banner(s)

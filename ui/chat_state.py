@@ -7,20 +7,29 @@ replies are folded into turns: a grade lands on the question it grades ("in plac
 next question or card becomes a new turn. Every change runs in a widget callback, so the
 page renders the state after the change; only an answer's stream is left to the page body,
 which is where it can be drawn token by token.
+
+Every turn is saved in the learner database (rag_tutor.conversations) after each change, and
+the chat's id is kept in the page address (?chat=N, with ?learner=NAME), so a reload or a
+restart of the app opens the same conversation, its follow-up history and its quiz or review.
 """
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 import common
 from rag_tutor.answer import AnswerStream
 from rag_tutor.chat import Conversation, Reply
+from rag_tutor.conversations import ChatSummary, Turn, encode
 from rag_tutor.study import render
 from rag_tutor.study.session import StudyReply
 
 TURNS = "chat_turns"
 PENDING = "pending_answer"  # an AnswerStream the page body must draw (streaming needs the page, not a callback)
+SAVED = "_saved_turns"  # position -> the turn as last saved, so that only changed turns are written
+UNSAVED = "_unsaved"  # why the conversation could not be saved, shown once under the chat
 
 
 def turns() -> list[dict]:
@@ -58,27 +67,134 @@ class _LazyTutor:
 
 
 def conversation() -> Conversation:
-    """This browser session's Conversation, attached to the current learner's StudySession."""
+    """This browser session's Conversation, attached to the current learner's StudySession; in a new session
+    (a reload, a restarted app) the chat named in the address is opened again."""
     s = common.settings()
     study = common.get_study(s)
     conv = st.session_state.get("_conversation")
     if conv is None:
         conv = Conversation(tutor=_LazyTutor(s), learner=study.learner, study=study)
         st.session_state["_conversation"] = conv
+        wanted = str(st.query_params.get("chat", ""))
+        if wanted.isdigit():
+            _open(conv, int(wanted))
     conv.tutor, conv.study = _LazyTutor(s), study  # a rebuilt index or a new learner brings a new study session
     return conv
 
 
+def adopt_learner_from_url() -> None:
+    """A new browser session takes the learner from the address (set when a learner is chosen)."""
+    name = " ".join(str(st.query_params.get("learner", "")).split())[:64]
+    if name and "learner" not in st.session_state:
+        st.session_state["learner"] = name
+
+
 def reset_chat() -> None:
-    """New chat: no turns, no question history; an unfinished quiz stays saved (`/quiz` resumes it)."""
+    """New chat: no turns, no question history; the old chat stays saved, and so does an unfinished quiz
+    (`/quiz` resumes it)."""
     st.session_state[TURNS] = []
+    st.session_state[SAVED] = {}
     st.session_state.pop(PENDING, None)
+    st.query_params.pop("chat", None)
     conv = st.session_state.pop("_conversation", None)
     if conv is not None:
         conv.history.clear()
     cached = st.session_state.pop("_study", None)
     if cached is not None:
         cached[1].close()
+
+
+# ---------------------------------------------------------------- saved conversations
+
+
+def _text_of(turn: dict) -> str:
+    """A turn as the terminal prints it."""
+    kind = turn["kind"]
+    if kind == "answer":
+        return turn["answer"].answer
+    if kind == "quiz":
+        return render.question(turn["question"], turn["number"], turn["total"])
+    if kind == "card":
+        return render.card_front(turn["card"], turn["number"], turn["total"])
+    return turn.get("text", "")
+
+
+def _record(turn: dict) -> tuple[Turn, str]:
+    """The turn as saved, and a fingerprint to tell whether it changed since."""
+    data = {k: v for k, v in turn.items() if k not in ("id", "role", "kind")}
+    saved = Turn(turn["role"], turn["kind"], _text_of(turn), data)
+    return saved, json.dumps([saved.role, saved.kind, saved.text, encode(data)], sort_keys=True)
+
+
+def save() -> None:
+    """Write the turns that changed, and the history and quiz or review the chat is in; never raises (a full
+    or read-only disk is said once under the chat)."""
+    items = turns()
+    conv = conversation()
+    if not items:
+        return
+    try:
+        store = conv.saved
+        if conv.chat_id is None:
+            conv.chat_id = store.create()
+            st.session_state[SAVED] = {}
+        saved = st.session_state.setdefault(SAVED, {})
+        for position, turn in enumerate(items):
+            record, fingerprint = _record(turn)
+            if saved.get(position) != fingerprint:
+                store.put(conv.chat_id, position, record)
+                saved[position] = fingerprint
+        conv.checkpoint()
+        st.query_params["chat"] = str(conv.chat_id)
+    except Exception as exc:
+        st.session_state[UNSAVED] = "This conversation could not be saved: " + common.message_of(exc, "saving it")
+
+
+def _open(conv: Conversation, chat_id: int) -> bool:
+    """Show a saved chat: its turns, its follow-up history, and its quiz or review at the same question."""
+    resumed = conv.resume(chat_id)
+    if resumed is None:
+        st.query_params.pop("chat", None)
+        return False
+    st.session_state[TURNS] = []
+    st.session_state.pop(PENDING, None)
+    saved = st.session_state[SAVED] = {}
+    for position, t in enumerate(resumed.chat.turns):
+        fields = dict(t.data)
+        if t.kind in ("text", "study", "error"):
+            fields.setdefault("text", t.text)
+        turn = add(t.role, t.kind, **fields)
+        saved[position] = _record(turn)[1]
+    study = conv.study
+    if resumed.study is not None and not any(is_active(t, study) for t in turns()):
+        absorb(resumed.study)  # a chat saved by the terminal: its quiz question or card drawn anew
+    st.query_params["chat"] = str(chat_id)
+    return True
+
+
+def past_chats(limit: int = 30) -> list[ChatSummary]:
+    """The learner's saved chats, most recently used first."""
+    return conversation().saved.list(limit)
+
+
+def current_chat() -> int | None:
+    return conversation().chat_id
+
+
+def open_chat(chat_id: int) -> None:
+    """The sidebar: open a saved chat."""
+    reset_chat()
+    if not _open(conversation(), chat_id):
+        add("assistant", "error", text="That chat no longer exists.")
+
+
+def delete_chat(chat_id: int) -> None:
+    """The sidebar: delete a saved chat (the one open becomes a new chat)."""
+    conv = conversation()
+    was_open = conv.chat_id == chat_id
+    conv.saved.delete(chat_id)
+    if was_open:
+        reset_chat()
 
 
 def _guarded(doing: str):
@@ -90,6 +206,7 @@ def _guarded(doing: str):
                 fn(*args, **kwargs)
             except Exception as exc:
                 add("assistant", "error", text=common.message_of(exc, doing))
+            save()
 
         return run
 
@@ -197,8 +314,10 @@ def send(line: str | None = None) -> None:
         return
     if line.split()[0].lower() == "/new":
         reset_chat()
-    add("user", "text", text=line)
-    _show(conversation().send(line), line)
+    conv = conversation()
+    line, notices = conv.bounded(line)
+    add("user", "text", text=line, notices=notices)
+    _show(conv.send(line), line)
 
 
 @_guarded("starting the quiz")

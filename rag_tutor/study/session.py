@@ -170,6 +170,41 @@ class StudySession:
         """"quiz" or "review" while one is running, else None."""
         return "quiz" if self.quiz else "review" if self.review else None
 
+    # ------------------------------------------------------------ saved with a conversation
+
+    def snapshot(self) -> dict | None:
+        """The running quiz or review as JSON-ready data (saved with the conversation), or None."""
+        if self.quiz is not None:
+            return {"quiz": self.quiz.quiz_id}
+        if self.review is not None:
+            r = self.review
+            return {"review": {"topic": r.topic, "queue": [c.key for c in r.queue], "position": r.position,
+                               "revealed": r.revealed, "reviewed": r.reviewed}}
+        return None
+
+    def restore(self, state: dict | None) -> StudyReply | None:
+        """Go on with a saved quiz or review at the question or card it was waiting on, asked again; None if
+        there is nothing to go on with (none was running, the quiz was finished or replaced since, or the
+        cards are gone from the index)."""
+        state = state or {}
+        if "quiz" in state:
+            saved = self.store.open_quiz()
+            if saved is None or saved.quiz_id != state["quiz"]:
+                return None
+            return self.resume_quiz()
+        review = state.get("review")
+        if not isinstance(review, dict):
+            return None
+        topic = review.get("topic")
+        cards = {c.key: c for c in build_deck(self.material, topic)}
+        queue = [cards[k] for k in review.get("queue", []) if k in cards]
+        position = int(review.get("position", 0))
+        if position >= len(queue):
+            return None
+        self.quiz = None
+        self.review = _Review(topic, queue, position, bool(review.get("revealed")), int(review.get("reviewed", 0)))
+        return self.reveal() if self.review.revealed else self._show("Resuming your review.")
+
     # ------------------------------------------------------------ the entry point
 
     def handle(self, line: str) -> StudyReply | None:

@@ -93,9 +93,11 @@ def answer_live(s, stream) -> None:
         except Exception as exc:
             text = common.message_of(exc, "answering")
             chat_state.add("assistant", "error", text=text)
+            chat_state.save()
             slot.error(text, icon=":material/error:")
             return
         turn = chat_state.add("assistant", "answer", answer=answer)
+        chat_state.save()
         study = chat_state.conversation().study
         with slot.container():
             answer_body(turn)
@@ -202,6 +204,8 @@ def render_turn(turn: dict, study) -> None:
             st.error(turn["text"], icon=":material/error:")
         else:
             st.markdown(common.md(turn["text"]))
+        for notice in turn.get("notices") or ():
+            st.warning(common.md(notice), icon=":material/content_cut:")
 
 
 def welcome() -> None:
@@ -222,8 +226,12 @@ study = chat_state.conversation().study
 welcome()  # always first: the turns below keep their places while a run is in progress
 for turn in chat_state.turns():
     render_turn(turn, study)
+# No max_chars: the browser would drop a longer paste without a word; Conversation.bounded cuts it and says so.
 st.chat_input("Ask about generative AI, answer a quiz, or type /help", key="chat_line",
-              on_submit=chat_state.send, max_chars=s.max_question_chars)
+              on_submit=chat_state.send)
+unsaved = st.session_state.pop(chat_state.UNSAVED, None)
+if unsaved:
+    st.warning(unsaved, icon=":material/save:")
 pending = st.session_state.pop(chat_state.PENDING, None)
 if pending is not None:
     answer_live(s, pending)
