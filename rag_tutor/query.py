@@ -82,15 +82,31 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
     return re.compile(r"\b(?:(?:a|an|the)\s+)?(?:" + alternatives + r")(?:s|es)?\b", re.I)
 
 
+# Words that point into the conversation without naming anything ("the second one", "the former").
+_POINTING = re.compile(_ANAPHORA.pattern + r"|^(first|second|third|last|latter|former|other|previous|earlier)$", re.I)
+# How an elliptical follow-up opens ("And the decoder?", "What about training?").
+_ELLIPSIS = re.compile(r"^\W*(and|but|so|also|then|what about|how about|what else|more)\b", re.I)
+
+
+def elliptical(question: str) -> bool:
+    """A question with no subject of its own: 3 words or fewer, opened like a follow-up, or asking only for an aspect
+    of something (its weaknesses, an example, who made it, why, how) — not "What's the weather like today?"."""
+    return (len(re.findall(r"\w+", question)) <= 3 or bool(_ELLIPSIS.search(question))
+            or bool(_EXPLAINS.search(question))
+            or any(pattern.search(question) for kind, pattern in ASKS if kind not in ("list", "definition")))
+
+
 def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
     """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
-    terms, a short question naming none of them ("any weaknesses I should know about?"), else 3 words or fewer."""
+    terms, a short elliptical question naming none of them ("any weaknesses I should know about?"), else 3 words
+    or fewer."""
     words = re.findall(r"\w+", question)
     if _ANAPHORA.search(question):
         return True
     if names is None:
         return len(words) <= 3
-    return len(words) <= 8 and not names.search(question)  # "What about GANs?" names its own subject
+    # "What about GANs?" names its own subject; "What's a good recipe for banana bread?" is not elliptical
+    return len(words) <= 8 and not names.search(question) and elliptical(question)
 
 
 _ASKS = re.compile(
@@ -199,6 +215,21 @@ class Vocabulary:
                 if is_abbreviation(name) and name.lower() in ordinary:
                     self._exact.add(name)
         self._longest_first = sorted(self.entries, key=len, reverse=True)
+        self._stems: set[str] | None = None  # every word stem the documents use, made on first need
+
+    def foreign_words(self, question: str) -> list[str]:
+        """Words of a question whose stem no document uses, besides stopwords and the words that say what is asked
+        ("drawbacks"): "banana", "bread", "tonight". Signs that the question is about something else."""
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+        stemmer = Stemmer.Stemmer("english")
+        if self._stems is None:
+            self._stems = set(stemmer.stemWords(sorted(set(re.findall(r"[a-z][a-z0-9]*", self._text)))))
+        words = [w for w in dict.fromkeys(re.findall(r"[a-z][a-z0-9]*", question.lower()))
+                 if len(w) >= 3 and w not in STOPWORDS_EN_PLUS and not _POINTING.match(w)
+                 and not _EXPLAINS.search(w) and not any(pattern.search(w) for _, pattern in ASKS)]
+        return [w for w, stem in zip(words, stemmer.stemWords(words)) if stem not in self._stems]
 
     def entry(self, name: str) -> int | None:
         """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
@@ -299,7 +330,11 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     """Everything the pipeline needs to know about a question, worked out once."""
     text, notices = clean_question(question, settings.max_question_chars)
     turns = [t for t in (history or []) if t and t.strip()][-settings.history_turns:]
-    uses_history = settings.resolve_follow_ups and bool(turns) and depends_on_history(text, vocabulary.names)
+    # Earlier turns help only a question that points back to them. One about something the course never mentions
+    # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
+    # that it is declined as in a fresh chat.
+    uses_history = (settings.resolve_follow_ups and bool(turns) and depends_on_history(text, vocabulary.names)
+                    and len(vocabulary.foreign_words(text)) < (2 if _ANAPHORA.search(text) else 1))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
@@ -321,7 +356,8 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("resolve_follow_ups", "a question that points back is searched and asked with the earlier turn's subject"),
+    Rule("resolve_follow_ups", "a question that points back is searched and asked with the earlier turn's subject; "
+                               "one with words no document uses is judged alone"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

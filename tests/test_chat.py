@@ -115,3 +115,22 @@ def test_a_resumed_chat_continues_its_flashcard_review(course_retriever, tmp_pat
     resumed = later.resume()
     assert resumed.study.card == card and resumed.study.number == number
     assert later.send("good").study.feedback.rating == "good"
+
+
+@pytest.mark.model
+def test_an_off_topic_question_after_a_course_conversation_is_declined_as_in_a_fresh_chat(course_retriever):
+    from rag_tutor.answer import Tutor
+
+    tutor = Tutor(course_retriever.settings, retriever=course_retriever)
+    chat = Conversation(tutor, study=NoStudy())
+    for line in ("What is a variational autoencoder?", "How is the ELBO used to train it?", "Who introduced it?"):
+        chat.send(line)  # the history a learner builds (the answers themselves are not needed here)
+    for question in ("How long should I knead dough for sourdough bread?", "What's the weather like today?",
+                     "Any good tips for my garden tomatoes?"):
+        after = chat.send(question).stream
+        list(after)
+        fresh = tutor.ask(question, [])
+        assert fresh.declined and after.answer.declined, question
+        assert after.answer.answer == fresh.answer and after.answer.suggestions == fresh.suggestions
+    follow = tutor.retrieve("Why does it need the reparameterization trick?", chat.history[:3])
+    assert follow.query.uses_history and "ELBO" in follow.query.resolved  # a real follow-up still resolves

@@ -96,3 +96,36 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
     from rag_tutor.query import ANSWER_SHAPES
 
     assert ANSWER_SHAPES[kind].search(has) and not ANSWER_SHAPES[kind].search(lacks)
+
+
+# A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
+TALK = ["What is a normalizing flow?", "Why can normalizing flows compute exact likelihoods?", "Who proposed them?"]
+ALONE = [
+    "How long should I knead dough for sourdough bread?",  # off-topic: words no document uses
+    "Which wine goes with grilled salmon?",
+    "Can I bake it into banana bread?",  # a pronoun, but about something else
+    "What's the weather like today?",  # short and names no course term, yet has a subject of its own
+    "What is perplexity?",  # on-topic and complete
+]
+BACK = [
+    ("Who came up with it?", "Who came up with normalizing flows?"),
+    ("any weaknesses?", "About normalizing flows: any weaknesses?"),
+    ("And what about the second one?", None),
+]
+
+
+@pytest.mark.parametrize("question", ALONE)
+def test_a_question_that_stands_alone_is_understood_as_in_a_fresh_chat(question):
+    after = understand(question, TALK, VOCABULARY, SETTINGS)
+    fresh = understand(question, [], VOCABULARY, SETTINGS)
+    assert not after.uses_history and after.resolved is None
+    assert (after.search_text, after.asked, after.course_terms, after.unknown_names) == (
+        fresh.search_text, fresh.asked, fresh.course_terms, fresh.unknown_names)
+
+
+@pytest.mark.parametrize("question,resolved", BACK)
+def test_a_question_that_points_back_still_uses_the_conversation(question, resolved):
+    query = understand(question, TALK, VOCABULARY, SETTINGS)
+    assert query.uses_history and "normalizing flow" in query.search_text.lower()
+    if resolved:
+        assert query.resolved == resolved
