@@ -192,18 +192,28 @@ def main() -> None:
                        else product(settings, questions, mode))
             columns[f"{name}/{mode}"] = metrics
             print(f"{name}/{mode}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            save(columns, args.json)
         if args.ablate and name == "tune":
             for rule in RULES:
                 columns[f"tune/extractive-{rule.name}"] = product(without(settings, rule.name), questions,
                                                                   "extractive")
+                save(columns, args.json)
+    print(table(columns))
 
-    print(f"| metric | {' | '.join(columns)} |")
-    print(f"|---|{'---|' * len(columns)}")
+
+def table(columns: dict[str, dict]) -> str:
+    lines = [f"| metric | {' | '.join(columns)} |", f"|---|{'---|' * len(columns)}"]
     for row in ROWS:
         cells = [columns[c].get(row) for c in columns]
-        print(f"| {row} | {' | '.join('–' if v is None else str(v) for v in cells)} |")
-    if args.json:
-        args.json.write_text(json.dumps(columns, indent=2))
+        lines.append(f"| {row} | {' | '.join('–' if v is None else str(v) for v in cells)} |")
+    return "\n".join(lines)
+
+
+def save(columns: dict[str, dict], path: Path | None) -> None:
+    """Each finished column at once (a long run that stops keeps what it measured)."""
+    if path:
+        path.write_text(json.dumps(columns, indent=2))
+        path.with_suffix(".md").write_text(table(columns) + "\n")
 
 
 if __name__ == "__main__":

@@ -283,8 +283,8 @@ class Tutor:
                     bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
                     scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent))
         scored.sort(key=lambda t: -t[0])
-        chosen = scored[:n_sentences]
-        chosen.sort(key=lambda t: (t[1].n, t[2]))
+        # The direct answer leads (the sentence closest to what is asked); the others follow in reading order.
+        chosen = scored[:1] + sorted(scored[1:n_sentences], key=lambda t: (t[1].n, t[2]))
         numbering: dict[int, Citation] = {}
         parts = []
         for _, ctx, _, sent in chosen:

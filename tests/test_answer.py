@@ -186,3 +186,12 @@ def test_a_why_question_is_answered_from_the_lessons_and_a_what_is_question_keep
     off = tutor_with(reasons_from_lessons=False)
     plain = off.retrieve("Why can the Jensen-Shannon divergence starve a GAN generator of useful gradients?")
     assert len(plain.passages) == off.settings.k and any(p.topic == "glossary" for p in plain.passages)
+
+
+def test_extractive_answer_leads_with_the_sentence_that_answers(tutor):
+    """The closest sentence comes first even from the second passage, and is cited [1]."""
+    query = tutor.retriever.understand("What does the discriminator of a GAN do?")
+    text, citations = tutor.extractive(query, contexts())
+    assert text.startswith("In a GAN, the discriminator is a classifier that tells real training samples from fakes "
+                           "made by the generator [1].")
+    assert citations[0].source == "corpus/gan.md"
