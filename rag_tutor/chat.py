@@ -109,7 +109,11 @@ class Conversation:
         if chat is None:
             return None
         self.chat_id, self.history = chat.id, list(chat.history)
-        return Resumed(chat, self.study.restore(chat.study))
+        try:
+            study = self.study.restore(chat.study)
+        except RagTutorError:  # no index to rebuild a review's cards from: the chat comes back without it
+            study = None
+        return Resumed(chat, study)
 
     # ------------------------------------------------------------ the conversation
 

@@ -40,6 +40,21 @@ def test_commands_help_quit_unknown_and_empty():
     assert "Type a question" in chat.send("   ").text
 
 
+def test_a_long_line_is_cut_to_the_limit_with_a_notice_never_dropped():
+    from rag_tutor.config import load_settings
+
+    limit = load_settings(env={}).max_question_chars
+    tutor = FakeTutor()
+    chat = Conversation(tutor, study=NoStudy(), max_chars=limit)
+    pasted = "Explain the reverse process. " + "noise " * 900
+    reply = chat.send(pasted)
+    asked = tutor.calls[-1][0]
+    assert 0 < len(asked) <= limit and asked.startswith("Explain the reverse process.")
+    assert reply.notices == [f"Your question was {len(pasted.strip()):,} characters long; only the first "
+                             f"{limit:,} were used."]
+    assert chat.send("What is a VAE?").notices == []
+
+
 @pytest.mark.model
 def test_terminal_chat_streams_answers_with_sources(cli, course_index):
     r = cli("chat", "--index-dir", course_index.index_dir,
@@ -47,6 +62,21 @@ def test_terminal_chat_streams_answers_with_sources(cli, course_index):
     assert r.returncode == 0, r.stderr
     assert "tutor>" in r.stdout and "Sources:" in r.stdout and "[1]" in r.stdout
     assert "Commands:" in r.stdout
+
+
+@pytest.mark.model
+def test_terminal_chat_resume_continues_the_last_conversation(cli, course_index, tmp_path):
+    env = {"RAG_TUTOR_HOME": str(tmp_path / "home")}
+    first = cli("chat", "--index-dir", course_index.index_dir, "--extractive", env=env,
+                input="What is a variational autoencoder?\n/quiz vae 2\n/quit\n", timeout=600)
+    assert first.returncode == 0, first.stderr
+    again = cli("chat", "--resume", "--index-dir", course_index.index_dir, "--extractive", env=env,
+                input="Who introduced it?\n/quit\n", timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert 'Resuming "What is a variational autoencoder?"' in again.stdout
+    assert "Resuming your unfinished quiz at question 1/2" in again.stdout  # the quiz, at the same question
+    follow_up = again.stdout.split("tutor> ")[-1]  # answered with the resumed history: "it" is the VAE
+    assert "Kingma" in follow_up and "Sources:" in follow_up, follow_up
 
 
 @pytest.mark.model

@@ -8,6 +8,8 @@ folder-based multipage mode) and only presents what the rag_tutor library return
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 
 import chat_state
@@ -71,11 +73,12 @@ def past_chats() -> None:
         return
     st.markdown("**Chats**")
     with st.container(height=min(260, 48 * len(chats) + 16), border=False, key="chat-list"):
+        today = datetime.now().astimezone().date()
         for chat in chats:
-            title = chat.title if len(chat.title) <= 38 else chat.title[:37].rstrip() + "…"
             when = chat.updated_at.astimezone()
+            date = f"{when:%H:%M}" if when.date() == today else f"{when:%-d %b}"  # first: a long title hides the end
             left, right = st.columns([7, 1], vertical_alignment="center", gap="small")
-            if left.button(f"{common.md_inline(title)} · {when:%-d %b}", key=f"chat-open-{chat.id}",
+            if left.button(f"{date} · {common.md_inline(chat.title)}", key=f"chat-open-{chat.id}",
                            type="primary" if chat.id == current else "tertiary", width="stretch",
                            help=f"{chat.title} · {chat.turns} turns · last used {when:%Y-%m-%d %H:%M}"):
                 chat_state.open_chat(chat.id)
