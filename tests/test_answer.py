@@ -195,3 +195,27 @@ def test_extractive_answer_leads_with_the_sentence_that_answers(tutor):
     assert text.startswith("In a GAN, the discriminator is a classifier that tells real training samples from fakes "
                            "made by the generator [1].")
     assert citations[0].source == "corpus/gan.md"
+
+
+@pytest.mark.parametrize("question,history", [
+    ("Why is sampling from a diffusion model slow?", []),
+    ("what is a latent space", []),
+    ("And who came up with it?", ["What is a variational autoencoder?"]),
+])
+def test_retrieve_and_ask_draw_on_the_same_passages(course_index, tutor, question, history, capsys):
+    """`rag-tutor retrieve` shows exactly the passages `ask`, the chat and the app answer from (all use Tutor)."""
+    import json
+
+    from rag_tutor import cli
+
+    argv = ["retrieve", "--json", "--index-dir", str(course_index.index_dir)]
+    if history:
+        batch = course_index.index_dir.parent / "batch.jsonl"
+        batch.write_text(json.dumps({"question": question, "history": history}) + "\n")
+        argv += ["--batch", str(batch)]
+    else:
+        argv.insert(1, question)
+    assert cli.main(argv) == 0
+    shown = [(p["source"], p["section"], p["text"]) for p in json.loads(capsys.readouterr().out)["passages"]]
+    answered = tutor.retrieve(question, history).passages
+    assert shown == [(p.source, p.section, p.text) for p in answered]
