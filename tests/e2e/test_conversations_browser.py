@@ -1,5 +1,5 @@
-"""The app remembers, in a real browser: a reload mid-conversation and mid-quiz brings both back; a long paste is
-cut with a notice. Screenshots go to artifacts/e2e/conversations-*.png."""
+"""The app remembers, in a real browser: a reload mid-conversation and mid-quiz brings both back; an off-topic
+question after the conversation is declined; a long paste is cut with a notice. Screenshots go to artifacts/e2e/conversations-*.png."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rag_tutor.generator import DEFAULT_ADAPTER
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 QUESTION = "How does the encoder of a variational autoencoder describe an input?"
+OFF_TOPIC = "How long should I knead dough for sourdough bread?"
 FIRST_ANSWER_S = 600  # model load plus one answer on a busy CPU
 STEP_S = 60
 
@@ -82,6 +83,14 @@ def test_a_reload_mid_conversation_and_mid_quiz_keeps_both(page, app_url, shot):
     expect(page.get_by_test_id("stChatMessage").filter(has_text=QUESTION)).to_have_count(1, timeout=STEP_S * 1000)
     expect(quiz_form(page)).to_be_visible(timeout=STEP_S * 1000)
     shot("conversations-03-opened-from-sidebar")
+
+    # After this conversation about VAEs, a question about baking is declined as in a fresh chat.
+    ask(page, OFF_TOPIC)
+    declined = page.get_by_test_id("stChatMessage").filter(has_text="doesn't cover this").last
+    expect(declined).to_be_visible(timeout=FIRST_ANSWER_S * 1000)
+    assert "[1]" not in declined.inner_text()
+    declined.scroll_into_view_if_needed()
+    shot("conversations-04-off-topic-declined")
     assert not page.errors, page.errors
 
 
@@ -95,4 +104,4 @@ def test_a_long_paste_is_cut_with_a_notice(page, app_url, shot):
     expect(notice).to_be_visible(timeout=STEP_S * 1000)
     assert "characters long" in notice.inner_text()
     notice.scroll_into_view_if_needed()
-    shot("conversations-04-long-paste-notice")
+    shot("conversations-05-long-paste-notice")
