@@ -441,7 +441,7 @@ def test_an_instruction_never_becomes_a_flashcard_quiz_fact_or_podcast_passage(t
 
 def test_an_upload_that_addresses_an_ai_is_added_with_a_warning_naming_the_line(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "ui"))  # the app's own import root
-    from views.library import add_to_corpus
+    from uploads import add_to_corpus  # the Library page's upload check, without running the page
 
     folder = tmp_path / "corpus"
     level, message = add_to_corpus("notes.md", HOSTILE_DOC.encode(), folder, [folder])

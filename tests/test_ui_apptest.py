@@ -28,18 +28,6 @@ import common  # noqa: E402
 ANSWER_TIMEOUT = 600  # seconds: model load plus one answer on a busy CPU
 
 
-@pytest.fixture(autouse=True)
-def no_form_left_open():
-    """Importing a page module outside Streamlit (tests/test_hostile.py imports views/library.py) marks Streamlit's
-    shared main container as inside that page's upload form; a later app run would then refuse every button
-    callback ("callbacks ... inside a form"). Each test starts with no form open."""
-    from streamlit.delta_generator_singletons import get_dg_singleton_instance
-
-    singletons = get_dg_singleton_instance()
-    for dg in (singletons.main_dg, singletons.sidebar_dg, singletons.event_dg, singletons.bottom_dg):
-        dg._form_data = None
-
-
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     """Point the app at temp folders; returns a function that sets the index and corpus folders."""
