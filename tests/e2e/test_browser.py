@@ -1,4 +1,6 @@
-"""A learner's first session in a real browser: ask, watch the answer stream, open its source, quiz, flip a card.
+"""A learner's first session in a real browser: ask, watch the answer stream, open its source, quiz, flip a card;
+then what the learner reads while an answer streams: only text the final answer keeps, and a declined question
+shows nothing but the decline.
 
 Screenshots of each step go to artifacts/e2e/; timings.json records how long the first answer took.
 """
@@ -17,8 +19,35 @@ from rag_tutor.generator import DEFAULT_ADAPTER
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 QUESTION = "What does the forward process of a diffusion model do?"
+STREAMED = "What does the noise schedule control in a diffusion model?"  # our own; answered by the course
+OFF_TOPIC = "How long should I knead bread dough before baking it?"  # our own; the course is not about baking
+DECLINE = "The course material doesn't cover this."
 FIRST_ANSWER_S = 600  # model load plus one answer on a busy CPU
 STEP_S = 60  # quiz, card and page steps need no model
+CURSOR = "▌"  # st.write_stream's cursor while text arrives
+
+# Records, in the page itself, every text the chat message at index n shows: on each DOM change (a
+# MutationObserver sees every committed state, however short) and every 20 ms besides. The text is that of the
+# message's first Markdown block outside a spinner, a caption, a source expander, a button or an alert: the
+# streamed answer, then the final answer in its place.
+SAMPLER_JS = """(n) => {
+  const skip = '[data-testid="stSpinner"],[data-testid="stCaptionContainer"],[data-testid="stExpander"],'
+             + 'button,[data-testid="stAlert"],[data-testid="stToast"]';
+  window.__samples = [];
+  window.__pick = () => {
+    const message = document.querySelectorAll('[data-testid="stChatMessage"]')[n];
+    if (!message) return null;
+    const block = [...message.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+      .find(e => !e.closest(skip));
+    return block ? block.innerText : '';
+  };
+  const record = () => {
+    const text = window.__pick();
+    if (text !== null && window.__samples[window.__samples.length - 1] !== text) window.__samples.push(text);
+  };
+  new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true});
+  setInterval(record, 20);
+}"""
 
 
 def last_message(page):
@@ -29,6 +58,32 @@ def ask(page, text: str) -> None:
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(text)
     box.press("Enter")
+
+
+def record_timings(artifacts, timings: dict) -> None:
+    """Merge into artifacts/e2e/timings.json (several tests write to it), in seconds, rounded."""
+    path = artifacts / "timings.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update({k: round(v, 1) for k, v in timings.items()})
+    path.write_text(json.dumps(known, indent=2))
+
+
+def plain(text: str) -> str:
+    return " ".join(text.replace(CURSOR, "").split())
+
+
+def watch_next_reply(page) -> int:
+    """Start recording the text of the chat message the next question's reply will be; its index."""
+    n = page.get_by_test_id("stChatMessage").count() + 1  # the question's own message comes first
+    page.evaluate(SAMPLER_JS, n)
+    return n
+
+
+def shown_texts(page) -> tuple[list[str], str]:
+    """Every distinct text the watched reply showed (cursor and spacing aside, empty ones left out), and its
+    text now."""
+    samples = [plain(t) for t in page.evaluate("window.__samples")]
+    return [t for t in samples if t], plain(page.evaluate("window.__pick()") or "")
 
 
 def test_first_session_in_chromium(page, app_url, shot, artifacts):
@@ -63,6 +118,7 @@ def test_first_session_in_chromium(page, app_url, shot, artifacts):
     reply = last_message(page)
     expect(reply.get_by_test_id("stExpander").first).to_be_visible(timeout=FIRST_ANSWER_S * 1000)
     timings["page_to_first_answer_s"] = time.perf_counter() - started
+    record_timings(artifacts, timings)  # now: a later step that fails must not lose it
     shot("03-answer-with-sources")
 
     answer_text = reply.get_by_test_id("stMarkdownContainer").first.inner_text()
@@ -123,7 +179,7 @@ def test_first_session_in_chromium(page, app_url, shot, artifacts):
         page.wait_for_timeout(1500)  # charts and tables finish drawing
         shot(f"{n}-{name.lower()}-page")
 
-    (artifacts / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}, indent=2))
+    record_timings(artifacts, timings)
     origin = urlparse(app_url).netloc
     external = [u for u in page.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
                 and urlparse(u).netloc != origin]
@@ -131,3 +187,50 @@ def test_first_session_in_chromium(page, app_url, shot, artifacts):
     assert not page.errors, page.errors
     # Two model loads at once used to leave transformers' weight tying disabled: gibberish answers.
     assert "MISSING" not in (artifacts / "streamlit.log").read_text(errors="replace")
+
+
+def test_the_streamed_text_is_the_final_answer(page, app_url, shot, artifacts):
+    """While an answer streams, every text the learner can read is the start of the final answer: nothing is
+    taken back or reworded, no citation appears and then vanishes."""
+    from playwright.sync_api import expect
+
+    started = time.perf_counter()
+    page.goto(app_url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=STEP_S * 1000)
+    n = watch_next_reply(page)
+    ask(page, STREAMED)
+    reply = page.get_by_test_id("stChatMessage").nth(n)
+    expect(reply.get_by_test_id("stExpander").first).to_be_visible(timeout=FIRST_ANSWER_S * 1000)
+    record_timings(artifacts, {"page_to_answer_s (streaming test)": time.perf_counter() - started})
+    page.wait_for_timeout(500)  # a late change would be recorded too
+    shot("14-streamed-answer")
+    samples, final = shown_texts(page)
+    (artifacts / "streamed-texts.json").write_text(json.dumps({"shown": samples, "final": final}, indent=2))
+    assert re.search(r"\[1\]", final) and DECLINE not in final, final
+    assert samples and samples[-1] == final, (samples[-3:], final)
+    taken_back = [t for t in samples if not final.startswith(t)]
+    assert not taken_back, f"shown while streaming, then changed or taken back: {taken_back[:3]} (final: {final!r})"
+    assert not page.errors, page.errors
+
+
+def test_a_declined_question_shows_only_the_decline(page, app_url, shot, artifacts):
+    """A question the course does not cover: the reply never shows any words but the decline's."""
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=STEP_S * 1000)
+    n = watch_next_reply(page)
+    started = time.perf_counter()
+    ask(page, OFF_TOPIC)
+    reply = page.get_by_test_id("stChatMessage").nth(n)
+    expect(reply.get_by_text(DECLINE).first).to_be_visible(timeout=FIRST_ANSWER_S * 1000)
+    expect(reply.get_by_text("Closest topics in the course:")).to_be_visible(timeout=STEP_S * 1000)
+    record_timings(artifacts, {"ask_to_decline_s": time.perf_counter() - started})
+    page.wait_for_timeout(500)
+    shot("15-declined")
+    samples, final = shown_texts(page)
+    assert final.startswith(DECLINE) and "[1]" not in final, final
+    assert samples, "the reply's text was never recorded"
+    assert all(final.startswith(t) for t in samples), f"shown before the decline: {samples}"
+    assert reply.get_by_test_id("stExpander").count() == 0  # no sources for a decline
+    assert not page.errors, page.errors
