@@ -107,6 +107,47 @@ def test_an_unfinished_quiz_keeps_every_answer_given(tmp_path):
     assert store.open_quiz().topic == "vae"
 
 
+def test_the_most_missed_concepts_are_counted_per_learner(tmp_path):
+    store = ProgressStore(tmp_path / "p.db", "ada")
+    other = ProgressStore(tmp_path / "p.db", "grace")
+
+    def quiz(s: ProgressStore, answers: list[tuple[str, bool]]) -> None:
+        questions = [{"topic": "bread", "concept": c, "kind": "mcq"} for c, _ in answers]
+        quiz_id = s.start_quiz("bread", 1, questions, T0)
+        for position, (q, (_, correct)) in enumerate(zip(questions, answers)):
+            s.record_answer(quiz_id, position, q, "B", correct, T0)
+
+    quiz(store, [("Proofing", False), ("Crumb", False), ("Autolyse", True), ("Lamination", False)])
+    quiz(store, [("Proofing", False), ("Crumb", True), ("Autolyse", True), ("Lamination", False)])
+    quiz(store, [("Proofing", False), ("Crumb", False)])
+    quiz(other, [("Autolyse", False), ("Autolyse", False)])  # another learner's misses are not ada's
+    missed = store.most_missed(10)
+    assert [(m.concept, m.missed, m.answered) for m in missed] == [
+        ("Proofing", 3, 3), ("Crumb", 2, 3), ("Lamination", 2, 2)]  # ties: more answers first; Autolyse: never missed
+    assert all(m.topic == "bread" for m in missed)
+    assert [m.concept for m in store.most_missed(1)] == ["Proofing"]
+    assert [(m.concept, m.missed) for m in other.most_missed(10)] == [("Autolyse", 2)]
+
+
+def test_bringing_a_card_forward_keeps_its_reviews(tmp_path):
+    """A missed quiz question moves a card's due date to now; its reviews, lapses and log stay."""
+    scheduler = Scheduler(StudyConfig(fsrs_fuzzing=False))
+    store = ProgressStore(tmp_path / "p.db", "ada")
+    state = _review(store, scheduler, "term:crumb", fsrs.Rating.Again, T0)
+    state = _review(store, scheduler, "term:crumb", fsrs.Rating.Good, T0 + timedelta(minutes=1))
+    state = _review(store, scheduler, "term:crumb", fsrs.Rating.Good, T0 + timedelta(minutes=15))
+    assert state.due > T0 + timedelta(days=1)
+    now = T0 + timedelta(hours=2)
+    store.schedule_card("term:crumb", "bread", scheduler.due_now(state, "term:crumb", now))
+    card = ProgressStore(tmp_path / "p.db", "ada").cards()["term:crumb"]
+    assert card.due == now and (card.reviews, card.lapses) == (3, 1) and store.review_count() == 3
+    assert card.state.stability == state.stability and card.state.last_review == state.last_review
+    assert store.due_keys(now) == ["term:crumb"]
+    assert scheduler.due_now(card.state, "term:crumb", now - timedelta(hours=1)).due == now - timedelta(hours=1)
+    fresh = scheduler.due_now(None, "term:proofing", now)  # never reviewed: a new card, due now
+    assert fresh.due == now and fresh.last_review is None
+
+
 def test_a_failed_write_rolls_back(tmp_path):
     store = ProgressStore(tmp_path / "p.db", "ada")
     quiz = store.start_quiz(None, 1, [QUESTION], T0)

@@ -484,3 +484,45 @@ def test_a_reload_mid_quiz_resumes_at_the_same_question(app_env, course_index):
     q2 = restored["question"]
     again.chat_input[0].set_value(LETTERS[q2.answer_index] if q2.options else q2.answer).run()
     assert again.session_state["chat_turns"][-1]["number"] == 3
+
+
+@pytest.mark.model
+def test_a_wrong_choice_is_explained_its_card_comes_due_and_progress_lists_it(app_env, course_index):
+    from datetime import datetime, timezone
+
+    app_env(index_dir=course_index.index_dir)
+    at = new_app().run(timeout=ANSWER_TIMEOUT)
+    at.chat_input[0].set_value("/quiz gan 10").run()
+    missed = None
+    while missed is None:
+        turn = at.session_state["chat_turns"][-1]
+        assert turn["kind"] == "quiz", "a ten-question quiz on GANs had no multiple-choice question"
+        q = turn["question"]
+        if q.kind == "mcq":  # choose a distractor (a glossary term or definition) in the radio group
+            missed, wrong = q, (q.answer_index + 1) % len(q.options)
+            at.radio(key=f"answer-{turn['id']}").set_value(wrong)
+            at.button(key=f"submit-{turn['id']}").click().run()
+        else:
+            at.chat_input[0].set_value(LETTERS[q.answer_index] if q.options else q.answer).run()
+        assert not at.exception
+    shown = next(e.value for e in at.error if e.value.startswith("**Not quite.**"))
+    feedback = next(t["feedback"] for t in at.session_state["chat_turns"] if t.get("question") == missed)
+    chosen = feedback.chosen_citation
+    assert chosen is not None and chosen.section and chosen.section != missed.citation.section
+    assert f"**Why not {LETTERS[wrong]}:**" in shown and f"**Why {LETTERS[missed.answer_index]}:**" in shown
+    assert common.md(feedback.chosen_explanation) in shown
+    labels = [e.label for e in at.expander]
+    assert common.source_label(None, chosen.title, chosen.section) in labels  # its own source, to open ...
+    assert common.source_label(None, missed.citation.title, missed.citation.section) in labels  # ... and the right one
+    assert any("is in your review now" in c.value for c in at.caption)
+    from rag_tutor.study.material import normalise
+
+    card = at.session_state["_study"][1].store.cards()[f"term:{normalise(missed.concept)}"]
+    assert card.due <= datetime.now(timezone.utc) and card.reviews == 0  # in review now, never reviewed yet
+
+    at.switch_page("views/progress.py").run()
+    assert not at.exception
+    assert "Concepts most often missed" in [h.value for h in at.subheader]
+    table = next(d.value for d in at.dataframe if "Concept" in d.value.columns)
+    row = table[table["Concept"] == missed.concept]
+    assert len(row) == 1 and int(row["Missed"].iloc[0]) == 1 and int(row["Answered"].iloc[0]) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..config import StudyConfig
 from .grading import matches_answer, recall_score
 from .material import Citation, Fact, Material, Term, normalise
-from .quiz import gloss, masked_definition
+from .quiz import QuizQuestion, gloss, masked_definition
 
 TERM, DEFINITION, FACT = "term", "definition", "fact"  # front shows: the term / a definition / a sentence with a blank
 
@@ -53,6 +53,14 @@ def build_deck(material: Material, topic: str | None = None) -> list[Card]:
     cards += [pair[1] for pair in by_term]
     seen: set[str] = set()
     return [c for c in cards if not (c.key in seen or seen.add(c.key))]
+
+
+def card_for_question(question: QuizQuestion, deck: list[Card]) -> Card | None:
+    """The flashcard of a quiz question's concept: the term's card ("What does X mean?"), or for a
+    fill-in-the-blank the card of the same key sentence; None if the deck has neither."""
+    fact = next((c for c in deck if c.kind == FACT and c.back == question.evidence), None)
+    key = f"term:{normalise(question.concept)}"
+    return fact or next((c for c in deck if c.key == key), None)
 
 
 @dataclass

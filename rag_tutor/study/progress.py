@@ -107,6 +107,14 @@ class OpenQuiz:
 
 
 @dataclass
+class MissedConcept:
+    concept: str
+    topic: str
+    missed: int  # wrong (or skipped) quiz answers about it
+    answered: int  # all quiz answers about it
+
+
+@dataclass
 class QuizRecord:
     topic: str | None
     score: int
@@ -381,6 +389,13 @@ class ProgressStore:
                 out[topic].append(bool(correct))
         return out
 
+    def most_missed(self, n: int) -> list[MissedConcept]:
+        """The ``n`` concepts answered wrongly most often, most first (ties: most answers, then by name)."""
+        return [MissedConcept(c, t, int(m), int(a)) for c, t, m, a in self.conn.execute(
+            "SELECT concept, topic, SUM(1 - correct) AS missed, COUNT(*) AS answered FROM quiz_attempts "
+            "WHERE learner_id = ? GROUP BY concept, topic HAVING missed > 0 "
+            "ORDER BY missed DESC, answered DESC, concept LIMIT ?", (self.learner_id, n))]
+
     # ------------------------------------------------------------ cards
 
     def cards(self) -> dict[str, StoredCard]:
@@ -408,6 +423,15 @@ class ProgressStore:
                        "VALUES (?,?,?,?,?,?)", (self.learner_id, key, int(log.rating), _ts(log.review_datetime),
                                                 _ts(state.due), log.to_json()))
             self._studied(db, topic, log.review_datetime)
+
+    def schedule_card(self, key: str, topic: str, state: fsrs.Card) -> None:
+        """Set a card's FSRS state without a review (a missed quiz question brings it forward): its reviews,
+        lapses and review log stay as they were; a card not stored yet is added with none."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO cards (learner_id, card_key, topic, fsrs, due, reviews, lapses) VALUES (?,?,?,?,?,0,0) "
+                "ON CONFLICT (learner_id, card_key) DO UPDATE SET fsrs = excluded.fsrs, due = excluded.due",
+                (self.learner_id, key, topic, state.to_json(), _ts(state.due)))
 
     def review_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM reviews WHERE learner_id = ?",

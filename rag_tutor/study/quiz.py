@@ -93,6 +93,26 @@ def masked_definition(term: Term) -> str:
     return text
 
 
+def option_term(terms: list[Term], option: str) -> tuple[Term, bool] | None:
+    """The glossary term an option (or a typed answer) names or defines, and whether it is the definition;
+    None when it matches no term. Distractors are glossary names or definitions, so a wrong choice has one."""
+    key = normalise(option)
+    if not key:
+        return None
+    named = next((t for t in terms if key in {normalise(a) for a in (t.name, *t.aliases)}), None)
+    if named is not None:
+        return named, False
+    defined = next((t for t in terms if key == normalise(t.first_sentence)), None)
+    return (defined, True) if defined is not None else None
+
+
+def why_not(term: Term, is_definition: bool, concept: str) -> str:
+    """Why a wrong choice is wrong: what the chosen option really is, in words its cited passage backs."""
+    if is_definition:
+        return f"that is the definition of {term.name}, not of {concept}."
+    return gloss(term)
+
+
 # ---------------------------------------------------------------- distractors
 
 

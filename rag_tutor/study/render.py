@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .cards import Card
 from .material import Citation
 from .path import PathStep, ProgressReport
 from .quiz import TRUE_FALSE, QuizQuestion
 from .grading import LETTERS
+
+if TYPE_CHECKING:
+    from .session import Feedback
 
 
 def when(due: datetime, now: datetime) -> str:
@@ -39,14 +43,30 @@ def question(q: QuizQuestion, number: int, total: int) -> str:
     return "\n".join(lines)
 
 
-def answer_feedback(q: QuizQuestion, correct: bool) -> str:
-    if correct:
-        head = "✅ Correct."
-    elif q.answer_index is not None:
-        head = f"❌ Not quite: the answer is **{LETTERS[q.answer_index]}. {q.answer}**."
+def choice_label(q: QuizQuestion, given: str) -> str:
+    """How to name the learner's answer: its letter for an option, the typed text in italics otherwise."""
+    return LETTERS[q.options.index(given)] if given in q.options else f"*{given}*"
+
+
+def answer_feedback(q: QuizQuestion, feedback: Feedback) -> str:
+    """The graded answer: right, or what was right and, when the wrong choice is a
+    course term or definition, what that choice really is; each with its source."""
+    if feedback.correct:
+        return f"✅ Correct.\n{q.explanation}\n{source_line(q.citation)}"
+    right = f"{LETTERS[q.answer_index]}. {q.answer}" if q.answer_index is not None else q.answer
+    head = f"❌ Not quite: the answer is **{right.rstrip('.')}**."
+    lines = [head]
+    if feedback.chosen_explanation and feedback.chosen_citation is not None:
+        lines += [f"Why not {choice_label(q, feedback.given)}: {feedback.chosen_explanation}",
+                  source_line(feedback.chosen_citation)]
+        why = f"Why {LETTERS[q.answer_index]}" if q.answer_index is not None else "Why"
+        lines.append(f"{why}: {q.explanation}")
     else:
-        head = f"❌ Not quite: the answer is **{q.answer}**."
-    return f"{head}\n{q.explanation}\n{source_line(q.citation)}"
+        lines.append(q.explanation)
+    lines.append(source_line(q.citation))
+    if feedback.due is not None:
+        lines.append(f"_Its flashcard ({q.concept}) is in your review now: /flashcards._")
+    return "\n".join(lines)
 
 
 def summary(score: int, total: int, answered: int, revisit: list[str]) -> str:

@@ -46,6 +46,16 @@ class Scheduler:
         """A card never reviewed: due now."""
         return fsrs.Card(card_id=card_id(key), due=now or utcnow())
 
+    def due_now(self, state: fsrs.Card | None, key: str, now: datetime | None = None) -> fsrs.Card:
+        """The card brought forward to ``now`` (a missed quiz question), its stability, difficulty and last
+        review kept; a card never reviewed starts new. FSRS reads the early review from ``last_review``."""
+        now = now or utcnow()
+        if state is None:
+            return self.new_card(key, now)
+        moved = fsrs.Card.from_dict(state.to_dict())
+        moved.due = min(moved.due, now)
+        return moved
+
     def review(self, state: fsrs.Card, rating: fsrs.Rating, now: datetime | None = None) -> Reviewed:
         """Apply one rating at ``now`` (UTC); FSRS sets the next due date."""
         card, log = self.fsrs.review_card(state, rating, review_datetime=now or utcnow())

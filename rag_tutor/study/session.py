@@ -18,14 +18,15 @@ from typing import Callable
 import fsrs
 
 from ..config import Settings
+from ..errors import RagTutorError
 from . import render
-from .cards import Card, build_deck, grade_recall
+from .cards import Card, build_deck, card_for_question, grade_recall
 from ..config import StudyConfig
 from .grading import looks_like_question
 from .material import Citation, Material, load_material
 from .path import PathStep, ProgressReport, learning_path, progress_report, resolve_topic
 from .progress import ProgressStore, open_store
-from .quiz import Grade, QuizQuestion, generate_quiz, grade
+from .quiz import MCQ, SHORT, Grade, QuizQuestion, generate_quiz, grade, option_term, why_not
 from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
 
 COMMANDS = ("/quiz", "/flashcards", "/progress", "/path")
@@ -66,7 +67,10 @@ class Feedback:
     explanation: str
     citation: Citation
     rating: str | None = None  # flashcards: the FSRS rating applied
-    due: datetime | None = None  # flashcards: when the card comes back
+    due: datetime | None = None  # when the card comes back (a missed quiz question: its concept's card, now)
+    chosen_explanation: str = ""  # a wrong choice that is a course term or definition: what it really is ...
+    chosen_citation: Citation | None = None  # ... and the passage that says so
+    chosen_evidence: str = ""  # the sentence of that passage to highlight
 
 
 @dataclass
@@ -117,14 +121,14 @@ class StudySession:
 
     def __init__(self, settings: Settings, learner: str | None = None, index=None, embedder=None,
                  config: StudyConfig | None = None, seed: int | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, material: Material | None = None) -> None:
         self.settings = settings
         self.config = config or settings.study
         self.learner = learner or self.config.default_learner
         self.scheduler = Scheduler(self.config)
         self.clock = clock
         self._index, self._embedder = index, embedder
-        self._material: Material | None = None
+        self._material: Material | None = material
         self._store: ProgressStore | None = None
         self._rng = random.Random(seed)
         self.quiz: _Quiz | None = None
@@ -359,13 +363,44 @@ class StudySession:
                                  self.clock())
         quiz.results[quiz.position] = result.correct
         feedback = Feedback(result.correct, result.given, q.answer, q.explanation, q.citation)
-        said = render.answer_feedback(q, result.correct)
+        if not result.correct:
+            try:
+                self._explain_choice(q, result, feedback)
+                feedback.due = self._review_missed(q)
+            except RagTutorError:
+                pass  # a resumed quiz whose index is gone: the answer is still graded and saved
+        said = render.answer_feedback(q, feedback)
         if quiz.position >= len(quiz.questions):
             reply = self._finish(said)
         else:
             reply = self._ask(said)
         reply.feedback = feedback
         return reply
+
+    def _explain_choice(self, q: QuizQuestion, result: Grade, feedback: Feedback) -> None:
+        """Fill in what a wrong choice really is, when it is another course term or its definition."""
+        if q.kind not in (MCQ, SHORT) or result.given == "(skipped)":
+            return  # true/false: the explanation already says whose definition the statement is
+        match = option_term(self.material.terms, result.given)
+        if match is None or match[0].name == q.concept:
+            return
+        term, is_definition = match
+        feedback.chosen_explanation = why_not(term, is_definition, q.concept)
+        feedback.chosen_citation = term.citation
+        feedback.chosen_evidence = term.first_sentence
+
+    def _review_missed(self, q: QuizQuestion) -> datetime | None:
+        """Put the missed concept's flashcard into review now (its FSRS history kept); when it is due."""
+        card = card_for_question(q, build_deck(self.material, q.topic))
+        if card is None:
+            return None
+        now = self.clock()
+        stored = self.store.cards().get(card.key)
+        if stored is not None and stored.due <= now:
+            return stored.due
+        state = self.scheduler.due_now(stored.state if stored else None, card.key, now)
+        self.store.schedule_card(card.key, card.topic, state)
+        return state.due
 
     def _finish(self, prefix: str) -> StudyReply:
         quiz = self.quiz

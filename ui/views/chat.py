@@ -146,10 +146,24 @@ def quiz_body(turn: dict, study, active: bool) -> None:
                 if q.answer_index is not None:  # a long option (a definition) is already in the explanation
                     said = q.answer.rstrip(".").lower() in feedback.explanation.lower()
                     right = LETTERS[q.answer_index] + ("" if said else f". {q.answer}")
+                why = common.md(feedback.explanation)
+                chosen = feedback.chosen_citation if feedback.chosen_explanation else None
+                if chosen is not None:  # the wrong choice is another course term: say what it is, then why
+                    label = (LETTERS[q.options.index(feedback.given)] if feedback.given in q.options
+                             else f"*{common.md_inline(feedback.given)}*")
+                    right_label = f"Why {LETTERS[q.answer_index]}" if q.answer_index is not None else "Why"
+                    why = (f"**Why not {label}:** {common.md(feedback.chosen_explanation)}  \n"
+                           f"**{right_label}:** {why}")
                 st.error(f"**Not quite.** {given}The answer is **{common.md_inline(right.rstrip('.'))}**.  \n"
-                         f"{common.md(feedback.explanation)}", icon=":material/cancel:")
+                         f"{why}", icon=":material/cancel:")
+                if chosen is not None:
+                    common.render_source(chosen.title, chosen.section, chosen.source, chosen.text,
+                                         feedback.chosen_evidence)
             c = feedback.citation
             common.render_source(c.title, c.section, c.source, c.text, q.evidence)
+            if not feedback.correct and feedback.due is not None:
+                st.caption(f":material/style: The flashcard for *{common.md_inline(q.concept)}* is in your review "
+                           "now (/flashcards).")
 
 
 # ---------------------------------------------------------------- flashcards

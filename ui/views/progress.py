@@ -12,6 +12,7 @@ import common
 
 DAYS_AHEAD = 7  # the due-cards chart covers today and this many days after it
 ALL_QUIZZES = 1000  # finished quizzes read for the scores chart (far more than anyone takes)
+MOST_MISSED = 10  # concepts listed under "Concepts most often missed"
 
 
 def mastery_chart(report) -> None:
@@ -63,6 +64,18 @@ def due_chart(study) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+def missed_table(study) -> None:
+    missed = study.store.most_missed(MOST_MISSED)
+    if not missed:
+        st.info("No missed quiz questions yet.")
+        return
+    titles = {t.topic: t.title for t in study.material.topics}
+    rows = [{"Concept": m.concept, "Topic": titles.get(m.topic, m.topic), "Missed": m.missed,
+             "Answered": m.answered} for m in missed]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("A missed question puts its concept's flashcard into your review: /flashcards in the Chat.")
+
+
 def topic_table(report) -> None:
     rows = [{"Topic": t.title, "Mastery": t.mastery,
              "Quiz": f"{t.quiz_correct}/{t.quiz_answered}" if t.quiz_answered else "–",
@@ -91,6 +104,8 @@ st.subheader("Mastery per topic")
 mastery_chart(report)
 st.subheader("Quiz scores over time")
 quiz_chart(study)
+st.subheader("Concepts most often missed")
+missed_table(study)
 st.subheader("Flashcards coming due")
 due_chart(study)
 with st.expander("Details per topic", icon=":material/table:"):
