@@ -183,6 +183,30 @@ def export_gguf(settings: Settings, use_adapter: bool, out: Path, progress: bool
 _LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)(lambda *_: None)
 
 
+def flash_attention_safe(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether to run llama.cpp's flash attention: it read a ~400-token prompt in ~20% less time here (median of 8
+    course prompts, twice, paired with the plain attention, 1 thread). ik_llama.cpp's CPU kernel for it fails an
+    assertion (the process aborts) on longer prompts without AVX-VNNI, so only where the CPU has it, as the
+    bindings' own check (which needs py-cpuinfo, not installed here) decides."""
+    try:
+        flags = next((line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return "avx_vnni" in flags.split()
+
+
+def prefill_threads(settings: Settings, load: float | None = None, cores: int | None = None) -> int:
+    """Threads for reading the prompt: ``llama_batch_threads``, but 1 while the machine is busy (its 1-minute load
+    average, this process included, at least the cores minus half of one). ik_llama.cpp's threads wait for each
+    other by spinning: on a 2-core machine kept busy by other work, 2 threads read a 400-token prompt 1.7x slower
+    than 1 (paired medians of 8 course prompts, twice: 6.3 vs 3.8 s and 7.8 vs 4.9 s, load average 7-9), while on
+    a quiet one they read it ~1.9x faster (448 vs 235 tokens/s)."""
+    cores = cores or os.cpu_count() or 1
+    load = os.getloadavg()[0] if load is None else load
+    wanted = max(1, min(settings.llama_batch_threads, cores))
+    return 1 if load >= cores - 0.5 else wanted
+
+
 def _bind(lib, name: str, argtypes: list, restype):
     func = getattr(lib, name)
     func.argtypes, func.restype = argtypes, restype
@@ -220,18 +244,22 @@ class LlamaGenerator:
         self.tokenizer = AutoTokenizer.from_pretrained(converted_model_dir(settings))
         _bind(api._lib, "llama_log_set", [ctypes.c_void_p, ctypes.c_void_p], None)(
             ctypes.cast(_LOG_CALLBACK, ctypes.c_void_p), None)
-        # The bindings' object owns the model and the context: it must stay referenced as long as either is used.
-        self.llm = rt.IkLlama(str(self.path), n_ctx=N_CTX, n_threads=max(1, settings.llama_threads),
-                              flash_attn=False, verbose=False)
+        # The bindings' model and context objects free their C objects when collected: both stay referenced here
+        # as long as either is used. (Not the bindings' IkLlama: it turns flash attention off whenever the optional
+        # py-cpuinfo package is missing.)
+        self.flash_attn = flash_attention_safe()
+        self._weights = rt._internals.IkModel(str(self.path))
+        self._context = rt._internals.IkContext(self._weights, n_ctx=N_CTX, n_threads=max(1, settings.llama_threads),
+                                                flash_attn=self.flash_attn)
         self._api = api
-        _bind(api._lib, "llama_set_n_threads", [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32], None)(
-            self.llm._context.ctx, max(1, settings.llama_threads), max(1, settings.llama_batch_threads))
+        self._set_threads = _bind(api._lib, "llama_set_n_threads",
+                                  [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32], None)
         self._seq_rm = _bind(api._lib, "llama_kv_cache_seq_rm",
                              [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32], ctypes.c_bool)
-        self._ctx = self.llm._context.ctx
-        self._model = self.llm._model.model
-        self._n_vocab = self.llm._model.n_vocab
-        self._n_ubatch = self.llm._context._n_ubatch
+        self._ctx = self._context.ctx
+        self._model = self._weights.model
+        self._n_vocab = self._weights.n_vocab
+        self._n_ubatch = self._context._n_ubatch
         self._batch = api.llama_batch_init(1, 0, 1)  # reused for every decoded token
         self._piece = ctypes.create_string_buffer(256)
         self._kv: list[int] = []  # tokens whose keys and values are in the context, from position 0
@@ -247,7 +275,7 @@ class LlamaGenerator:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
-        return self.llm.tokenize(self.prompt_text(messages), add_bos=False, special=True)
+        return self._weights.tokenize(self.prompt_text(messages), add_bos=False, special=True)
 
     def _decode(self, tokens: list[int], start: int):
         """Feed ``tokens`` at positions ``start``.. into the context; the logits after the last one."""
@@ -288,7 +316,7 @@ class LlamaGenerator:
         """The tokens of the prompt's system turn, if it starts the prompt token for token (else none)."""
         if not messages or messages[0]["role"] != "system" or len(messages) < 2:
             return []
-        head = self.llm.tokenize(self.tokenizer.apply_chat_template(messages[:1], tokenize=False),
+        head = self._weights.tokenize(self.tokenizer.apply_chat_template(messages[:1], tokenize=False),
                                  add_bos=False, special=True)
         return head if len(head) < len(ids) and ids[: len(head)] == head else []
 
@@ -336,6 +364,7 @@ class LlamaGenerator:
         text = ""
         with self._lock:
             start = time.perf_counter()
+            self._set_threads(self._ctx, max(1, s.llama_threads), prefill_threads(s))
             logits = self._prefill(messages, ids)
             for _ in range(s.max_new_tokens):
                 if penalty != 1.0 and seen.any():  # transformers' RepetitionPenaltyLogitsProcessor

@@ -258,3 +258,24 @@ def test_the_llama_engine_gives_the_same_answer_whatever_it_answered_before():
     head = llama._system_ids(question, llama.prompt_ids(question))
     assert head and llama._kv[: len(head)] == head
     assert llama.generate(question, settings)[0] == first
+
+
+def test_flash_attention_only_where_the_cpu_has_avx_vnni(tmp_path):
+    from rag_tutor.engines import flash_attention_safe
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni avx_vnni\n")
+    assert flash_attention_safe(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")  # no AVX-VNNI: it aborts
+    assert not flash_attention_safe(cpuinfo)
+    assert not flash_attention_safe(tmp_path / "missing")
+
+
+def test_the_prompt_is_read_with_one_thread_while_the_machine_is_busy():
+    from rag_tutor.engines import prefill_threads
+
+    settings = load_settings(env={}, llama_batch_threads=2)
+    assert prefill_threads(settings, load=0.3, cores=2) == 2  # quiet: both cores
+    assert prefill_threads(settings, load=1.6, cores=2) == 1  # the other core is taken
+    assert prefill_threads(settings, load=0.3, cores=1) == 1  # never more threads than cores
+    assert prefill_threads(settings.with_overrides(llama_batch_threads=1), load=0.0, cores=8) == 1
