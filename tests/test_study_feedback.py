@@ -187,3 +187,14 @@ def test_a_right_answer_leaves_the_cards_alone(make_session):
         reply = session.handle(LETTERS[q.answer_index] if q.options else q.answer)
         assert reply.feedback.correct and reply.feedback.due is None
     assert session.store.cards() == {}
+
+
+def test_progress_in_the_chat_lists_the_most_missed_concepts(make_session):
+    session = make_session()
+    assert "Most often missed" not in session.handle("/progress").text
+    q, _ = _miss_the_first_mcq(session, seed=2)
+    session.stop()
+    q2, _ = _miss_the_first_mcq(session, seed=2)  # the same seed: the same concept missed twice
+    assert q2.concept == q.concept
+    session.stop()
+    assert f"Most often missed in quizzes: {q.concept} (2 of 2)" in session.handle("/progress").text

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..arguments import positive_int
 from ..config import Settings
-from . import render
 from .cards import build_deck
 from .material import Material, StudyError
 from .path import ProgressReport, resolve_topic
@@ -122,11 +121,10 @@ def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
     """`rag-tutor progress`: per-topic mastery, due cards and recent scores."""
     session = _session(args, settings)
     try:
-        report = session.report()
         if args.json:
-            print(json.dumps(progress_json(report), ensure_ascii=False))
+            print(json.dumps(progress_json(session.report()), ensure_ascii=False))
         else:
-            print(render.progress(report, session.clock(), session.config.mastered))
+            print(session.show_progress().text)  # the same text as /progress in the chat
         return 0
     finally:
         session.close()

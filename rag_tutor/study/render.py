@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .cards import Card
 from .material import Citation
 from .path import PathStep, ProgressReport
+from .progress import MissedConcept
 from .quiz import TRUE_FALSE, QuizQuestion
 from .grading import LETTERS
 
@@ -109,7 +110,7 @@ def step(s: PathStep, mastery: float | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def progress(report: ProgressReport, now: datetime, mastered: float) -> str:
+def progress(report: ProgressReport, now: datetime, mastered: float, missed: list[MissedConcept] | None = None) -> str:
     lines = [f"**Progress of {report.learner}**", "", "| topic | mastery | quiz | cards seen | due |",
              "| --- | --- | --- | --- | --- |"]
     for t in report.topics:
@@ -123,6 +124,9 @@ def progress(report: ProgressReport, now: datetime, mastered: float) -> str:
     if report.recent:
         lines.append("Recent quizzes: " + ", ".join(
             f"{r.topic or 'course'} {r.score}/{r.total} ({r.finished_at.date().isoformat()})" for r in report.recent))
+    if missed:
+        lines.append("Most often missed in quizzes: "
+                     + ", ".join(f"{m.concept} ({m.missed} of {m.answered})" for m in missed) + ".")
     nxt = report.next_topic(mastered)
     if nxt:
         lines.append(f"Next on your path: **{nxt.title}** (/flashcards {nxt.topic}, /quiz {nxt.topic}).")

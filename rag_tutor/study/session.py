@@ -30,6 +30,7 @@ from .quiz import MCQ, SHORT, Grade, QuizQuestion, generate_quiz, grade, option_
 from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
 
 COMMANDS = ("/quiz", "/flashcards", "/progress", "/path")
+MOST_MISSED = 5  # concepts listed as most often missed, by /progress and the Progress page
 HELP = """Study tools:
   /quiz [topic] [n]     a quiz, e.g. /quiz gans 5; /quiz alone resumes an unfinished quiz; /quiz stop ends it
   /flashcards [topic]   review a topic's cards, or (no topic) every card that is due; /flashcards stop ends it
@@ -528,7 +529,8 @@ class StudySession:
     def show_progress(self) -> StudyReply:
         """The /progress reply."""
         report = self.report()
-        return StudyReply(render.progress(report, self.clock(), self.config.mastered), progress=report)
+        text = render.progress(report, self.clock(), self.config.mastered, self.store.most_missed(MOST_MISSED))
+        return StudyReply(text, progress=report)
 
     def show_path(self, topic: str | None = None) -> StudyReply:
         """The whole path, or one topic's step (which counts as studying it)."""

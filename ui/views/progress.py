@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 import common
+from rag_tutor.study.session import MOST_MISSED
 
 DAYS_AHEAD = 7  # the due-cards chart covers today and this many days after it
 ALL_QUIZZES = 1000  # finished quizzes read for the scores chart (far more than anyone takes)
-MOST_MISSED = 10  # concepts listed under "Concepts most often missed"
 
 
 def mastery_chart(report) -> None:
