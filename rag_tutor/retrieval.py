@@ -20,7 +20,7 @@ class Passage:
     title: str
     section: str
     text: str
-    score: float  # fused reciprocal-rank score (higher is better)
+    score: float  # ranking score (higher is better): fused reciprocal ranks, or the second stage's (rerank.py)
     chunk_id: str = ""
     topic: str = ""
     similarity: float = 0.0  # cosine between the (expanded) question and the passage
@@ -61,6 +61,18 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.vocabulary = Vocabulary(index.chunks)
+        self._reranker: object | None = None
+        self._reranker_loaded = False
+
+    @property
+    def reranker(self):
+        """The second stage the settings name (rerank.py), loaded on first use; None when off or missing."""
+        if not self._reranker_loaded:
+            from .rerank import load_reranker
+
+            self._reranker = load_reranker(self.settings)
+            self._reranker_loaded = True
+        return self._reranker
 
     def understand(self, question: str, history: list[str] | None = None) -> Query:
         return understand(question, history, self.vocabulary, self.settings)
@@ -127,6 +139,7 @@ class Retriever:
             fused += s.history_weight * self._rrf(self.bm25_scores(query.search_text), s.bm25_weight, s.rrf_k, True)
             similarity = np.maximum(dense_q, dense_h)
 
+        fused = self.rerank(query, fused)
         # definition_entry_first: the embedder often ranks a lesson that uses a term above the entry defining it.
         if query.defined_entry is not None:
             fused[query.defined_entry] = fused.max() + 1e-6
@@ -142,6 +155,18 @@ class Retriever:
                 Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
             )
         return RetrievalResult(passages, query, float(similarity.max()))
+
+    def rerank(self, query: Query, fused: np.ndarray) -> np.ndarray:
+        """The second stage: the first stage's best ``rerank_candidates`` scored again, kept above the rest."""
+        reranker, n = self.reranker, self.settings.rerank_candidates
+        if reranker is None or n < 2:
+            return fused
+        head = np.argsort(-fused, kind="stable")[:n]
+        scores = reranker.rescore(query.search_text, [self.index.chunks[int(i)].search_text for i in head],
+                                  fused[head], self.settings.rerank_weight)
+        out = fused.astype("float64")
+        out[head] = out.max() + 1.0 + scores - scores.min()
+        return out
 
     def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
         return self.retrieve(question, k, history).passages
