@@ -51,6 +51,7 @@ test-fast: setup
 bench: setup model
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/answers.py
+	$(BIN)/python bench/engines.py
 	$(BIN)/python bench/study.py
 	$(BIN)/python bench/podcast.py
 

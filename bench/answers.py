@@ -1,7 +1,7 @@
 """Answer benchmark: the product's answer modes side by side on several question sets, beside a plain LangChain RAG.
 
     python bench/answers.py [--sets tune,dev,peft] [--modes extractive,base,adapter,plain] [--ablate]
-                            [--without RULE ...] [--limit N] [--json OUT]
+                            [--without RULE ...] [--limit N] [--every K] [--json OUT]
 
 Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), ``dev``
 (../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
@@ -174,6 +174,8 @@ def main() -> None:
     ap.add_argument("--ablate", action="store_true", help="one extractive column per rule switched off (tune only)")
     ap.add_argument("--without", action="append", default=[], choices=[r.name for r in RULES])
     ap.add_argument("--limit", type=int, help="only the first N questions of each set (smoke runs)")
+    ap.add_argument("--every", type=int, default=1, help="every K-th question of each set: a smaller sample with "
+                                                          "every kind of question in it, for the slow columns")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sets = [s for s in args.sets.split(",") if s]
@@ -184,7 +186,7 @@ def main() -> None:
 
     columns: dict[str, dict] = {}
     for name in sets:
-        questions = load_questions(SETS[name])[: args.limit]
+        questions = load_questions(SETS[name])[:: args.every][: args.limit]
         settings = settings_for(name, args.without)
         for mode in modes:
             started = time.perf_counter()
