@@ -98,7 +98,7 @@ def elliptical(question: str) -> bool:
 
 def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
     """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
-    terms, a short elliptical question naming none of them ("any weaknesses I should know about?"), else 3 words
+    terms, a short elliptical question naming none of them ("so any catch with that?"), else 3 words
     or fewer."""
     words = re.findall(r"\w+", question)
     if _ANAPHORA.search(question):

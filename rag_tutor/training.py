@@ -52,7 +52,7 @@ FOLLOW_UPS = ["Can you explain it in more detail?", "Tell me more about it.", "C
               "Any key details I should know?", "Give me the main idea."]
 INTENT_FOLLOW_UPS = {  # by what a section answers (podcast.script.section_intent)
     "wrong": ["What are their main weaknesses?", "What can go wrong with them?", "What are the limitations?",
-              "What is a known problem with them?", "Any weaknesses I should know about?", "Any drawbacks?"],
+              "What is a known problem with them?", "Any weak spots worth knowing?", "Any drawbacks?"],
     "why": ["Why are they useful?", "What are their strengths?", "Why do they matter?"],
     "how": ["How do they work?", "How does that work?", "How are they trained?", "How do they generate outputs?"],
     "origin": ["Who introduced them?", "When did they appear?", "Where did they come from?"],
