@@ -43,6 +43,8 @@ from rag_tutor.config import load_settings  # noqa: E402
 from rag_tutor.evaluate import load_questions, run_eval  # noqa: E402
 from rag_tutor.query import RULES, without  # noqa: E402
 
+from retrieval import hit, langchain_store  # noqa: E402  (bench/retrieval.py, beside this file)
+
 SETS = {
     "tune": ROOT / "bench" / "data" / "tune_questions.jsonl",
     "dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
@@ -87,31 +89,11 @@ _DECLINE = re.compile(r"\b(i (do not|don't) know|not (mentioned|covered|provided
 
 def plain_langchain(settings, questions: list[dict]) -> dict:
     """The peer: the tutorial LangChain RAG with the base model. Scored like the product where it applies."""
-    from langchain_community.vectorstores import FAISS
-    from langchain_core.documents import Document
-    from langchain_core.embeddings import Embeddings
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
     from rag_tutor.embedder import load_embedder
     from rag_tutor.generator import load_generator
 
-    model = load_embedder(settings.embedder_package).model
-
-    class MiniLM(Embeddings):
-        def embed_documents(self, texts):
-            return model.encode(texts, batch_size=32).tolist()
-
-        def embed_query(self, text):
-            return model.encode([text])[0].tolist()
-
-    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": str(p)})
-            for root in settings.corpus_dirs for p in sorted(Path(root).rglob("*")) if p.suffix in (".md", ".txt")]
-    store = FAISS.from_documents(RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-                                 .split_documents(docs), MiniLM())
+    store = langchain_store(settings.corpus_dirs, load_embedder(settings.embedder_package))
     gen = load_generator(settings, use_adapter=False)
-
-    def hit(text, answers):
-        return any(a.lower() in text.lower() for a in answers)
 
     answerable = [q for q in questions if q["kind"] != "out_of_scope"]
     correct, follow_correct, declined_oos, false_declines, markers, bad_markers = 0, 0, 0, 0, 0, 0

@@ -51,8 +51,8 @@ def score(ranked_texts: list[list[str]], questions: list[dict]) -> dict:
     return {"top1": top1 / n, "top5": top5 / n, "mrr": rr / n}
 
 
-def langchain_baseline(corpus_dirs: list[Path], embedder, questions: list[dict]) -> list[list[str]]:
-    """The tutorial pipeline: raw files, RecursiveCharacterTextSplitter(1000, 200), FAISS, question only."""
+def langchain_store(corpus_dirs: list[Path], embedder):
+    """The tutorial pipeline's index: raw files, RecursiveCharacterTextSplitter(1000, 200), MiniLM, FAISS."""
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
@@ -71,7 +71,12 @@ def langchain_baseline(corpus_dirs: list[Path], embedder, questions: list[dict])
             if path.suffix in (".md", ".txt"):
                 docs.append(Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": str(path)}))
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
-    store = FAISS.from_documents(chunks, MiniLM())
+    return FAISS.from_documents(chunks, MiniLM())
+
+
+def langchain_baseline(corpus_dirs: list[Path], embedder, questions: list[dict]) -> list[list[str]]:
+    """The tutorial pipeline, searched with the question only."""
+    store = langchain_store(corpus_dirs, embedder)
     return [[d.page_content for d in store.similarity_search(q["question"], k=10)] for q in questions]
 
 
