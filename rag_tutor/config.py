@@ -63,6 +63,10 @@ class StudyConfig:
     quiz_confidence: int = 5  # answers needed before the quiz score counts fully
     quiz_weight: float = 0.5  # mastery = this * quiz score + the rest * flashcard memory
     mastered: float = 0.8  # mastery at which the path moves on to the next topic
+    # --- the adaptive next step (study/next_step.py) ---
+    due_first: int = 1  # due cards in a topic that make reviewing them the next step, before any new topic
+    idea_recall: float = 0.8  # FSRS recall every card of a section needs before its idea counts as learnt
+    prerequisites_named: int = 2  # unstarted prerequisites a warning names (the nearest ones in the path)
     recent_scores: int = 5  # finished quizzes listed by /progress
     default_learner: str = "default"  # profile used when no --learner is given
     db_name: str = "progress.db"  # file under Settings.home

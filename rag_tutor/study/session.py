@@ -25,6 +25,7 @@ from ..config import StudyConfig
 from .grading import looks_like_question
 from .material import Citation, Material, load_material
 from .path import PathStep, ProgressReport, learning_path, progress_report, resolve_topic
+from .next_step import suggest
 from .progress import ProgressStore, open_store
 from .quiz import MCQ, SHORT, Grade, QuizQuestion, generate_quiz, grade, option_term, why_not
 from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
@@ -537,11 +538,13 @@ class StudySession:
         steps = learning_path(self.material, self.config)
         report = self.report()
         if topic is None:
-            return StudyReply(render.path(steps, report), path=steps, progress=report)
+            return StudyReply(suggest(self, report).markdown() + "\n\n" + render.path(steps, report), path=steps,
+                              progress=report)
         topic_id = resolve_topic(topic, self.material)
         if topic_id is None:
             return self._unknown_topic(topic)
         self.store.mark_studied(topic_id, self.clock())
         step = next(s for s in steps if s.topic == topic_id)
         mastery = next((t.mastery for t in report.topics if t.topic == topic_id), None)
-        return StudyReply(render.step(step, mastery), path=[step], progress=report)
+        text = render.step(step, mastery) + "\n" + suggest(self, report, topic_id).markdown()
+        return StudyReply(text, path=[step], progress=report)
