@@ -39,12 +39,18 @@ class NextStep:
     due: int = 0  # the topic's due cards
     missing: tuple[str, ...] = ()  # prerequisites not started, in path order (only for a topic the learner asked for)
 
+    @property
+    def sentence(self) -> str:
+        """The reason as a sentence: capitalised, with a full stop."""
+        stop = "" if self.reason.endswith((".", "?", "!")) else "."
+        return self.reason[:1].upper() + self.reason[1:] + stop
+
     def markdown(self) -> str:
         """One line for the chat: what, why, the command, and the next idea."""
-        stop = "" if self.reason.endswith((".", "?", "!")) else "."
         if self.topic is None:
-            return f"**Next:** {self.reason[0].upper()}{self.reason[1:]}{stop}"
+            return f"**Next:** {self.sentence}"
         idea = f" Next idea: *{self.section}*." if self.section and self.action == LEARN else ""
+        stop = "" if self.reason.endswith((".", "?", "!")) else "."
         return f"**Next: {self.title}** ({self.command}): {self.reason}{stop}{idea}"
 
 
