@@ -46,6 +46,8 @@ class Citation:
     chunk_id: str = ""
     support: float = 0.0  # support score of the weakest sentence citing it
     quote: str = ""  # the passage sentence closest to the claim, for highlighting
+    # for each answer sentence citing it, in the answer's order: the passage sentence closest to that sentence
+    quotes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +159,7 @@ class Numbering:
                                                    p.chunk_id, score, quote)
             cit = self._by_context[ctx.n]
             cit.support = min(cit.support, score)
+            cit.quotes.append(quote)
             marks.append(f"[{cit.n}]")
         return with_marks(checked.claim, "".join(marks))
 
@@ -292,6 +295,7 @@ class Tutor:
                 p = ctx.passage
                 numbering[ctx.n] = Citation(len(numbering) + 1, p.source, p.title, p.section, p.text, p.chunk_id,
                                             1.0, sent)
+            numbering[ctx.n].quotes.append(sent)
             parts.append(with_marks(sent, f"[{numbering[ctx.n].n}]"))
         return " ".join(parts), list(numbering.values())
 

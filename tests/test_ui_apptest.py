@@ -130,7 +130,7 @@ def test_chat_turn_renders_the_verified_answer_with_numbered_sources(app_env, fa
     assert not at.exception
     reply = assistant_turns(at)[-1]
     answer = [m.value for m in reply.markdown]
-    assert any("adds Gaussian noise step by step [1]" in a for a in answer)  # the verified text, not the raw one
+    assert any("adds Gaussian noise step by step [[1]](#src-" in a for a in answer)  # verified text, [1] a link
     labels = [e.label for e in reply.expander]
     assert labels == [r"\[1\] Diffusion models › The forward process"]
     html = reply.get("html")[0].proto.body
@@ -218,7 +218,7 @@ def test_a_reload_brings_the_conversation_and_its_follow_up_history_back(app_env
     kinds = [(t["role"], t["kind"]) for t in again.session_state["chat_turns"]]
     assert kinds == [("user", "text"), ("assistant", "answer"), ("user", "text"), ("assistant", "study")]
     reply = assistant_turns(again)[1]  # after the welcome message
-    assert any("adds Gaussian noise step by step [1]" in m.value for m in reply.markdown)
+    assert any("adds Gaussian noise step by step [[1]](#src-" in m.value for m in reply.markdown)
     assert [e.label for e in reply.expander] == [r"\[1\] Diffusion models › The forward process"]
     assert "<mark" in reply.get("html")[0].proto.body  # the cited sentence is still highlighted
     again.chat_input[0].set_value("Who proposed it?").run()

@@ -7,7 +7,6 @@ defanged, or HTML-escaped inside our own fixed markup; never as raw HTML.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
@@ -283,35 +282,70 @@ def defanged(pieces):
         yield held
 
 
-_MARKUP = re.compile(r"\*\*|__|`")
+def passage_html(text: str, quotes: list[str] | str = "", anchor: str = "") -> str:
+    """A passage as our own markup (see ui/passages.py): its Markdown rendered, nothing raw, each quoted sentence
+    marked whole."""
+    from passages import passage_html as render
+
+    return render(text, quotes, anchor)
 
 
-def _span(text: str, quote: str) -> tuple[int, int] | None:
-    """Where the quoted sentence sits in the passage (whitespace and emphasis differences allowed)."""
-    quote = quote.strip()
-    if not quote:
-        return None
-    at = text.find(quote)
-    if at >= 0:
-        return at, at + len(quote)
-    words = [re.escape(w) for w in quote.split()]
-    m = re.search(r"\s+".join(words), text)
-    return (m.start(), m.end()) if m else None
+# Our own fixed script (never model or corpus text): a click on an answer's [n] link opens that source's expander
+# through its own summary (so Streamlit's state follows), marks the sentences that answer sentence rests on and
+# scrolls them into view. Links look like #src-<turn>-<n>-q<i>: source n of a turn, the i-th sentence citing it.
+CITE_JS = """<script>
+(() => {
+  if (window.__rtCites) return;
+  window.__rtCites = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+    const m = link && link.getAttribute("href").match(/^#(src-\\d+-\\d+)(?:-q(\\d+))?$/);
+    const box = m && document.querySelector(".st-key-" + m[1]);
+    if (!box) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const details = box.querySelector("details");
+    if (details && !details.open) details.querySelector("summary").click();
+    document.querySelectorAll("mark.rt-now").forEach((x) => x.classList.remove("rt-now"));
+    const marks = [...box.querySelectorAll("mark.rt-hl")].filter(
+      (x) => m[2] !== undefined && (x.dataset.q || "").split(" ").includes(m[2]));
+    marks.forEach((x) => x.classList.add("rt-now"));
+    box.scrollIntoView({block: "start"});
+    setTimeout(() => {
+      const first = marks[0] || box.querySelector("mark.rt-hl");
+      const r = first && first.getBoundingClientRect();
+      if (r && (r.top < 70 || r.bottom > window.innerHeight - 150)) first.scrollIntoView({block: "center"});
+    }, 450);
+  }, true);
+})();
+</script>
+<style>
+[class*="st-key-src-"] {scroll-margin-top: 4.5rem;}
+a[href^="#src-"] {text-decoration: none; font-weight: 600; font-size: 0.85em; padding: 0 0.2rem;
+  border-radius: 0.3rem; background: rgba(59,130,246,0.12); white-space: nowrap;}
+a[href^="#src-"]:hover {background: rgba(59,130,246,0.25);}
+</style>"""
+
+_MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 
 
-def passage_html(text: str, quote: str = "") -> str:
-    """A passage as our own fixed markup: every character of the passage escaped, the supporting sentence
-    wrapped in <mark>."""
-    plain = _MARKUP.sub("", text or "").strip()
-    span = _span(plain, _MARKUP.sub("", quote or ""))
-    if span:
-        a, b = span
-        body = (f"{html.escape(plain[:a])}<mark style='background:#fde68a;padding:0 2px;border-radius:3px'>"
-                f"{html.escape(plain[a:b])}</mark>{html.escape(plain[b:])}")
-    else:
-        body = html.escape(plain)
-    return (f"<div class='rt-passage' style='white-space:pre-wrap;font-size:0.92rem;line-height:1.5'>"
-            f"{body}</div>")
+def cited_markdown(text: str, anchor: str, numbers) -> str:
+    """An answer (already ``md``) with each [n] a link to its source's expander, ``anchor``-n, and to the quotes of
+    the sentence it ends (the i-th sentence citing n rests on that citation's i-th quote)."""
+    numbers, seen = set(numbers), {}
+
+    def link(m: re.Match) -> str:
+        out = []
+        for n in (int(x) for x in re.findall(r"\d+", m.group(1))):
+            if n not in numbers:
+                out.append(f"\\[{n}\\]")
+                continue
+            i = seen.get(n, 0)
+            seen[n] = i + 1
+            out.append(f"[[{n}]](#{anchor}-{n}-q{i})")  # CommonMark: balanced brackets in a link's text
+        return "".join(out)
+
+    return _MARKS.sub(link, text)
 
 
 def source_label(n: int | None, title: str, section: str) -> str:
@@ -320,8 +354,10 @@ def source_label(n: int | None, title: str, section: str) -> str:
     return md_inline(prefix + label)
 
 
-def render_source(title: str, section: str, source: str, text: str, quote: str = "", n: int | None = None) -> None:
-    """One cited passage in an expander: number, document title › section, the passage with its quote marked."""
-    with st.expander(source_label(n, title, section), icon=":material/menu_book:"):
-        st.html(passage_html(text, quote))
+def render_source(title: str, section: str, source: str, text: str, quote: list[str] | str = "",
+                  n: int | None = None, anchor: str = "") -> None:
+    """One cited passage in an expander: number, document title › section, the passage with its quotes marked.
+    With ``anchor`` the expander gets the CSS class st-key-<anchor>, which an answer's [n] link opens (CITE_JS)."""
+    with st.expander(source_label(n, title, section), icon=":material/menu_book:", key=anchor or None):
+        st.html(passage_html(text, quote, anchor))
         st.caption(f"Source: `{source}`")

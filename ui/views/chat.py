@@ -49,7 +49,8 @@ def answer_body(turn: dict) -> None:
     answer = turn["answer"]
     for notice in answer.notices:
         st.caption(f":material/info: {common.md_inline(notice)}")
-    st.markdown(common.md(answer.answer))
+    anchor = f"src-{turn['id']}"
+    st.markdown(common.cited_markdown(common.md(answer.answer), anchor, [c.n for c in answer.citations]))
     if answer.declined:
         if answer.suggestions:
             st.caption("Closest topics in the course:")
@@ -64,7 +65,8 @@ def answer_body(turn: dict) -> None:
     if answer.citations:
         st.caption(f"**Sources** · {len(answer.citations)} passage(s) from the course")
         for c in answer.citations:
-            common.render_source(c.title, c.section, c.source, c.text, c.quote, n=c.n)
+            common.render_source(c.title, c.section, c.source, c.text, c.quotes or c.quote, n=c.n,
+                                 anchor=f"{anchor}-{c.n}")
     topic = answer_topic(answer)
     if topic:
         left, right, rest = st.columns([1, 1, 1.2])
@@ -236,6 +238,7 @@ def welcome() -> None:
 
 s = common.settings()
 st.html(CARD_CSS)
+st.html(common.CITE_JS, unsafe_allow_javascript=True)
 study = chat_state.conversation().study
 welcome()  # always first: the turns below keep their places while a run is in progress
 for turn in chat_state.turns():
