@@ -56,6 +56,18 @@ class StudyConfig:
     fsrs_fuzzing: bool = True  # FSRS spreads due dates a little so cards learnt together do not stay bunched
     # --- the chat ---
     request_max_words: int = 4  # "let's review X": a longer X is a question for the tutor, not a topic
+    # --- teach-me lessons (study/lesson.py, teach.py, teach_grading.py; set on bench/data/teach_replies_tune.jsonl) ---
+    teach_sentences: int = 3  # sentences of the section in an idea's explanation
+    teach_explain_chars: int = 520  # ... at most this many characters together
+    teach_sentence_min_chars: int = 40  # shorter sentences are headings or fragments, never shown alone
+    teach_sentence_max_chars: int = 320  # longer ones do not read as one step
+    teach_key_words: int = 3  # rarest words of the key sentences a right explanation is expected to use
+    teach_right_similarity: float = 0.6  # cosine of a reply to the idea's key sentences for "right" (with a key word)
+    teach_right_alone: float = 0.75  # ... for "right" without any key word (a close paraphrase)
+    teach_right_words: int = 2  # key words that make a reply at teach_partial_similarity "right"
+    teach_partial_similarity: float = 0.42  # ... for "partial"; below it a reply naming a key word is partial too
+    teach_confusion_similarity: float = 0.55  # a wrong reply this close to another term's definition ...
+    teach_confusion_margin: float = 0.1  # ... and this much closer to it than to the idea is that term, named
     # --- learning path and progress ---
     resource_sections: int = 2  # reading-list sections shown per topic
     resource_min_similarity: float = 0.6  # a section naming none of a topic's terms must be this close to it

@@ -29,15 +29,21 @@ from .next_step import suggest
 from .progress import ProgressStore, open_store
 from .quiz import MCQ, SHORT, Grade, QuizQuestion, generate_quiz, grade, option_term, why_not
 from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
+from .lesson import Idea, build_lesson
+from .teach import STOP as _STOP_LESSON
+from .teach import Lesson, Teacher, TeachStep
+from .teach_grading import Grader
 
-COMMANDS = ("/quiz", "/flashcards", "/progress", "/path")
+COMMANDS = ("/quiz", "/flashcards", "/teach", "/progress", "/path")
 MOST_MISSED = 5  # concepts listed as most often missed, by /progress and the Progress page
 HELP = """Study tools:
   /quiz [topic] [n]     a quiz, e.g. /quiz gans 5; /quiz alone resumes an unfinished quiz; /quiz stop ends it
   /flashcards [topic]   review a topic's cards, or (no topic) every card that is due; /flashcards stop ends it
+  /teach TOPIC          a lesson: each idea explained from the course, then a question for you, hints if needed;
+                        `just tell me`, `hint`, `skip` and `stop` work at any step
   /progress             mastery per topic, due cards and recent scores
   /path [topic]         the learning path, or one topic's document, cards, quiz and reading list
-Plain requests work too: "quiz me on GANs", "let's review VAEs", "show my progress", "what should I study next?"."""
+Plain requests work too: "teach me GANs", "quiz me on GANs", "let's review VAEs", "show my progress", "what should I study next?"."""
 
 _STOP = re.compile(r"^(stop|quit|end|exit|cancel|finish)(\s+(the\s+)?(quiz|review|flashcards|cards))?[\s.!]*$", re.I)
 _TENTATIVE = re.compile(r"^(is it|could it be|maybe|i think)\b", re.I)  # "is it the generator?" is an answer
@@ -55,6 +61,7 @@ _PROGRESS = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:my\s+)?progress[\s.!?]*$"
                        r"|^how am i doing\b|^what'?s my (progress|score)", re.I)
 _PATH = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:the\s+|my\s+)?(?:learning\s+path|study\s+plan|syllabus)[\s.!?]*$"
                    r"|^what should i (study|learn|do) next\b", re.I)
+_TEACH_ME = re.compile(_POLITE + r"(?:teach|tutor)\s+me\b(?:\s+(?:about|on))?(?P<rest>.*)$", re.I)
 _REST_FILLER = re.compile(r"\b(on|about|in|for|with|my|the|some|due|flash\s?cards?|cards|please|questions?|quiz)\b",
                           re.I)
 
@@ -95,6 +102,7 @@ class StudyReply:
     done: bool = False  # a quiz or a review just ended
     path: list[PathStep] | None = None
     progress: ProgressReport | None = None
+    lesson: TeachStep | None = None  # a teach-me step: the idea waiting for a reply, the last grade
 
 
 @dataclass
@@ -135,6 +143,7 @@ class StudySession:
         self._rng = random.Random(seed)
         self.quiz: _Quiz | None = None
         self.review: _Review | None = None
+        self.teacher: Teacher | None = None  # a running teach-me lesson
 
     # ------------------------------------------------------------ lazily loaded parts
 
@@ -173,13 +182,15 @@ class StudySession:
 
     @property
     def mode(self) -> str | None:
-        """"quiz" or "review" while one is running, else None."""
-        return "quiz" if self.quiz else "review" if self.review else None
+        """"quiz", "review" or "teach" while one is running, else None."""
+        return "quiz" if self.quiz else "review" if self.review else "teach" if self.teacher else None
 
     # ------------------------------------------------------------ saved with a conversation
 
     def snapshot(self) -> dict | None:
-        """The running quiz or review as JSON-ready data (saved with the conversation), or None."""
+        """The running quiz, review or lesson as JSON-ready data (saved with the conversation), or None."""
+        if self.teacher is not None:
+            return {"teach": self.teacher.lesson.snapshot()}
         if self.quiz is not None:
             return {"quiz": self.quiz.quiz_id}
         if self.review is not None:
@@ -193,6 +204,8 @@ class StudySession:
         there is nothing to go on with (none was running, the quiz was finished or replaced since, or the
         cards are gone from the index)."""
         state = state or {}
+        if isinstance(state.get("teach"), dict):
+            return self.restore_lesson(state["teach"])
         if "quiz" in state:
             saved = self.store.open_quiz()
             if saved is None or saved.quiz_id != state["quiz"]:
@@ -223,6 +236,8 @@ class StudySession:
         request = self._request(text)
         if request is not None:
             return request
+        if self.teacher is not None:
+            return self._teach_reply(text)
         if self.mode and _STOP.match(text):
             return self.stop()
         if self.quiz:
@@ -248,6 +263,10 @@ class StudySession:
                     "answer it when you are ready, or type `stop`._")
         if self.review:
             return f"_Review paused at card {self.review.position + 1}/{len(self.review.queue)}; `stop` ends it._"
+        if self.teacher:
+            lesson = self.teacher.lesson
+            return (f"_Lesson paused at idea {lesson.position + 1}/{len(lesson.ideas)}: reply to its question when "
+                    "you are ready, or type `stop`._")
         return None
 
     def _command(self, text: str) -> StudyReply | None:
@@ -269,6 +288,10 @@ class StudySession:
             if args and _STOP.match(" ".join(args)):
                 return self.stop("review")
             return self.start_review(" ".join(args) or None)
+        if name == "/teach":
+            if args and _STOP_LESSON.match(" ".join(args)):
+                return self.stop("teach")
+            return self.start_teach(" ".join(args) or None)
         if name == "/progress":
             return self._with_reminder(self.show_progress())
         if name == "/path":
@@ -281,6 +304,11 @@ class StudySession:
             return self._with_reminder(self.show_progress())
         if _PATH.match(text):
             return self._with_reminder(self.show_path())
+        m = _TEACH_ME.match(text)
+        if m:
+            topic = " ".join(_REST_FILLER.sub(" ", m.group("rest")).strip(" .!?").split())
+            if len(topic.split()) <= self.config.request_max_words:
+                return self.start_teach(topic or None)
         for pattern, start in ((_QUIZ_ME, "quiz"), (_A_QUIZ, "quiz"), (_REVIEW, "review"), (_CARDS, "review")):
             m = pattern.match(text)
             if not m:
@@ -317,7 +345,7 @@ class StudySession:
         questions = generate_quiz(self.material, topic_id, n, seed, self.config)
         if not questions:
             return StudyReply(f"There is no quiz material for {topic_id or 'the course'} in the index.")
-        self.review = None
+        self.review = self.teacher = None
         quiz_id = self.store.start_quiz(topic_id, seed, [q.to_record() for q in questions], self.clock())
         self.quiz = _Quiz(quiz_id, topic_id, questions)
         asked = n or self.config.quiz_questions
@@ -420,7 +448,11 @@ class StudySession:
             return self._finish("Quiz stopped.")
         if self.review and kind in (None, "review"):
             return self._end_review("Review stopped.")
-        return StudyReply(f"No {kind or 'quiz or review'} is running.")
+        if self.teacher and kind in (None, "teach"):
+            text, step = self.teacher.stop()
+            self.teacher = None
+            return StudyReply(text, done=True, lesson=step)
+        return StudyReply(f"No {'lesson' if kind == 'teach' else kind or 'quiz, review or lesson'} is running.")
 
     # ------------------------------------------------------------ flashcards
 
@@ -447,7 +479,7 @@ class StudySession:
                 text += " Start new cards with /flashcards TOPIC (see /path)."
             return StudyReply(text, done=True)
         paused = self.quiz is not None
-        self.quiz = None
+        self.quiz = self.teacher = None
         self.review = _Review(topic_id, due + new)
         what = self.material.topic(topic_id).title if topic_id else "due cards"
         intro = f"**Flashcards: {what}**: {len(due)} due, {len(new)} new."
@@ -520,6 +552,81 @@ class StudySession:
         if upcoming:
             text += f" Next review {render.when(min(upcoming), now)}."
         return StudyReply(f"{prefix}\n\n{text}" if prefix else text, done=True)
+
+    # ------------------------------------------------------------ teach-me lessons
+
+    def _teacher(self, lesson: Lesson) -> Teacher:
+        grader = Grader(self.material, self.embedder(), self.config)
+        return Teacher(lesson, grader, self._schedule_idea, self.clock)
+
+    def _lesson(self, topic_id: str) -> Lesson | None:
+        ideas = build_lesson(self.material, topic_id, self.config)
+        return Lesson(topic_id, self.material.topic(topic_id).title, ideas) if ideas else None
+
+    def start_teach(self, topic: str | None = None) -> StudyReply:
+        """Start a lesson on a topic (id, title or course term, as /path takes them); the first idea is explained
+        and its question asked. Without a topic: the next topic on the path."""
+        if topic:
+            topic_id = resolve_topic(topic, self.material)
+            if topic_id is None:
+                return self._unknown_topic(topic)
+        else:
+            nxt = self.report().next_topic(self.config.mastered)
+            topic_id = nxt.topic if nxt else self.material.topics[0].topic
+        lesson = self._lesson(topic_id)
+        if lesson is None:
+            return StudyReply(f"There is nothing to teach on {topic_id} in the index.")
+        paused = self.quiz is not None
+        self.quiz = self.review = None
+        self.store.mark_studied(topic_id, self.clock())
+        self.teacher = self._teacher(lesson)
+        intro = (f"**Lesson: {lesson.title}**: {len(lesson.ideas)} ideas, one at a time. Each is explained from the "
+                 "course, then you answer a question on it. Ask a normal question any time: the lesson keeps its "
+                 "place.")
+        if paused:
+            intro += " Your quiz is saved: /quiz resumes it."
+        text, step = self.teacher.start(intro)
+        return StudyReply(text, lesson=step)
+
+    def restore_lesson(self, saved: dict) -> StudyReply | None:
+        """Go on with a saved lesson at the idea and hint it was on; None if the topic or the idea is gone."""
+        topic_id = saved.get("topic")
+        lesson = self._lesson(topic_id) if self.material.topic(topic_id or "") else None
+        if lesson is None:
+            return None
+        keys = [i.key for i in lesson.ideas]
+        position = keys.index(saved["idea"]) if saved.get("idea") in keys else int(saved.get("position", 0))
+        if position >= len(lesson.ideas):
+            return None
+        lesson.position, lesson.hints = position, int(saved.get("hints", 0)) if saved.get("idea") in keys else 0
+        lesson.outcomes = {int(k): v for k, v in (saved.get("outcomes") or {}).items()}
+        self.quiz = self.review = None
+        self.teacher = self._teacher(lesson)
+        text, step = self.teacher.start(f"Resuming your lesson at idea {position + 1}/{len(lesson.ideas)}.")
+        return StudyReply(text, lesson=step)
+
+    def _teach_reply(self, text: str) -> StudyReply | None:
+        if looks_like_question(text) and not _TENTATIVE.match(text):
+            return None  # a question for the tutor; the lesson keeps its place
+        said, step = self.teacher.reply(text)
+        if step.done:
+            self.teacher = None
+        return StudyReply(said, lesson=step, done=step.done)
+
+    def _schedule_idea(self, idea: Idea, rating: str) -> datetime | None:
+        """Review the idea's flashcard with the rating the lesson earned (FSRS); when it is due next."""
+        if not idea.card_key:
+            return None
+        deck = build_deck(self.material)
+        card = next((c for c in deck if c.key == idea.card_key), None)
+        if card is None:
+            return None
+        now = self.clock()
+        stored = self.store.cards().get(card.key)
+        state = stored.state if stored else self.scheduler.new_card(card.key, now)
+        reviewed = self.scheduler.review(state, RATINGS[rating], now)
+        self.store.save_review(card.key, card.topic, reviewed.state, reviewed.log)
+        return reviewed.state.due
 
     # ------------------------------------------------------------ path and progress
 
