@@ -413,6 +413,46 @@ def test_learn_page_shows_a_topic_and_starts_its_quiz_in_the_chat(app_env, cours
     assert at.chat_input  # now on the chat page
 
 
+@pytest.mark.model
+def test_learn_page_says_what_it_suggests_and_why_and_teach_me_goes_to_the_chat(app_env, course_index, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    import fsrs
+
+    from rag_tutor.index import load_index
+    from rag_tutor.study.cards import build_deck
+    from rag_tutor.study.material import load_material
+    from rag_tutor.study.progress import open_store
+    from rag_tutor.study.scheduler import Scheduler
+
+    app_env(index_dir=course_index.index_dir)
+    at = new_app().run(timeout=ANSWER_TIMEOUT)
+    at.switch_page("views/learn.py").run()
+    assert not at.exception
+    assert "**Suggested next: What Is Generative AI?** · What Is Generative AI? is the first topic of the path." \
+        in texts(at)
+    assert at.selectbox(key="learn_topic").value == "intro"
+    at.selectbox(key="learn_topic").set_value("diffusion").run()  # ahead of the path (intro, opened, is started)
+    assert any("Diffusion and Score-Based Models builds on VAEs and GANs" in w.value and "3 earlier topics" in w.value
+               and "which you haven't started" in w.value for w in at.warning)
+
+    # two GAN cards learnt a month ago are due now: the suggestion becomes reviewing them
+    store = open_store(tmp_path / "home", "default")
+    scheduler, then = Scheduler(), datetime.now(timezone.utc) - timedelta(days=30)
+    for card in build_deck(load_material(load_index(course_index.index_dir)), "gan")[:2]:
+        done = scheduler.review(scheduler.new_card(card.key, then), fsrs.Rating.Good, then)
+        store.save_review(card.key, card.topic, done.state, done.log)
+    store.close()
+    at.run()
+    assert "**Suggested next: GANs** · 2 cards on GANs are due." in texts(at)
+    assert at.button(key="learn-next").label == "Review 2 due"
+
+    at.button(key="learn-teach").click().run()  # the chosen topic (diffusion) taught in the chat
+    assert not at.exception
+    assert [t["text"] for t in at.session_state["chat_turns"] if t["role"] == "user"] == ["/teach diffusion"]
+    assert at.chat_input  # now on the chat page
+
+
 def _podcast_tab(at):
     return next(t for t in at.tabs if t.label == "Podcast")
 

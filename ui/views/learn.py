@@ -15,6 +15,7 @@ from rag_tutor.errors import RagTutorError
 from rag_tutor.index import read_manifest
 from rag_tutor.podcast import make_podcast, podcast_status
 from rag_tutor.study.cards import build_deck
+from rag_tutor.study.next_step import REVIEW, suggest
 from rag_tutor.study.path import learning_path
 
 
@@ -106,6 +107,7 @@ def podcast(s, topic: str) -> None:
     start_key = f"podcast_start_{topic}"
     st.audio(str(pod.audio), format="audio/wav", start_time=int(st.session_state.get(start_key, 0)))
     st.caption(f"{_clock(pod.duration_s)} · {pod.engine} voices · {len(pod.script.sources)} sources")
+    st.html(common.CHAPTER_CSS)  # chapter titles wrap instead of ending in "…"
     chapters, transcript = st.columns([1, 2], gap="large")
     with chapters:
         st.markdown("**Chapters**")
@@ -123,6 +125,21 @@ def podcast(s, topic: str) -> None:
     for n, c in enumerate(pod.script.sources, 1):
         quotes = [ln.text for ln in pod.script.lines if ln.source == n]
         common.render_source(c.title, c.section, c.source, c.text, quotes[0] if quotes else "", n)
+
+
+def suggestion(nxt, key: str) -> None:
+    """What the adaptive path suggests and why, with a button that starts it in the chat."""
+    with st.container(border=True):
+        if nxt.topic is None:
+            st.markdown(f"**Suggested next:** {common.md_inline(nxt.sentence)}")
+            return
+        idea = f"  \nNext idea: *{common.md_inline(nxt.section)}*" if nxt.section else ""
+        text, go = st.columns([4, 1], vertical_alignment="center")
+        text.markdown(f"**Suggested next: {common.md_inline(nxt.title)}** · {common.md_inline(nxt.sentence)}{idea}")
+        label = f"Review {nxt.due} due" if nxt.action == REVIEW else "Teach me this"
+        if go.button(label, icon=":material/arrow_forward:", key=key, width="stretch"):
+            chat_state.send(nxt.command)
+            st.switch_page("views/chat.py")
 
 
 def reading_list(step) -> None:
@@ -144,9 +161,10 @@ if not steps:
     st.info("The index has no topic documents yet. Add some on the Library page.")
     st.stop()
 ids = [step.topic for step in steps]
-nxt = report.next_topic(study.config.mastered)
+nxt = suggest(study, report)
+suggestion(nxt, "learn-next")
 if st.session_state.get("learn_topic") not in ids:
-    st.session_state["learn_topic"] = nxt.topic if nxt else ids[0]
+    st.session_state["learn_topic"] = nxt.topic if nxt.topic in ids else ids[0]
 topic = st.selectbox(
     "Topic", ids, key="learn_topic",
     format_func=lambda t: f"{ids.index(t) + 1}. {steps[ids.index(t)].title} · {progress[t].mastery:.0%} mastered"
@@ -163,8 +181,16 @@ mine = progress.get(topic)
 if mine:
     st.progress(min(1.0, mine.mastery), text=f"Mastery {mine.mastery:.0%} · quiz {mine.quiz_correct}/"
                 f"{mine.quiz_answered} · cards seen {mine.cards_seen}/{mine.cards_total} · due {mine.cards_due}")
-left, right, _ = st.columns([1, 1, 1])
-if left.button("Quiz me on this topic", icon=":material/quiz:", type="primary", key="learn-quiz"):
+if topic != nxt.topic:
+    chosen = suggest(study, report, topic)
+    if chosen.missing:  # the learner chose a topic ahead of the path: say what it builds on
+        st.warning(common.md_inline(chosen.sentence), icon=":material/route:")
+teach, left, right = st.columns([1, 1, 1])
+if teach.button("Teach me", icon=":material/school:", type="primary", key="learn-teach",
+                help="A short lesson in the chat: an explanation, then a question to check you understood"):
+    chat_state.send(f"/teach {topic}")
+    st.switch_page("views/chat.py")
+if left.button("Quiz me on this topic", icon=":material/quiz:", key="learn-quiz"):
     chat_state.start_quiz(topic, f"Quiz me on {step.title}")
     st.switch_page("views/chat.py")
 if right.button(f"Review its {step.cards} flashcards", icon=":material/style:", key="learn-cards"):
