@@ -72,7 +72,7 @@ def settings_for(name: str, rules_off: list[str]):
     return settings
 
 
-def product(settings, questions: list[dict], mode: str) -> dict:
+def product(settings, questions: list[dict], mode: str, records: Path | None = None) -> dict:
     if mode == "extractive":
         tutor = Tutor(settings.with_overrides(generate=False))
     else:
@@ -80,7 +80,20 @@ def product(settings, questions: list[dict], mode: str) -> dict:
     report = run_eval(tutor, questions)
     for r in report.records:
         print(f"[{mode}] {r.question['id']!s:<6} {r.answer.mode:<10} {r.answer.answer[:110]!r}", file=sys.stderr)
+    if records:  # one line per question, to read where two columns differ
+        with records.open("w", encoding="utf-8") as f:
+            for r in report.records:
+                f.write(json.dumps({"id": r.question["id"], "kind": r.question["kind"], "mode": r.answer.mode,
+                                    "declined": r.answer.declined, "correct": correct(r), "answer": r.answer.answer,
+                                    "raw": r.answer.raw, "sources": r.answer.prompt_sources}) + "\n")
     return report.metrics(tutor)
+
+
+def correct(record) -> bool | None:
+    q, a = record.question, record.answer
+    if q["kind"] == "out_of_scope":
+        return a.declined
+    return not a.declined and hit(a.answer, q["answers"])
 
 
 _DECLINE = re.compile(r"\b(i (do not|don't) know|not (mentioned|covered|provided|in the context)|cannot answer|"
@@ -159,6 +172,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="every K-th question of each set: a smaller sample with "
                                                           "every kind of question in it, for the slow columns")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--records", type=Path, help="a folder: one JSONL per column, each question's answer and score")
     args = ap.parse_args()
     sets = [s for s in args.sets.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
@@ -173,14 +187,15 @@ def main() -> None:
         for mode in modes:
             started = time.perf_counter()
             metrics = (plain_langchain(settings, questions) if mode == "plain"
-                       else product(settings, questions, mode))
+                       else product(settings, questions, mode, records_path(args.records, f"{name}-{mode}")))
             columns[f"{name}/{mode}"] = metrics
             print(f"{name}/{mode}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             save(columns, args.json)
         if args.ablate and name == "tune":
             for rule in RULES:
-                columns[f"tune/extractive-{rule.name}"] = product(without(settings, rule.name), questions,
-                                                                  "extractive")
+                columns[f"tune/extractive-{rule.name}"] = product(
+                    without(settings, rule.name), questions, "extractive",
+                    records_path(args.records, f"tune-extractive-{rule.name}"))
                 save(columns, args.json)
     print(table(columns))
 
@@ -191,6 +206,13 @@ def table(columns: dict[str, dict]) -> str:
         cells = [columns[c].get(row) for c in columns]
         lines.append(f"| {row} | {' | '.join('–' if v is None else str(v) for v in cells)} |")
     return "\n".join(lines)
+
+
+def records_path(folder: Path | None, column: str) -> Path | None:
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{column}.jsonl"
 
 
 def save(columns: dict[str, dict], path: Path | None) -> None:

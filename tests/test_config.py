@@ -26,3 +26,17 @@ def test_home_comes_from_rag_tutor_home():
 def test_bad_environment_value_is_a_clear_error():
     with pytest.raises(ConfigError, match="RAG_TUTOR_K"):
         load_settings(env={"RAG_TUTOR_K": "five"})
+
+
+def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, rag_tutor; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "ACTIVE"
