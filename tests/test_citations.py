@@ -93,3 +93,43 @@ def test_a_sentence_is_finished_only_once_words_of_the_next_follow():
     # a citation still being written after the full stop may belong to the sentence before it
     assert finished_sentences("A GAN has two networks. [1") == []
     assert finished_sentences("Ho et al. showed it. Then") == ["Ho et al. showed it."]
+
+
+# Our own questions, on topics with several passages each, so that an answer cites more than one.
+OWN_QUESTIONS = [
+    "Explain what the generator and the discriminator each try to achieve.",
+    "In what way does the KV cache make generation with a transformer faster?",
+    "Describe how the reparameterization trick lets a VAE be trained with gradients.",
+    "Tell me how a few-shot prompt shows the model what to do.",
+]
+
+
+@pytest.fixture(scope="module")
+def cited_tutor(course_retriever):
+    from rag_tutor.answer import Tutor
+
+    return Tutor(course_retriever.settings, retriever=course_retriever)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", OWN_QUESTIONS)
+def test_each_shown_number_is_the_passage_its_sentence_was_checked_against(cited_tutor, question):
+    """On real answers: every [n] after a sentence names a passage that supports that sentence (the checker's own
+    score, at the answer's threshold), and the quote the app highlights for that sentence is a sentence of the same
+    passage, taken in the order the answer cites it (Citation.quotes, what the [n] links point at)."""
+    tutor = cited_tutor
+    answer = tutor.ask(question)
+    assert not answer.declined, answer.answer
+    by_n = {c.n: c for c in answer.citations}
+    used: dict[int, int] = {}
+    for sentence in split_sentences(answer.answer):
+        claim, numbers = strip_citations(sentence), cited_numbers(sentence)
+        assert numbers, f"uncited sentence shown: {sentence!r}"
+        for n in numbers:
+            c = by_n[n]
+            support = tutor.checker.support(claim, c.text)
+            assert support.score >= tutor.settings.support_threshold, (answer.mode, n, claim, c.chunk_id)
+            i = used.get(n, 0)
+            used[n] = i + 1
+            assert c.quotes[i] in split_sentences(c.text), (n, c.quotes[i])
+    assert used == {c.n: len(c.quotes) for c in answer.citations}

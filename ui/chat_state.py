@@ -16,6 +16,7 @@ restart of the app opens the same conversation, its follow-up history and its qu
 from __future__ import annotations
 
 import json
+import re
 
 import streamlit as st
 
@@ -299,11 +300,37 @@ def _show(reply: Reply, line: str) -> None:
     elif reply.stream is not None:
         st.session_state[PENDING] = reply.stream
     elif line.split()[0].lower() == "/help":
-        add("assistant", "study", text=f"```text\n{reply.text}\n```")
+        add("assistant", "study", text=help_markdown(reply.text))
     elif reply.quit:
         add("assistant", "study", text="Your progress is saved; close the tab to leave.")
     else:
         add("assistant", "study", text=reply.text)
+
+
+TERMINAL_ONLY = ("/quit", "/exit")  # commands the app has no use for: closing the tab leaves
+_COMMAND_LINE = re.compile(r"^\s{2,}(/\w+(?:\s+\S+)*?)\s{2,}(\S.*)$")  # "  /quiz [topic] [n]     a quiz, ..."
+
+
+def help_markdown(text: str) -> str:
+    """The chat's /help text (written for the terminal, in aligned columns) as Markdown that wraps: each command
+    a list item, its continued lines joined to it, the terminal-only ones left out."""
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        command = _COMMAND_LINE.match(line)
+        if command:
+            skipping = command.group(1).split()[0].lower() in TERMINAL_ONLY
+            if not skipping:
+                out.append(f"- `{command.group(1)}` {common.md(command.group(2))}")
+        elif line.startswith("  ") and line.strip() and out and out[-1].startswith("- "):
+            if not skipping:
+                out[-1] += " " + common.md(line.strip())
+        else:
+            skipping = False
+            if line.strip() and out and out[-1].startswith("- "):
+                out.append("")  # a line after a list is not a lazy continuation of its last item
+            out.append(common.md(line.strip()))
+    return "\n".join(out)
 
 
 @_guarded("reading your message")

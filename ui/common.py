@@ -326,6 +326,12 @@ a[href^="#src-"] {text-decoration: none; font-weight: 600; font-size: 0.85em; pa
 a[href^="#src-"]:hover {background: rgba(59,130,246,0.25);}
 </style>"""
 
+# Streamlit cuts a button's label to one line ending in "…"; a podcast chapter's title is read whole, wrapped.
+CHAPTER_CSS = """<style>
+[class*="st-key-podcast-chapter-"] button {text-align: left; justify-content: flex-start;}
+[class*="st-key-podcast-chapter-"] button * {white-space: normal; overflow: visible; text-overflow: clip;}
+</style>"""
+
 _MARKS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +46,31 @@ def upload_section(s) -> None:
 # ---------------------------------------------------------------- the index
 
 
+# A table's five columns do not fit a phone: below Streamlit's own mobile width the documents are a list whose
+# lines wrap, and the table (sortable, for wide screens) is hidden.
+NARROW_CSS = """<style>
+@media (max-width: 640px) {.st-key-docs-wide {display: none;}}
+@media (min-width: 641px) {.st-key-docs-narrow {display: none;}}
+.rt-docs {list-style: none; padding: 0; margin: 0;}
+.rt-docs li {padding: 0.4rem 0; border-bottom: 1px solid rgba(128,128,128,0.25); overflow-wrap: anywhere;}
+.rt-docs .rt-meta {font-size: 0.8rem; opacity: 0.75;}
+</style>"""
+
+
+def document_list(rows: list[dict]) -> str:
+    """The documents as a list for narrow screens: title, then status, chunks, when indexed and the file."""
+    items = []
+    for r in rows:
+        meta = [r["Status"]]
+        if r["Chunks"] is not None:
+            meta.append(f"{r['Chunks']} chunks")
+        if r["Last indexed"] is not None:
+            meta.append(f"indexed {r['Last indexed']:%-d %b %H:%M}")
+        items.append(f"<li><div>{html.escape(r['Title'])}</div><div class='rt-meta'>"
+                     f"{html.escape(' · '.join(meta))}<br><code>{html.escape(r['Source'])}</code></div></li>")
+    return f"<ul class='rt-docs'>{''.join(items)}</ul>"
+
+
 def documents_section(s) -> None:
     from rag_tutor.index import read_manifest
 
@@ -76,13 +102,17 @@ def documents_section(s) -> None:
     for source in status.added:
         rows.append({"Title": Path(source).name, "Source": source, "Chunks": None, "Last indexed": None,
                      "Status": "new, not indexed yet"})
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_order=["Title", "Status", "Chunks", "Last indexed", "Source"], column_config={
-                     "Title": st.column_config.TextColumn(width="medium"),
-                     "Status": st.column_config.TextColumn(width="small"),
-                     "Chunks": st.column_config.NumberColumn(width="small"),
-                     "Last indexed": st.column_config.DatetimeColumn(format="D MMM HH:mm", width="small"),
-                 })
+    st.html(NARROW_CSS)
+    with st.container(key="docs-wide"):
+        st.dataframe(rows, hide_index=True, width="stretch",
+                     column_order=["Title", "Status", "Chunks", "Last indexed", "Source"], column_config={
+                         "Title": st.column_config.TextColumn(width="medium"),
+                         "Status": st.column_config.TextColumn(width="small"),
+                         "Chunks": st.column_config.NumberColumn(width="small"),
+                         "Last indexed": st.column_config.DatetimeColumn(format="D MMM HH:mm", width="small"),
+                     })
+    with st.container(key="docs-narrow"):
+        st.html(document_list(rows))
 
 
 def rebuild_section(s) -> None:
