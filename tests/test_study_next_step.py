@@ -110,6 +110,7 @@ class Clock:
 
 @pytest.mark.model
 def test_path_follows_due_cards_then_the_next_idea_on_the_real_course(course_index, index, embedder, tmp_path):
+    from rag_tutor.study.lesson import build_lesson
     from rag_tutor.study.next_step import suggest
     from rag_tutor.study.session import StudySession
 
@@ -118,12 +119,13 @@ def test_path_follows_due_cards_then_the_next_idea_on_the_real_course(course_ind
                            config=StudyConfig(fsrs_fuzzing=False), clock=clock)
     first = suggest(session)
     assert (first.action, first.topic, first.command) == (LEARN, "intro", "/teach intro")
-    assert first.section == "Generative versus discriminative models"  # its first section with a card
+    assert first.section == "Definition of generative AI as learning a data distribution"  # its lesson's first idea
     text = session.handle("what should I study next?").text
     assert text.startswith("**Next: What Is Generative AI?** (/teach intro): What Is Generative AI? is the first "
-                           "topic of the path. Next idea: *Generative versus discriminative models*.")
+                           "topic of the path. Next idea: *Definition of generative AI as learning a data "
+                           "distribution*.")
 
-    reply = session.handle("/flashcards gan")  # three GAN cards learnt, then a week passes
+    reply = session.handle("/flashcards gan")  # three GAN cards learnt, then a month passes
     for _ in range(3):
         session.handle("show")
         reply = session.handle("good")
@@ -140,16 +142,17 @@ def test_path_follows_due_cards_then_the_next_idea_on_the_real_course(course_ind
     after = suggest(session)
     assert after.action == LEARN and after.topic == "intro"  # nothing due: back to the path
 
-    # the first section's cards learnt: the next idea moves on to the next section with a card
-    from rag_tutor.study.cards import build_deck
-
-    deck = [c for c in build_deck(session.material, "intro") if c.citation.section == first.section]
-    assert deck
-    for card in deck:
-        done = session.scheduler.review(session.scheduler.new_card(card.key, clock.now), fsrs.Rating.Easy, clock.now)
-        session.store.save_review(card.key, card.topic, done.state, done.log)
+    # one idea taught (the answer shown: its card reviewed "again"): the next idea is the lesson's second one
+    ideas = build_lesson(session.material, "intro", session.config)
+    assert ideas[0].section == first.section
+    assert session.handle("/teach intro").lesson.idea == ideas[0]
+    session.handle("just tell me")
+    session.handle("stop")
     moved = suggest(session)
-    assert moved.topic == "intro" and moved.section not in (None, first.section)
+    assert (moved.action, moved.topic, moved.section) == (LEARN, "intro", ideas[1].section)
+    clock.now += timedelta(hours=1)  # the card shown again soon after "again" is due: reviewing it comes first
+    again = suggest(session)
+    assert (again.action, again.topic, again.reason) == (REVIEW, "intro", "1 card on What Is Generative AI? is due")
 
     warned = session.handle("/path diffusion").text  # intro and GANs were started above, the rest was not
     assert ("(/teach diffusion): Diffusion and Score-Based Models builds on Autoregressive and Transformer Models "

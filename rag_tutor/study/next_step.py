@@ -8,8 +8,8 @@ The rule, in order:
 4. else nothing: every topic is mastered.
 A topic's prerequisites are the topics before it in the path order (the corpus declares no
 others). A topic without flashcards cannot be measured, so it neither gates nor is suggested.
-Within the chosen topic, the next idea is its first section whose flashcards are not all
-reviewed and remembered.
+Within the chosen topic, the next idea is the first idea of its lesson (study/lesson.py, one
+per section) whose flashcard is not yet reviewed or remembered.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import StudyConfig
-from .cards import build_deck
+from .lesson import build_lesson
 from .material import Material
 from .path import ProgressReport, TopicProgress
 from .progress import StoredCard
@@ -35,7 +35,7 @@ class NextStep:
     title: str  # the topic's short name ("GANs")
     reason: str  # one plain sentence: why this, now
     command: str  # the chat line that starts it ("/flashcards gan", "/teach gan")
-    section: str | None = None  # the next idea within the topic: its first section not yet learnt
+    section: str | None = None  # the next idea within the topic: the section of its first idea not yet learnt
     due: int = 0  # the topic's due cards
     missing: tuple[str, ...] = ()  # prerequisites not started, in path order (only for a topic the learner asked for)
 
@@ -113,24 +113,19 @@ def _due(t: TopicProgress) -> str:
     return f"{n} card{'s' if n != 1 else ''} on {short_name(t.title)} {'are' if n != 1 else 'is'} due"
 
 
-def next_section(material: Material, topic: str, stored: dict[str, StoredCard], scheduler: Scheduler,
-                 now: datetime, config: StudyConfig | None = None) -> str | None:
-    """The topic's first section (document order) with a flashcard not yet reviewed or below ``idea_recall``.
+def next_idea(material: Material, topic: str, stored: dict[str, StoredCard], scheduler: Scheduler, now: datetime,
+              config: StudyConfig | None = None) -> str | None:
+    """The section of the topic's first lesson idea (the ideas /teach walks, in reading order) whose flashcard is
+    not yet reviewed or has fallen below ``idea_recall``; None when every idea's card is remembered.
 
-    Sections without a card are passed over: nothing the learner did can say they know it.
+    The lesson reviews an idea's card when it ends, so a taught idea counts as learnt until FSRS says it fades.
+    An idea without a card is passed over: nothing the learner did can say they know it.
     """
     config = config or StudyConfig()
-    source = material.topic(topic).source if material.topic(topic) else None
-    deck = [c for c in build_deck(material, topic) if c.citation.source == source]  # term cards cite the glossary
-    sections: list[str] = []
-    for chunk, t in zip(material.chunks, material.chunk_topics):
-        if t == topic and chunk.section != chunk.title and chunk.section not in sections:
-            sections.append(chunk.section)  # the lead paragraph (section == title) is not an idea of its own
-    for section in sections:
-        cards = [c for c in deck if c.citation.section == section]
-        if cards and any(c.key not in stored or scheduler.retrievability(stored[c.key].state, now) < config.idea_recall
-                         for c in cards):
-            return section
+    for idea in build_lesson(material, topic, config):
+        card = stored.get(idea.card_key)
+        if idea.card_key and (card is None or scheduler.retrievability(card.state, now) < config.idea_recall):
+            return idea.section
     return None
 
 
@@ -142,7 +137,7 @@ def next_step(report: ProgressReport, material: Material, stored: dict[str, Stor
     if t is None:
         return NextStep(DONE, None, "", reason, "/progress")
     command = f"/flashcards {t.topic}" if action == REVIEW else f"/teach {t.topic}"
-    section = next_section(material, t.topic, stored, scheduler, now, config) if action == LEARN else None
+    section = next_idea(material, t.topic, stored, scheduler, now, config) if action == LEARN else None
     return NextStep(action, t.topic, short_name(t.title), reason, command, section, t.cards_due, missing)
 
 
