@@ -223,7 +223,7 @@ def test_progress_and_path_requests(session):
     one = session.handle("/path GANs")
     assert one.path[0].topic == "gan" and "corpus/06-generative-adversarial-networks.md" in one.text
     assert "gan" in session.store.studied()
-    assert set(COMMANDS) == {"/quiz", "/flashcards", "/progress", "/path"} and all(c in HELP for c in COMMANDS)
+    assert set(COMMANDS) == {"/quiz", "/flashcards", "/teach", "/progress", "/path"} and all(c in HELP for c in COMMANDS)
 
 
 # ---------------------------------------------------------------- path, topics, mastery
