@@ -329,6 +329,8 @@ def help_markdown(text: str) -> str:
             skipping = False
             if line.strip() and out and out[-1].startswith("- "):
                 out.append("")  # a line after a list is not a lazy continuation of its last item
+            elif line.strip() and out and out[-1]:
+                out[-1] += "  "  # a line of its own ("Commands:"), not run into the sentence before
             out.append(common.md(line.strip()))
     return "\n".join(out)
 

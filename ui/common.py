@@ -321,7 +321,7 @@ CITE_JS = """<script>
 </script>
 <style>
 [class*="st-key-src-"] {scroll-margin-top: 4.5rem;}
-a[href^="#src-"] {text-decoration: none; font-weight: 600; font-size: 0.85em; padding: 0 0.2rem;
+a[href^="#src-"] {text-decoration: none; font-weight: 600; font-size: 0.85em; padding: 0 0.1rem;
   border-radius: 0.3rem; background: rgba(59,130,246,0.12); white-space: nowrap;}
 a[href^="#src-"]:hover {background: rgba(59,130,246,0.25);}
 </style>"""

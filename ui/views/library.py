@@ -51,7 +51,8 @@ def upload_section(s) -> None:
 NARROW_CSS = """<style>
 @media (max-width: 640px) {.st-key-docs-wide {display: none;}}
 @media (min-width: 641px) {.st-key-docs-narrow {display: none;}}
-.rt-docs {list-style: none; padding: 0; margin: 0;}
+.rt-docs {list-style: none; padding: 0 !important; margin: 0 !important;}
+.rt-docs li {margin: 0 !important;}
 .rt-docs li {padding: 0.4rem 0; border-bottom: 1px solid rgba(128,128,128,0.25); overflow-wrap: anywhere;}
 .rt-docs .rt-meta {font-size: 0.8rem; opacity: 0.75;}
 </style>"""
