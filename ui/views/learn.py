@@ -134,9 +134,9 @@ def suggestion(nxt, key: str) -> None:
             st.markdown(f"**Suggested next:** {common.md_inline(nxt.sentence)}")
             return
         idea = f"  \nNext idea: *{common.md_inline(nxt.section)}*" if nxt.section else ""
-        text, go = st.columns([4, 1], vertical_alignment="center")
+        text, go = st.columns([3, 1], vertical_alignment="center")
         text.markdown(f"**Suggested next: {common.md_inline(nxt.title)}** · {common.md_inline(nxt.sentence)}{idea}")
-        label = f"Review {nxt.due} due" if nxt.action == REVIEW else "Teach me this"
+        label = f"Review {nxt.due} due" if nxt.action == REVIEW else "Start the lesson"
         if go.button(label, icon=":material/arrow_forward:", key=key, width="stretch"):
             chat_state.send(nxt.command)
             st.switch_page("views/chat.py")
