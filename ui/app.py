@@ -14,6 +14,7 @@ import streamlit as st
 
 import chat_state
 import common
+from rag_tutor.study.next_step import suggest
 
 st.set_page_config(
     page_title="rag-tutor",
@@ -97,9 +98,9 @@ def learning_path(s) -> None:
         common.show_error(exc, "reading your progress")
         return
     st.markdown("**Learning path**")
-    nxt = report.next_topic(common.get_study(s).config.mastered)
-    if nxt:
-        st.caption(f"Next up: **{common.md_inline(nxt.title)}**")
+    nxt = suggest(common.get_study(s), report)
+    if nxt.topic:
+        st.caption(f"Next up: **{common.md_inline(nxt.title)}**", help=nxt.sentence)
     with st.container(height=260, border=True):
         for t in report.topics:
             st.progress(min(1.0, max(0.0, t.mastery)), text=f"{common.md_inline(t.title)} · {t.mastery:.0%}")

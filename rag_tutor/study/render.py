@@ -110,7 +110,8 @@ def step(s: PathStep, mastery: float | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def progress(report: ProgressReport, now: datetime, mastered: float, missed: list[MissedConcept] | None = None) -> str:
+def progress(report: ProgressReport, now: datetime, missed: list[MissedConcept] | None = None,
+             next_line: str = "") -> str:
     lines = [f"**Progress of {report.learner}**", "", "| topic | mastery | quiz | cards seen | due |",
              "| --- | --- | --- | --- | --- |"]
     for t in report.topics:
@@ -127,7 +128,6 @@ def progress(report: ProgressReport, now: datetime, mastered: float, missed: lis
     if missed:
         lines.append("Most often missed in quizzes: "
                      + ", ".join(f"{m.concept} ({m.missed} of {m.answered})" for m in missed) + ".")
-    nxt = report.next_topic(mastered)
-    if nxt:
-        lines.append(f"Next on your path: **{nxt.title}** (/flashcards {nxt.topic}, /quiz {nxt.topic}).")
+    if next_line:  # the adaptive next step (study/next_step.py), with its reason
+        lines.append(next_line)
     return "\n".join(lines)

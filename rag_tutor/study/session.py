@@ -637,7 +637,8 @@ class StudySession:
     def show_progress(self) -> StudyReply:
         """The /progress reply."""
         report = self.report()
-        text = render.progress(report, self.clock(), self.config.mastered, self.store.most_missed(MOST_MISSED))
+        text = render.progress(report, self.clock(), self.store.most_missed(MOST_MISSED),
+                               suggest(self, report).markdown())
         return StudyReply(text, progress=report)
 
     def show_path(self, topic: str | None = None) -> StudyReply:
