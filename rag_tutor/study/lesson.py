@@ -27,7 +27,8 @@ _EMPHASIS = re.compile(r"\*\*|__|`")
 _GENERIC = frozenset(keyword_tokens(
     "model models data generative network networks use used using method methods called one two also often "
     "can make makes made way ways new like example learn learns learned learning train training sample samples "
-    "from into onto over under about each such than then there these those which while within without"))
+    "from into onto over under about each such than then there these those which while within without "
+    "introduced proposed called known paper papers researchers first later work works shown show"))
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class _Sentence:
 def _prose(sentence: str, config: StudyConfig) -> bool:
     """A sentence worth showing on its own line: complete, card-sized, no formula, no list item."""
     return (config.teach_sentence_min_chars <= len(sentence) <= config.teach_sentence_max_chars
-            and sentence[-1] in ".!?" and sentence[0].isalpha() and "=" not in sentence
+            and sentence[-1] in ".!?" and (sentence[0].isupper() or sentence[0].isdigit()) and "=" not in sentence
             and sentence.count('"') % 2 == 0)
 
 

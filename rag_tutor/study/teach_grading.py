@@ -80,10 +80,12 @@ class Grader:
         return self._references[idea.key]
 
     def _others(self, idea: Idea) -> list[int]:
-        """Terms a reply may be mistaken for: not the idea's own, not named in its key sentences, not a kind of
-        it nor it a kind of them (one name inside the other: "Conditional GAN" and "GAN")."""
+        """Terms a reply may be mistaken for: not the idea's own, not named in its definition (its parts), not a
+        kind of it nor it a kind of them (one name inside the other: "Conditional GAN" and "GAN"). A term the
+        passage only mentions stays a candidate: describing the generator when asked about the discriminator
+        is the confusion to name."""
         own = [f" {normalise(a)} " for a in idea.accepted or (idea.term,) if a]
-        said = " ".join(idea.references)
+        said = idea.references[0] if idea.term else " ".join(idea.references)
         return [i for i, t in enumerate(self.material.terms)
                 if t.name != idea.term and not mentions(said, t.aliases)
                 and not any(o in f" {normalise(a)} " or f" {normalise(a)} " in o for a in t.aliases for o in own)]
