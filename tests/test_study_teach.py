@@ -67,7 +67,7 @@ class WordVectors:
 
 def _toy_lesson() -> tuple[Lesson, Material]:
     terms = [_term("Encoder", "Maps an input image to a code."), _term("Critic", "Gives each sample a score.")]
-    cite = Citation("corpus/toy.md", "Toy", "Encoders", "The encoder maps an input image to a code.", "toy#0")
+    cite = Citation("corpus/toy.md", "Toy", "Maps and codes", "The encoder maps an input image to a code.", "toy#0")
     ideas = [
         Idea(f"toy:{n}", "toy", f"Section {n}", "The encoder maps an input image to a code.", cite, kind,
              question, "Encoder", "Encoder maps an input image to a code.", terms[0].citation,
@@ -108,7 +108,9 @@ def test_right_first_time_is_good_after_hints_hard_and_skip_schedules_nothing():
     said, step = t.reply("it turns an input image into a code")
     assert step.verdict.label == RIGHT and said.startswith("✅") and "idea 2/3" in said
     said, step = t.reply("a critic")  # another course term's name
-    assert step.verdict.label == WRONG and step.verdict.confused_with.name == "Critic" and "That describes" in said
+    assert step.verdict.label == WRONG and step.verdict.confused_with.name == "Critic"
+    assert "**Critic** is a different idea" in said and "Hint 1/3" in said
+    assert "Encoder" not in said  # asked for a name, neither the nudge nor the misconception gives it
     said, step = t.reply("Encoder")
     assert step.verdict.label == RIGHT
     said, step = t.reply("skip")

@@ -82,6 +82,9 @@ def present(lesson: Lesson) -> str:
 def hint(idea: Idea, rung: int) -> str:
     """Rung 1: a nudge naming the idea; rung 2: the key sentence with a blank; rung 3: the answer, cited."""
     if rung == 1:
+        if idea.kind == NAME:  # naming the concept would be the answer: point at where the explanation names it
+            return (f"💡 Hint 1/{HINTS}: the term is named in the explanation of *{idea.section}*: which part "
+                    "plays this role?")
         what = f"**{idea.concept}**" if idea.term else "this part"
         return f"💡 Hint 1/{HINTS}: think of what {what} does in *{idea.section}*; look back at the explanation."
     if rung == 2:
@@ -96,6 +99,9 @@ def answer(idea: Idea) -> str:
 def misconception(idea: Idea, verdict: Verdict) -> str:
     """A reply that describes (or names) another concept: what that concept is, both sources cited."""
     other = verdict.confused_with
+    if idea.kind == NAME:  # the asked term's name is the answer: not said here
+        return (f"**{other.name}** is a different idea: {gloss(other)}\n{render.source_line(other.citation)}\n"
+                f"The term asked for is explained in {idea.citation.markdown()}.")
     return (f"That describes **{other.name}** rather than {idea.concept}: {gloss(other)}\n"
             f"{render.source_line(other.citation)}\n"
             f"{idea.concept} is explained in {idea.citation.markdown()}.")
