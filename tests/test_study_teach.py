@@ -239,3 +239,6 @@ def test_teach_me_requests_name_topics_as_the_learn_page_does(make_session):
     session.handle("/teach diffusion")
     assert session.handle("What is a U-Net used for?") is None  # a question for the tutor; the lesson waits
     assert "Lesson paused" in session.reminder()
+    assert "still on" in session.handle("/teach").text and session.teacher.lesson.position == 0
+    graded = session.handle("what the forward process does is add noise to the data, a little at every step")
+    assert graded is not None and graded.lesson.verdict is not None  # a reply, not a question

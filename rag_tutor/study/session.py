@@ -61,6 +61,10 @@ _PROGRESS = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:my\s+)?progress[\s.!?]*$"
                        r"|^how am i doing\b|^what'?s my (progress|score)", re.I)
 _PATH = re.compile(r"^(?:show\s+(?:me\s+)?)?(?:the\s+|my\s+)?(?:learning\s+path|study\s+plan|syllabus)[\s.!?]*$"
                    r"|^what should i (study|learn|do) next\b", re.I)
+# During a lesson a reply may open like a question ("what the discriminator does is..."): only a line that ends
+# with "?" or plainly asks goes to the tutor.
+_ASKS = re.compile(r"^((what|why|how|who|when|where|which)\s+(is|are|was|were|does|do|did|can|could|should|would)\b"
+                   r"|(can|could|would) you\b|tell me (about|more)\b|explain\b|what'?s\b)", re.I)
 _TEACH_ME = re.compile(_POLITE + r"(?:teach|tutor)\s+me\b(?:\s+(?:about|on))?(?P<rest>.*)$", re.I)
 _REST_FILLER = re.compile(r"\b(on|about|in|for|with|my|the|some|due|flash\s?cards?|cards|please|questions?|quiz)\b",
                           re.I)
@@ -291,6 +295,9 @@ class StudySession:
         if name == "/teach":
             if args and _STOP_LESSON.match(" ".join(args)):
                 return self.stop("teach")
+            if not args and self.teacher is not None:
+                text, step = self.teacher.start("Your lesson is still on (`/teach stop` ends it).")
+                return StudyReply(text, lesson=step)
             return self.start_teach(" ".join(args) or None)
         if name == "/progress":
             return self._with_reminder(self.show_progress())
@@ -606,7 +613,7 @@ class StudySession:
         return StudyReply(text, lesson=step)
 
     def _teach_reply(self, text: str) -> StudyReply | None:
-        if looks_like_question(text) and not _TENTATIVE.match(text):
+        if looks_like_question(text) and not _TENTATIVE.match(text) and (text.endswith("?") or _ASKS.match(text)):
             return None  # a question for the tutor; the lesson keeps its place
         said, step = self.teacher.reply(text)
         if step.done:
