@@ -589,7 +589,7 @@ class StudySession:
         self.teacher = self._teacher(lesson)
         intro = (f"**Lesson: {lesson.title}**: {len(lesson.ideas)} ideas, one at a time. Each is explained from the "
                  "course, then you answer a question on it. Ask a normal question any time: the lesson keeps its "
-                 "place.")
+                 "place.\n" + "; ".join(f"{n}. {idea.section}" for n, idea in enumerate(lesson.ideas, 1)) + ".")
         if paused:
             intro += " Your quiz is saved: /quiz resumes it."
         text, step = self.teacher.start(intro)

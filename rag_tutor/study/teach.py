@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from ..index import keyword_tokens
 from . import render
 from .lesson import NAME, Idea
 from .teach_grading import PARTIAL, RIGHT, Grader, Verdict
@@ -107,6 +108,15 @@ def misconception(idea: Idea, verdict: Verdict) -> str:
             f"{idea.concept} is explained in {idea.citation.markdown()}.")
 
 
+def partly(reply: str, verdict: Verdict) -> str:
+    """A partial reply: the key words it already uses, as the learner wrote them."""
+    used = list(dict.fromkeys(w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", reply)
+                              if set(keyword_tokens(w)) & set(verdict.found)))
+    if not used:
+        return "🟡 Partly right: you are on the way."
+    return f"🟡 Partly right: {', '.join(f'*{w}*' for w in used)} {'is' if len(used) == 1 else 'are'} on the mark; say more."
+
+
 def recap(idea: Idea, due: datetime | None, now: datetime) -> str:
     line = f"**Recap:** {idea.recap} ({idea.citation.markdown()})"
     if due is not None:
@@ -171,7 +181,7 @@ class Teacher:
         verdict = self.grader.grade(idea, text)
         if verdict.label == RIGHT:
             return self._close(["✅ Right."], FIRST if lesson.hints == 0 else HINTED, verdict)
-        said = ["🟡 Partly right: you are on the way." if verdict.label == PARTIAL else "❌ Not yet."]
+        said = [partly(text, verdict) if verdict.label == PARTIAL else "❌ Not yet."]
         if verdict.confused_with is not None:
             said.append(misconception(idea, verdict))
         return self._next_hint(said, verdict)

@@ -113,6 +113,6 @@ class Grader:
         confused = None
         if idea.kind == NAME and names_other in terms:  # a name question answered with another course term's name
             confused = names_other
-        if confused is None and len(reply.split()) > 3:
+        if confused is None and not found and len(reply.split()) > 3:  # a reply using the idea's key words is about it
             confused = confusion(vector, similarity, terms, self._definition_vectors()[others], self.config)
         return Verdict(WRONG if confused is not None else label, similarity, found, confused)
