@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 
@@ -36,7 +37,9 @@ CSS = """<style>
 </style>"""
 
 
+@lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    """One parser for every passage: its render rules keep no state (each token carries its own place)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     md.add_render_rule("link_open", lambda *a: "")  # a link keeps its words, never its address
     md.add_render_rule("link_close", lambda *a: "")
