@@ -105,6 +105,7 @@ class Report:
                 sum(format_ok(r.answer.raw, len(r.answer.prompt_sources))
                     for r in generated), len(generated)),
             "extractive_fallbacks": sum(r.answer.mode == "extractive" for r in answerable),
+            "recaps_shown": sum(bool(r.answer.recap) for r in answerable),
             "decline_accuracy": share(sum(r.answer.declined for r in oos), len(oos)),
             "false_decline_rate": share(sum(r.answer.declined for r in answerable), len(answerable)),
             "follow_up_accuracy": share(sum(r in correct for r in follow), len(follow)),

@@ -108,7 +108,7 @@ class _AlwaysDeclines:
 
 
 def test_the_models_not_covered_is_overruled_when_the_question_names_a_course_term(tutor):
-    declining = Tutor(tutor.settings, retriever=tutor.retriever)
+    declining = Tutor(tutor.settings.with_overrides(writer="model"), retriever=tutor.retriever)
     declining._generator = _AlwaysDeclines()
     elbo = declining.ask("What is the ELBO?")
     assert not elbo.declined and elbo.mode == "extractive" and "lower bound" in elbo.answer.lower()
@@ -219,3 +219,53 @@ def test_retrieve_and_ask_draw_on_the_same_passages(course_index, tutor, questio
     shown = [(p["source"], p["section"], p["text"]) for p in json.loads(capsys.readouterr().out)["passages"]]
     answered = tutor.retrieve(question, history).passages
     assert shown == [(p.source, p.section, p.text) for p in answered]
+
+
+class _Says:
+    """Stands in for the LLM: always writes the same text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def stream(self, messages, stats=None, settings=None):
+        yield self.text
+
+
+def _selector_with(tutor, text: str) -> Tutor:
+    selecting = Tutor(tutor.settings.with_overrides(writer="selector"), retriever=tutor.retriever)
+    selecting._generator = _Says(text)
+    return selecting
+
+
+def test_the_selector_answers_at_once_and_a_passing_recap_comes_after(tutor):
+    question = "What does the discriminator do in a GAN?"
+    plain = Tutor(tutor.settings.with_overrides(generate=False), retriever=tutor.retriever).ask(question)
+    recap = "The discriminator learns to tell real samples from generated ones [1]."
+    stream = _selector_with(tutor, recap).stream(question)
+    pieces = list(stream)
+    answer = stream.answer
+    assert pieces[0] == plain.answer  # the chosen sentences first, as they are without a model
+    assert answer.mode == "selected" and answer.recap.startswith("In short: ")
+    assert pieces == [plain.answer, " " + answer.recap] and "".join(pieces) == answer.answer
+    assert all(c.n == i for i, c in enumerate(answer.citations, 1))
+
+
+@pytest.mark.parametrize("recap", [
+    "What does the discriminator do in a GAN?",  # the question again
+    "The discriminator is a clasifier that tells real from fake [1].",  # a word no source has
+    "The discriminator is a pineapple that judges fruit salads for the generator [1].",  # unsupported
+])
+def test_a_recap_that_copies_invents_or_is_unsupported_is_left_out(tutor, recap):
+    stream = _selector_with(tutor, recap).stream("What does the discriminator do in a GAN?")
+    pieces = list(stream)
+    assert pieces == [stream.answer.answer] and not stream.answer.recap and stream.answer.raw == recap
+
+
+def test_a_recap_that_copies_a_shown_sentence_is_left_out(tutor):
+    question = "What does the discriminator do in a GAN?"
+    first = Tutor(tutor.settings.with_overrides(generate=False), retriever=tutor.retriever).ask(question)
+    from rag_tutor.citations import split_sentences
+
+    copy = split_sentences(first.answer)[0]
+    stream = _selector_with(tutor, copy).stream(question)
+    assert list(stream) == [first.answer] and not stream.answer.recap
