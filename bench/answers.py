@@ -13,7 +13,8 @@ Modes, all on the same index and question:
 - ``extractive``: no model; the passages' most relevant sentences, each cited (setting generate=false).
 - ``base``: SmolLM2-135M-Instruct without the project's LoRA adapter, through the whole answer path.
 - ``adapter``: the shipped product (base + LoRA adapter; the answer written as settings.writer says).
-- ``model``: the adapter writing the whole answer from the sources, its checked sentences kept (writer=model).
+- ``adapter-writes`` / ``base-writes``: the model (with / without the adapter) writing the whole answer from the
+  sources, only its checked sentences kept (writer=model: the design before the selector wrote the answers).
 - ``plain``: the peer, a plain LangChain RAG as in the tutorials: raw files, RecursiveCharacterTextSplitter(1000, 200),
   MiniLM, FAISS top 4, the question alone, the base model prompted to answer from numbered context with [n]
   citations; no rules, no checks, no declines except what the model writes.
@@ -55,7 +56,7 @@ SETS = {
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
-MODES = ("extractive", "base", "adapter", "model", "plain")
+MODES = ("extractive", "base", "adapter", "adapter-writes", "base-writes", "plain")
 ROWS = ["questions", "answer_accuracy", "follow_up_accuracy", "citation_precision", "decline_accuracy",
         "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5", "median_words",
         "extractive_fallbacks", "recaps_shown", "out_of_range_markers", "median_total_s"]
@@ -76,8 +77,8 @@ def settings_for(name: str, rules_off: list[str]):
 def product(settings, questions: list[dict], mode: str, records: Path | None = None) -> dict:
     if mode == "extractive":
         tutor = Tutor(settings.with_overrides(generate=False))
-    elif mode == "model":
-        tutor = Tutor(settings.with_overrides(writer="model"))
+    elif mode.endswith("-writes"):
+        tutor = Tutor(settings.with_overrides(writer="model"), use_adapter=mode == "adapter-writes")
     else:
         tutor = Tutor(settings, use_adapter=mode == "adapter")
     report = run_eval(tutor, questions)
