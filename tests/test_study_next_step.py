@@ -150,6 +150,11 @@ def test_path_follows_due_cards_then_the_next_idea_on_the_real_course(course_ind
     session.handle("stop")
     moved = suggest(session)
     assert (moved.action, moved.topic, moved.section) == (LEARN, "intro", ideas[1].section)
+    started = session.handle("/teach")  # no topic: the suggested one, from its first idea not yet learnt
+    assert started.text.startswith(f"_Suggested: {moved.sentence}_\n\n**Lesson: What Is Generative AI?**")
+    assert f"Starting at idea 2 of {len(ideas)}; idea 1 is already learnt." in started.text
+    assert started.lesson.idea == ideas[1] and started.lesson.number == 2
+    assert "1 already learnt" in session.handle("stop").text
     clock.now += timedelta(hours=1)  # the card shown again soon after "again" is due: reviewing it comes first
     again = suggest(session)
     assert (again.action, again.topic, again.reason) == (REVIEW, "intro", "1 card on What Is Generative AI? is due")

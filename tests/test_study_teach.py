@@ -90,13 +90,13 @@ def test_the_hint_ladder_nudges_then_blanks_then_tells_never_the_answer_first():
     scheduled: list = []
     t = _teacher(scheduled)
     first, _ = t.start()
-    assert "**Check:**" in first and "📖" not in first
+    assert "**Check:**" in first and "The answer:" not in first
     said, step = t.reply("no clue about noise")
-    assert step.verdict.label == WRONG and "Hint 1/3" in said and "Encoder" in said and "📖" not in said
+    assert step.verdict.label == WRONG and "**Hint 1 of 3:**" in said and "Encoder" in said and "The answer:" not in said
     said, step = t.reply("hint")
-    assert "Hint 2/3" in said and BLANK in said and "📖" not in said and step.hints == 2
+    assert "**Hint 2 of 3:**" in said and BLANK in said and "The answer:" not in said and step.hints == 2
     said, step = t.reply("it is noise")
-    assert said.index("📖 The answer") < said.index("**Recap:**") < said.index("idea 2/3")
+    assert said.index("**The answer:**") < said.index("**Recap:**") < said.index("idea 2 of 3")
     assert "Source: *Glossary › Encoder*" in said and step.told and scheduled == [("toy:0", "again")]
     assert t.lesson.position == 1 and t.lesson.hints == 0
 
@@ -106,10 +106,10 @@ def test_right_first_time_is_good_after_hints_hard_and_skip_schedules_nothing():
     t = _teacher(scheduled)
     t.start()
     said, step = t.reply("it turns an input image into a code")
-    assert step.verdict.label == RIGHT and said.startswith("✅") and "idea 2/3" in said
+    assert step.verdict.label == RIGHT and said.startswith("**Right.**") and "idea 2 of 3" in said
     said, step = t.reply("a critic")  # another course term's name
     assert step.verdict.label == WRONG and step.verdict.confused_with.name == "Critic"
-    assert "**Critic** is a different idea" in said and "Hint 1/3" in said
+    assert "**Critic** is a different idea" in said and "**Hint 1 of 3:**" in said
     assert "Encoder" not in said  # asked for a name, neither the nudge nor the misconception gives it
     said, step = t.reply("Encoder")
     assert step.verdict.label == RIGHT
@@ -118,12 +118,23 @@ def test_right_first_time_is_good_after_hints_hard_and_skip_schedules_nothing():
     assert scheduled == [("toy:0", "good"), ("toy:1", "hard")]
 
 
+def test_each_part_of_a_reply_is_its_own_paragraph_in_plain_words():
+    """Markdown joins single line breaks, and a headless browser may have no emoji font: blank lines and words."""
+    t = _teacher([])
+    replies = [t.start()[0], t.reply("no clue about noise")[0], t.reply("an image code")[0], t.reply("tell me")[0]]
+    for said in replies:
+        assert not re.search(r"[^\n]\n(?!\n)", said), said  # no line break inside a paragraph
+        assert all(ord(c) < 0x2190 for c in said), said  # no emoji or symbol glyphs
+    assert replies[1].startswith("**Not yet.**\n\n**Hint 1 of 3:**")
+    assert replies[3].startswith("**The answer:**") and "\n\nSource:" in replies[3] and "\n\n**Recap:**" in replies[3]
+
+
 def test_just_tell_me_answers_at_once_and_stop_ends_the_lesson():
     scheduled: list = []
     t = _teacher(scheduled)
     t.start()
     said, step = t.reply("just tell me")
-    assert said.startswith("📖 The answer") and "Source:" in said and scheduled == [("toy:0", "again")]
+    assert said.startswith("**The answer:**") and "Source:" in said and scheduled == [("toy:0", "again")]
     said, step = t.reply("stop")
     assert step.done and "Lesson stopped" in said and "1 of 3 ideas" in said
 
@@ -196,12 +207,12 @@ def test_a_full_teach_loop_through_the_chat(make_session):
     idea = _idea(reply)
     assert idea.kind == NAME and idea.concept == "Generator"
     partial = chat.send("the noise-to-image network").study
-    assert partial.lesson.verdict.label == PARTIAL and "Hint 1/3" in partial.text and "📖" not in partial.text
+    assert partial.lesson.verdict.label == PARTIAL and "**Hint 1 of 3:**" in partial.text and "The answer:" not in partial.text
     wrong = chat.send("overfitting").study
-    assert wrong.lesson.verdict.label == WRONG and "Hint 2/3" in wrong.text and BLANK in wrong.text
-    assert "📖" not in wrong.text
+    assert wrong.lesson.verdict.label == WRONG and "**Hint 2 of 3:**" in wrong.text and BLANK in wrong.text
+    assert "The answer:" not in wrong.text
     told = chat.send("backpropagation").study
-    assert told.lesson.told and re.search(r"📖 The answer: Generator.*\nSource: \*Glossary", told.text)
+    assert told.lesson.told and re.search(r"\*\*The answer:\*\* Generator.*\n\nSource: \*Glossary", told.text)
     due = session.store.cards()[idea.card_key].due
     assert due - clock.now <= timedelta(minutes=CONFIG.relearn_minutes)  # reviewed "again": due within minutes
     assert told.lesson.number == 3
@@ -222,7 +233,7 @@ def test_a_full_teach_loop_through_the_chat(make_session):
     resumed = again.resume()
     assert resumed is not None and resumed.study is not None
     assert later.teacher.lesson.position == at and later.teacher.lesson.hints == hints
-    assert "Resuming your lesson" in resumed.study.text and "Hint 1/3" in resumed.study.text
+    assert "Resuming your lesson" in resumed.study.text and "**Hint 1 of 3:**" in resumed.study.text
     skipped = again.send("skip").study
     assert skipped.lesson.number == at + 2
     stopped = again.send("stop").study

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import StudyConfig
-from .lesson import build_lesson
+from .lesson import Idea, build_lesson
 from .material import Material
 from .path import ProgressReport, TopicProgress
 from .progress import StoredCard
@@ -122,10 +122,19 @@ def next_idea(material: Material, topic: str, stored: dict[str, StoredCard], sch
     An idea without a card is passed over: nothing the learner did can say they know it.
     """
     config = config or StudyConfig()
-    for idea in build_lesson(material, topic, config):
+    ideas = build_lesson(material, topic, config)
+    at = first_unlearnt(ideas, stored, scheduler, now, config)
+    return None if at is None else ideas[at].section
+
+
+def first_unlearnt(ideas: list[Idea], stored: dict[str, StoredCard], scheduler: Scheduler, now: datetime,
+                   config: StudyConfig) -> int | None:
+    """The position of the first idea whose flashcard is not yet reviewed or has fallen below ``idea_recall``
+    (where /teach starts a lesson); None when every idea with a card is remembered."""
+    for at, idea in enumerate(ideas):
         card = stored.get(idea.card_key)
         if idea.card_key and (card is None or scheduler.retrievability(card.state, now) < config.idea_recall):
-            return idea.section
+            return at
     return None
 
 

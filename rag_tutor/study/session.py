@@ -25,13 +25,13 @@ from ..config import StudyConfig
 from .grading import looks_like_question
 from .material import Citation, Material, load_material
 from .path import PathStep, ProgressReport, learning_path, progress_report, resolve_topic
-from .next_step import suggest
+from .next_step import first_unlearnt, suggest
 from .progress import ProgressStore, open_store
 from .quiz import MCQ, SHORT, Grade, QuizQuestion, generate_quiz, grade, option_term, why_not
 from .scheduler import RATINGS, Scheduler, parse_rating, utcnow
 from .lesson import Idea, build_lesson
 from .teach import STOP as _STOP_LESSON
-from .teach import Lesson, Teacher, TeachStep
+from .teach import KNOWN, Lesson, Teacher, TeachStep
 from .teach_grading import Grader
 
 COMMANDS = ("/quiz", "/flashcards", "/teach", "/progress", "/path")
@@ -572,24 +572,35 @@ class StudySession:
 
     def start_teach(self, topic: str | None = None) -> StudyReply:
         """Start a lesson on a topic (id, title or course term, as /path takes them); the first idea is explained
-        and its question asked. Without a topic: the next topic on the path."""
+        and its question asked. Without a topic: the adaptive next step's topic (study/next_step.py), and why.
+        The lesson starts at its first idea not yet learnt (next_step.first_unlearnt), else at idea 1."""
+        why = ""
         if topic:
             topic_id = resolve_topic(topic, self.material)
             if topic_id is None:
                 return self._unknown_topic(topic)
         else:
-            nxt = self.report().next_topic(self.config.mastered)
-            topic_id = nxt.topic if nxt else self.material.topics[0].topic
+            nxt = suggest(self)
+            topic_id = nxt.topic or self.material.topics[0].topic
+            why = f"_Suggested: {nxt.sentence}_\n\n"
         lesson = self._lesson(topic_id)
         if lesson is None:
             return StudyReply(f"There is nothing to teach on {topic_id} in the index.")
         paused = self.quiz is not None
         self.quiz = self.review = None
+        at = first_unlearnt(lesson.ideas, self.store.cards(), self.scheduler, self.clock(), self.config)
+        lesson.position = at or 0
+        lesson.outcomes = {i: KNOWN for i in range(lesson.position)}
         self.store.mark_studied(topic_id, self.clock())
         self.teacher = self._teacher(lesson)
-        intro = (f"**Lesson: {lesson.title}**: {len(lesson.ideas)} ideas, one at a time. Each is explained from the "
-                 "course, then you answer a question on it. Ask a normal question any time: the lesson keeps its "
-                 "place.\n" + "; ".join(f"{n}. {idea.section}" for n, idea in enumerate(lesson.ideas, 1)) + ".")
+        intro = (f"{why}**Lesson: {lesson.title}**: {len(lesson.ideas)} ideas, one at a time. Each is explained from "
+                 "the course, then you answer a question on it. Ask a normal question any time: the lesson keeps its "
+                 "place.\n\n" + "; ".join(f"{n}. {idea.section}" for n, idea in enumerate(lesson.ideas, 1)) + ".")
+        if at is None:
+            intro += "\n\nEvery idea here is already learnt: going over it again from idea 1."
+        elif at:
+            learnt = "idea 1 is" if at == 1 else f"ideas 1–{at} are"
+            intro += f"\n\nStarting at idea {at + 1} of {len(lesson.ideas)}; {learnt} already learnt."
         if paused:
             intro += " Your quiz is saved: /quiz resumes it."
         text, step = self.teacher.start(intro)

@@ -25,6 +25,7 @@ from .quiz import gloss
 
 HINTS = 3  # nudge, key sentence with a blank, the answer
 FIRST, HINTED, TOLD, SKIPPED = "first", "hinted", "told", "skipped"  # how an idea ended
+KNOWN = "known"  # an idea before the lesson's start: its card was already remembered
 RATING = {FIRST: "good", HINTED: "hard", TOLD: "again"}  # the FSRS rating each ending gives the concept's card
 TELL = re.compile(r"^(just\s+)?(tell|show|give)\s+me(\s+the\s+answer)?[\s.!]*$|^(the\s+)?answer[\s.!]*$", re.I)
 SKIP = re.compile(r"^(skip|next|move on|skip (it|this|this one))[\s.!]*$", re.I)
@@ -56,7 +57,7 @@ class Lesson:
     ideas: list[Idea]
     position: int = 0
     hints: int = 0  # rungs of the ladder shown for the current idea
-    outcomes: dict[int, str] = field(default_factory=dict)  # position -> FIRST / HINTED / TOLD / SKIPPED
+    outcomes: dict[int, str] = field(default_factory=dict)  # position -> FIRST / HINTED / TOLD / SKIPPED / KNOWN
 
     @property
     def idea(self) -> Idea | None:
@@ -75,8 +76,8 @@ def present(lesson: Lesson) -> str:
     """The current idea: its explanation with the source, then the check question."""
     idea, n = lesson.idea, lesson.position + 1
     how = "Type the term" if idea.kind == NAME else "Answer in a sentence or two, in your own words"
-    return (f"**{lesson.title}, idea {n}/{len(lesson.ideas)}: {idea.section}**\n{idea.explanation}\n"
-            f"{render.source_line(idea.citation)}\n\n**Check:** {idea.question}\n"
+    return (f"**{lesson.title}, idea {n} of {len(lesson.ideas)}: {idea.section}**\n\n{idea.explanation}\n\n"
+            f"{render.source_line(idea.citation)}\n\n**Check:** {idea.question}\n\n"
             f"_{how}; or `hint`, `just tell me`, `skip`, `stop`._")
 
 
@@ -84,27 +85,27 @@ def hint(idea: Idea, rung: int) -> str:
     """Rung 1: a nudge naming the idea; rung 2: the key sentence with a blank; rung 3: the answer, cited."""
     if rung == 1:
         if idea.kind == NAME:  # naming the concept would be the answer: point at where the explanation names it
-            return (f"💡 Hint 1/{HINTS}: the term is named in the explanation of *{idea.section}*: which part "
+            return (f"**Hint 1 of {HINTS}:** the term is named in the explanation of *{idea.section}*: which part "
                     "plays this role?")
         what = f"**{idea.concept}**" if idea.term else "this part"
-        return f"💡 Hint 1/{HINTS}: think of what {what} does in *{idea.section}*; look back at the explanation."
+        return f"**Hint 1 of {HINTS}:** think of what {what} does in *{idea.section}*; look back at the explanation."
     if rung == 2:
-        return f"💡 Hint 2/{HINTS}: fill the blank in the key sentence: {idea.cloze}"
+        return f"**Hint 2 of {HINTS}:** fill the blank in the key sentence: {idea.cloze}"
     return answer(idea)
 
 
 def answer(idea: Idea) -> str:
-    return f"📖 The answer: {idea.answer}\n{render.source_line(idea.answer_citation)}"
+    return f"**The answer:** {idea.answer}\n\n{render.source_line(idea.answer_citation)}"
 
 
 def misconception(idea: Idea, verdict: Verdict) -> str:
     """A reply that describes (or names) another concept: what that concept is, both sources cited."""
     other = verdict.confused_with
     if idea.kind == NAME:  # the asked term's name is the answer: not said here
-        return (f"**{other.name}** is a different idea: {gloss(other)}\n{render.source_line(other.citation)}\n"
+        return (f"**{other.name}** is a different idea: {gloss(other)}\n\n{render.source_line(other.citation)}\n\n"
                 f"The term asked for is explained in {idea.citation.markdown()}.")
-    return (f"That describes **{other.name}** rather than {idea.concept}: {gloss(other)}\n"
-            f"{render.source_line(other.citation)}\n"
+    return (f"That describes **{other.name}** rather than {idea.concept}: {gloss(other)}\n\n"
+            f"{render.source_line(other.citation)}\n\n"
             f"{idea.concept} is explained in {idea.citation.markdown()}.")
 
 
@@ -113,23 +114,24 @@ def partly(reply: str, verdict: Verdict) -> str:
     used = list(dict.fromkeys(w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", reply)
                               if set(keyword_tokens(w)) & set(verdict.found)))
     if not used:
-        return "🟡 Partly right: you are on the way."
-    return f"🟡 Partly right: {', '.join(f'*{w}*' for w in used)} {'is' if len(used) == 1 else 'are'} on the mark; say more."
+        return "**Partly right:** you are on the way."
+    return f"**Partly right:** {', '.join(f'*{w}*' for w in used)} {'is' if len(used) == 1 else 'are'} on the mark; say more."
 
 
 def recap(idea: Idea, due: datetime | None, now: datetime) -> str:
     line = f"**Recap:** {idea.recap} ({idea.citation.markdown()})"
     if due is not None:
-        line += f"\n_Its flashcard is scheduled: next review {render.when(due, now)}._"
+        line += f"\n\n_Its flashcard is scheduled: next review {render.when(due, now)}._"
     return line
 
 
 def summary(lesson: Lesson) -> str:
-    counts = {k: sum(1 for v in lesson.outcomes.values() if v == k) for k in (FIRST, HINTED, TOLD, SKIPPED)}
+    counts = {k: sum(1 for v in lesson.outcomes.values() if v == k) for k in (FIRST, HINTED, TOLD, SKIPPED, KNOWN)}
     done = len(lesson.outcomes)
+    known = f"{counts[KNOWN]} already learnt, " if counts[KNOWN] else ""
     return (f"**Lesson {'done' if done == len(lesson.ideas) else 'stopped'}: {lesson.title}**: {done} of "
-            f"{len(lesson.ideas)} ideas; {counts[FIRST]} right first time, {counts[HINTED]} after hints, "
-            f"{counts[TOLD]} told, {counts[SKIPPED]} skipped. Test yourself with /quiz {lesson.topic}; "
+            f"{len(lesson.ideas)} ideas; {known}{counts[FIRST]} right first time, {counts[HINTED]} after hints, "
+            f"{counts[TOLD]} told, {counts[SKIPPED]} skipped.\n\nTest yourself with /quiz {lesson.topic}; "
             f"review the cards with /flashcards {lesson.topic}.")
 
 
@@ -151,7 +153,7 @@ class Teacher:
     def start(self, intro: str = "") -> tuple[str, TeachStep]:
         body = present(self.lesson)
         if self.lesson.hints:  # a resumed lesson: the hints already given, again
-            body += "\n\n" + "\n".join(hint(self.lesson.idea, r) for r in range(1, self.lesson.hints + 1))
+            body += "\n\n" + "\n\n".join(hint(self.lesson.idea, r) for r in range(1, self.lesson.hints + 1))
         return self._step(f"{intro}\n\n{body}" if intro else body)
 
     def _close(self, said: list[str], outcome: str, verdict: Verdict | None = None) -> tuple[str, TeachStep]:
@@ -180,8 +182,8 @@ class Teacher:
             return self._next_hint([], None)
         verdict = self.grader.grade(idea, text)
         if verdict.label == RIGHT:
-            return self._close(["✅ Right."], FIRST if lesson.hints == 0 else HINTED, verdict)
-        said = [partly(text, verdict) if verdict.label == PARTIAL else "❌ Not yet."]
+            return self._close(["**Right.**"], FIRST if lesson.hints == 0 else HINTED, verdict)
+        said = [partly(text, verdict) if verdict.label == PARTIAL else "**Not yet.**"]
         if verdict.confused_with is not None:
             said.append(misconception(idea, verdict))
         return self._next_hint(said, verdict)
@@ -192,7 +194,7 @@ class Teacher:
         if lesson.hints >= HINTS:
             return self._close(said + [answer(lesson.idea)], TOLD, verdict)
         said.append(hint(lesson.idea, lesson.hints))
-        return self._step("\n".join(said) + "\n_Try again, or `just tell me`._", verdict=verdict)
+        return self._step("\n\n".join(said + ["_Try again, or `just tell me`._"]), verdict=verdict)
 
     def stop(self) -> tuple[str, TeachStep]:
         text = summary(self.lesson)
