@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from rag_tutor.citations import SupportChecker, cited_numbers, lexical_support, split_sentences, strip_citations
@@ -111,25 +113,31 @@ def cited_tutor(course_retriever):
     return Tutor(course_retriever.settings, retriever=course_retriever)
 
 
+# A shown sentence as Numbering renders it: the claim, its marks, its stop ("Noise is added [1][2].").
+SHOWN = re.compile(r"\s*(.+?)\s*((?:\[\d+\])+)([.!?])")
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("question", OWN_QUESTIONS)
 def test_each_shown_number_is_the_passage_its_sentence_was_checked_against(cited_tutor, question):
     """On real answers: every [n] after a sentence names a passage that supports that sentence (the checker's own
     score, at the answer's threshold), and the quote the app highlights for that sentence is a sentence of the same
     passage, taken in the order the answer cites it (Citation.quotes, what the [n] links point at)."""
+    from rag_tutor.answer import RECAP_LEAD
+
     tutor = cited_tutor
     answer = tutor.ask(question)
     assert not answer.declined, answer.answer
+    assert not SHOWN.sub("", answer.answer).strip(), f"uncited text shown: {answer.answer!r}"
     by_n = {c.n: c for c in answer.citations}
     used: dict[int, int] = {}
-    for sentence in split_sentences(answer.answer):
-        claim, numbers = strip_citations(sentence), cited_numbers(sentence)
-        assert numbers, f"uncited sentence shown: {sentence!r}"
-        for n in numbers:
+    for shown in SHOWN.finditer(answer.answer):
+        claim = shown.group(1).removeprefix(RECAP_LEAD) + shown.group(3)
+        for n in (int(x) for x in re.findall(r"\d+", shown.group(2))):
             c = by_n[n]
             support = tutor.checker.support(claim, c.text)
             assert support.score >= tutor.settings.support_threshold, (answer.mode, n, claim, c.chunk_id)
             i = used.get(n, 0)
             used[n] = i + 1
             assert c.quotes[i] in split_sentences(c.text), (n, c.quotes[i])
-    assert used == {c.n: len(c.quotes) for c in answer.citations}
+    assert used == {c.n: len(c.quotes) for c in answer.citations}, (answer.answer, [c.quotes for c in answer.citations])
