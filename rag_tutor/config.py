@@ -68,6 +68,7 @@ class StudyConfig:
     teach_partial_similarity: float = 0.42  # ... for "partial"; below it a reply naming a key word is partial too
     teach_confusion_similarity: float = 0.55  # a wrong reply this close to another term's definition ...
     teach_confusion_margin: float = 0.1  # ... and this much closer to it than to the idea is that term, named
+    teach_partial_rank: float = 0.05  # a reply is partial if the idea's definition is in this nearest share of the glossary's
     # --- learning path and progress ---
     resource_sections: int = 2  # reading-list sections shown per topic
     resource_min_similarity: float = 0.6  # a section naming none of a topic's terms must be this close to it

@@ -42,6 +42,13 @@ def test_a_name_is_right_only_when_named():
     assert decide(NAME, c.teach_partial_similarity - 0.01, 0, False, c) == WRONG
 
 
+def test_a_vague_reply_is_partial_when_the_idea_is_among_its_nearest_definitions():
+    c, low = CONFIG, CONFIG.teach_partial_similarity - 0.1
+    assert decide(EXPLAIN, low, 0, False, c, rank=c.teach_partial_rank) == PARTIAL
+    assert decide(EXPLAIN, low, 0, False, c, rank=c.teach_partial_rank + 0.01) == WRONG
+    assert decide(NAME, low, 0, False, c, rank=0.01) == PARTIAL
+
+
 def _term(name: str, definition: str) -> Term:
     cite = Citation("corpus/glossary.md", "Glossary", name, f"{name}: {definition}", f"g#{name}")
     return Term(name, definition, "toy", [], cite, 0, (name,))
@@ -127,6 +134,21 @@ def test_each_part_of_a_reply_is_its_own_paragraph_in_plain_words():
         assert all(ord(c) < 0x2190 for c in said), said  # no emoji or symbol glyphs
     assert replies[1].startswith("**Not yet.**\n\n**Hint 1 of 3:**")
     assert replies[3].startswith("**The answer:**") and "\n\nSource:" in replies[3] and "\n\n**Recap:**" in replies[3]
+
+
+def test_a_name_given_short_is_right_only_with_its_rarest_word_and_no_other_term_holding_it():
+    terms = [_term("Score transformer", "Maps an input image to a score code."), _term("Score critic", "Scores samples."),
+             _term("Critic", "Gives each sample a score.")]
+    material = Material([], terms, [], [], np.zeros((0, 8), "float32"))
+    cite = terms[0].citation
+    idea = Idea("toy:n", "toy", "Codes", "x", cite, NAME, "Which term?", "Score transformer", "Score transformer",
+                cite, "x", "x", "transformer", ("x",), ("transform", "score"), ("Score transformer",),
+                "Score transformer", "term:x")
+    grader = Grader(material, WordVectors(), CONFIG)
+    assert grader.grade(idea, "a transformer").label == RIGHT  # its rarest (here: longest) word, in no other name
+    assert grader.grade(idea, "the transfromer").label == RIGHT  # with a slip
+    assert grader.grade(idea, "score").label == PARTIAL  # "score critic" holds it too
+    assert grader.grade(idea, "an image transformer").label != RIGHT  # a word that is not the name's
 
 
 def test_just_tell_me_answers_at_once_and_stop_ends_the_lesson():

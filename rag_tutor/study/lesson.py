@@ -74,6 +74,11 @@ def _document_frequency(material_id: int, texts: tuple[str, ...]) -> tuple[Count
     return df, len(texts)
 
 
+def rarity(material: Material) -> Counter:
+    """How many course passages use each stem (fewer: more specific)."""
+    return _document_frequency(id(material), tuple(c.text for c in material.chunks))[0]
+
+
 def key_words(text: str, material: Material, exclude: set[str], n: int,
               within: set[str] | None = None) -> list[tuple[str, str]]:
     """The ``n`` rarest content words of ``text`` over the course passages, as (stem, word as written);
