@@ -595,7 +595,7 @@ class StudySession:
         self.teacher = self._teacher(lesson)
         intro = (f"{why}**Lesson: {lesson.title}**: {len(lesson.ideas)} ideas, one at a time. Each is explained from "
                  "the course, then you answer a question on it. Ask a normal question any time: the lesson keeps its "
-                 "place.\n\n" + "; ".join(f"{n}. {idea.section}" for n, idea in enumerate(lesson.ideas, 1)) + ".")
+                 "place.\n\n" + "\n".join(f"{n}. {idea.section}" for n, idea in enumerate(lesson.ideas, 1)))
         if at is None:
             intro += "\n\nEvery idea here is already learnt: going over it again from idea 1."
         elif at:

@@ -54,7 +54,7 @@ def test_learn_page_teach_me_runs_a_lesson_with_hints_in_the_chat(page, app_url,
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=STEP_S * 1000)
     lesson = page.get_by_test_id("stChatMessage").filter(has_text="Lesson: Generative Adversarial Networks")
     expect(lesson).to_be_visible(timeout=STEP_S * 1000)
-    expect(lesson).to_contain_text("idea 1/")
+    expect(lesson).to_contain_text("idea 1 of ")
     expect(lesson).to_contain_text("Source: Generative Adversarial Networks (GANs) › Origins")
     expect(lesson).to_contain_text('Check: In your own words, explain "Generative adversarial network (GAN)".')
     expect(page.get_by_test_id("stChatMessage").filter(has_text="/teach gan")).to_have_count(1)
@@ -62,13 +62,14 @@ def test_learn_page_teach_me_runs_a_lesson_with_hints_in_the_chat(page, app_url,
 
     say(page, WRONG)
     expect(last_turn(page)).to_contain_text("Not yet.", timeout=STEP_S * 1000)
-    expect(last_turn(page)).to_contain_text("Hint 1/3")
+    expect(last_turn(page)).to_contain_text("Hint 1 of 3:")
+    expect(last_turn(page).locator("p").filter(has_text="Not yet.")).to_have_text("Not yet.")  # its own paragraph
     assert "The answer:" not in last_turn(page).inner_text()  # never the answer first
     shot("teach-04-wrong-first-hint")
 
     say(page, PARTLY)
     expect(last_turn(page)).to_contain_text("Partly right", timeout=STEP_S * 1000)
-    expect(last_turn(page)).to_contain_text("Hint 2/3: fill the blank in the key sentence")
+    expect(last_turn(page)).to_contain_text("Hint 2 of 3: fill the blank in the key sentence")
     expect(last_turn(page)).to_contain_text("_____")
     shot("teach-05-partly-right-second-hint")
 
@@ -77,7 +78,7 @@ def test_learn_page_teach_me_runs_a_lesson_with_hints_in_the_chat(page, app_url,
     expect(turn).to_contain_text("Right.", timeout=STEP_S * 1000)
     expect(turn).to_contain_text("Recap: Generative adversarial networks were introduced by Ian Goodfellow")
     expect(turn).to_contain_text("Its flashcard is scheduled: next review in")
-    expect(turn).to_contain_text("idea 2/")  # the lesson moves on to the next idea
+    expect(turn).to_contain_text("idea 2 of ")  # the lesson moves on to the next idea
     turn.scroll_into_view_if_needed()
     shot("teach-06-right-recap-next-idea")
     assert not page.errors, page.errors
