@@ -209,6 +209,12 @@ class Tutor:
         self._generator = None
 
     @property
+    def uses_model(self) -> bool:
+        """Whether answers run the language model: when it writes them, or writes the selector's recap."""
+        s = self.settings
+        return s.generate and (s.writer == "model" or s.recap)
+
+    @property
     def generator(self):
         if self._generator is None:
             from .generator import load_generator
@@ -391,9 +397,8 @@ class Tutor:
         text = " ".join(parts)
         timings["first_token_s"] = time.perf_counter() - started
         yield text
-        raw, recap, mode = "", "", "extractive"
-        if s.generate and chosen:
-            mode = "selected"
+        raw, recap, mode = "", "", "selected" if s.generate else "extractive"
+        if self.uses_model and chosen:
             picked = {}
             for ctx, sent in chosen:  # the model sees only the chosen sentences, under their passages' numbers
                 picked.setdefault(ctx.n, (ctx, []))[1].append(ended(sent))

@@ -138,7 +138,7 @@ def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tu
     result = tutor.retriever.retrieve(long)
     assert result.query.unknown_names == ["Zorblax"]
     answer = tutor.ask(long)
-    assert not answer.declined and answer.raw  # the model answered it
+    assert not answer.declined and answer.citations  # answered, not declined for the name
 
 
 def test_excerpt_sentences_from_list_items_keep_their_full_stops(tutor):
@@ -232,7 +232,7 @@ class _Says:
 
 
 def _selector_with(tutor, text: str) -> Tutor:
-    selecting = Tutor(tutor.settings.with_overrides(writer="selector"), retriever=tutor.retriever)
+    selecting = Tutor(tutor.settings.with_overrides(writer="selector", recap=True), retriever=tutor.retriever)
     selecting._generator = _Says(text)
     return selecting
 
@@ -269,3 +269,12 @@ def test_a_recap_that_copies_a_shown_sentence_is_left_out(tutor):
     copy = split_sentences(first.answer)[0]
     stream = _selector_with(tutor, copy).stream(question)
     assert list(stream) == [first.answer] and not stream.answer.recap
+
+
+def test_by_default_the_selector_answers_and_no_language_model_runs(tutor):
+    plain = Tutor(tutor.settings.with_overrides(writer="selector", recap=False), retriever=tutor.retriever)
+    plain._generator = _Says("This must never be shown [1].")
+    stream = plain.stream("What does the discriminator do in a GAN?")
+    pieces = list(stream)
+    assert not plain.uses_model and pieces == [stream.answer.answer] and stream.answer.mode == "selected"
+    assert "never be shown" not in stream.answer.answer and not stream.answer.raw and stream.answer.citations

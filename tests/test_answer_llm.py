@@ -12,7 +12,8 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def tutor(course_retriever):
-    return Tutor(course_retriever.settings, retriever=course_retriever)
+    """The model writing the whole answer (writer=model): the path these tests keep honest."""
+    return Tutor(course_retriever.settings.with_overrides(writer="model"), retriever=course_retriever)
 
 
 def assert_well_cited(answer):
@@ -109,3 +110,15 @@ def test_cli_ask_off_topic_declines_without_citations(cli, course_index):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["declined"] and out["citations"] == [] and DECLINE in out["answer"]
+
+
+def test_the_recap_path_runs_the_model_after_the_selectors_answer(course_retriever):
+    recapping = Tutor(course_retriever.settings.with_overrides(writer="selector", recap=True),
+                      retriever=course_retriever)
+    stream = recapping.stream("What does the discriminator do in a GAN?")
+    pieces = list(stream)
+    answer = stream.answer
+    assert answer.mode == "selected" and answer.raw and answer.timings["new_tokens"] > 0
+    assert pieces[0] == answer.answer.split(" In short: ")[0]  # the chosen sentences were shown before the model ran
+    assert "".join(pieces) == answer.answer and (len(pieces) == 2) == bool(answer.recap)
+    assert_well_cited(answer)

@@ -137,7 +137,8 @@ def _load_tutor(settings: Settings, use_adapter: bool):
     started = time.perf_counter()
     with MODEL_LOCK:
         tutor = Tutor(settings, use_adapter=use_adapter)
-        tutor.generator  # load the language model now, not in the middle of the first answer
+        if tutor.uses_model:
+            tutor.generator  # load the language model now, not in the middle of the first answer
     return tutor, time.perf_counter() - started
 
 
