@@ -15,6 +15,7 @@ from rag_tutor.study.grading import LETTERS
 from rag_tutor.study.material import Citation, Material, Term, Topic, aliases, normalise
 from rag_tutor.study.quiz import MCQ, option_term
 from rag_tutor.study.session import StudySession
+from conftest import Clock
 
 T0 = datetime(2026, 4, 7, 9, 0, tzinfo=timezone.utc)
 SOURCE, TITLE = "corpus/bread.md", "Bread basics"
@@ -37,17 +38,9 @@ def bread_course() -> Material:
     return Material([topic], terms, [], chunks, np.eye(len(terms), dtype="float32"), ["bread"] * len(terms))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from rag_tutor.config import StudyConfig
 from rag_tutor.study.next_step import DONE, LEARN, REVIEW, choose, short_name
 from rag_tutor.study.path import ProgressReport, TopicProgress
+from conftest import Clock
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 TITLES = [("intro", "What Is Generative AI?"), ("vae", "Variational Autoencoders (VAEs)"),
@@ -100,21 +101,13 @@ def index(course_index):
     return load_index(course_index.index_dir)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.mark.model
 def test_path_follows_due_cards_then_the_next_idea_on_the_real_course(course_index, index, embedder, tmp_path):
     from rag_tutor.study.lesson import build_lesson
     from rag_tutor.study.next_step import suggest
     from rag_tutor.study.session import StudySession
 
-    clock = Clock()
+    clock = Clock(T0)
     session = StudySession(replace(course_index, home=tmp_path), "ada", index=index, embedder=embedder,
                            config=StudyConfig(fsrs_fuzzing=False), clock=clock)
     first = suggest(session)

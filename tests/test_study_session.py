@@ -17,17 +17,10 @@ from rag_tutor.study.path import learning_path, resolve_topic
 from rag_tutor.study.progress import ProgressStore
 from rag_tutor.study.scheduler import card_id
 from rag_tutor.study.session import COMMANDS, HELP, StudySession
+from conftest import Clock
 
 pytestmark = pytest.mark.model
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +37,7 @@ def settings(course_index, tmp_path):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

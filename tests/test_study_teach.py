@@ -15,6 +15,7 @@ from rag_tutor.study.lesson import EXPLAIN, NAME, Idea
 from rag_tutor.study.material import BLANK, Citation, Material, Term
 from rag_tutor.study.teach import HINTS, Lesson, Teacher
 from rag_tutor.study.teach_grading import PARTIAL, RIGHT, WRONG, Grader, confusion, decide
+from conftest import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
@@ -164,14 +165,6 @@ def test_just_tell_me_answers_at_once_and_stop_ends_the_lesson():
 # ---------------------------------------------------------------- a real lesson in the chat
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def shipped():
     from rag_tutor.index import load_index
@@ -209,7 +202,7 @@ def test_a_full_teach_loop_through_the_chat(make_session):
     from rag_tutor.study.session import HELP
 
     assert "/teach" in HELP
-    clock = Clock()
+    clock = Clock(T0)
     session = make_session(clock)
     chat = Conversation(tutor=None, study=session, remember=True)  # no question goes to the tutor here
     reply = chat.send("/teach Generative Adversarial Networks (GANs)").study
@@ -250,7 +243,7 @@ def test_a_full_teach_loop_through_the_chat(make_session):
     # a resumed lesson continues at the same idea and hint
     at, hints = session.teacher.lesson.position, session.teacher.lesson.hints
     assert hints == 1
-    later = make_session(Clock())
+    later = make_session(Clock(T0))
     again = Conversation(tutor=None, study=later, remember=True)
     resumed = again.resume()
     assert resumed is not None and resumed.study is not None
@@ -264,7 +257,7 @@ def test_a_full_teach_loop_through_the_chat(make_session):
 
 @pytest.mark.model
 def test_teach_me_requests_name_topics_as_the_learn_page_does(make_session):
-    session = make_session(Clock())
+    session = make_session(Clock(T0))
     assert session.handle("teach me about VAEs").lesson.idea.topic == "vae"
     assert session.handle("/teach gan").lesson.idea.topic == "gan"
     assert session.handle("/teach stop").done and session.mode is None
