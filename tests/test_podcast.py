@@ -12,7 +12,8 @@ from rag_tutor.citations import SupportChecker
 from rag_tutor.index import build_index, load_index
 from rag_tutor.podcast import audio
 from rag_tutor.podcast.render import podcast_status, render_podcast
-from rag_tutor.podcast.script import GUIDE, HOST, PodcastError, build_script, host_question, speakable, speech_text
+from rag_tutor.podcast.script import (GUIDE, HOST, Chapter, Line, PodcastError, Script, build_script, host_question,
+                                     informative, merge_thin_chapters, speakable, speech_text)
 from rag_tutor.podcast.speech import PiperEngine, SpeechError, Voice, pick_engine
 from rag_tutor.study.material import load_material
 
@@ -43,6 +44,46 @@ def test_host_questions_are_grammatical_for_both_kinds_of_heading():
     q = host_question("Limitations of VAEs: blurry samples and posterior collapse", "wrong", 1)
     assert q.startswith("Next up: limitations of VAEs.") and q.endswith("?")
     assert "BLEU and ROUGE" in host_question("BLEU and ROUGE for translation", "more", 2)  # acronyms keep case
+
+
+def _toy_script(*chapters: tuple[str, list[str]]) -> Script:
+    """Introduction, the given chapters (title, guide lines), wrap-up."""
+    lines, titles = [Line(HOST, "Welcome.", 0)], [Chapter("Introduction")]
+    for title, said in chapters:
+        titles.append(Chapter(title))
+        c = len(titles) - 1
+        lines += [Line(HOST, f"Tell me about {title}.", c)] + [Line(GUIDE, s, c, 1) for s in said]
+    titles.append(Chapter("Wrap-up"))
+    lines.append(Line(HOST, "Bye.", len(titles) - 1))
+    return Script("toy", "Toy", lines, titles, [])
+
+
+def test_a_chapter_that_names_nothing_joins_the_one_before():
+    assert not informative("Several techniques were developed to make training more stable.")
+    assert not informative("Researchers proposed various improvements to the original model.")
+    assert informative("Several techniques such as spectral normalisation made training more stable.")
+    assert informative("Spectral normalisation bounds the discriminator's Lipschitz constant.")
+    assert informative("A leaderboard lets different models be compared on one task.")  # not what it is about
+    script = _toy_script(("Origins", ["Ian Goodfellow proposed the idea in 2014."]),
+                         ("Stabilising", ["Several techniques were developed to make training stable.",
+                                          "Many variants followed."]),
+                         ("Uses", ["Image synthesis is the best known use."]))
+    merged = merge_thin_chapters(script, 1)
+    assert [c.title for c in merged.chapters] == ["Introduction", "Origins", "Uses", "Wrap-up"]
+    assert [ln.text for ln in merged.lines] == [ln.text for ln in script.lines]  # every line is still spoken
+    origins = [ln.text for ln in merged.lines if ln.chapter == 1]
+    assert origins[-1] == "Many variants followed." and "Tell me about Stabilising." in origins
+    assert merged.lines[-1].chapter == 3  # the wrap-up keeps its own chapter
+    # A stricter setting: a chapter needs two informative lines, so "Uses" (one) joins the chapter before too.
+    script.lines.insert(3, Line(GUIDE, "It pits a generator against a discriminator.", 1, 1))
+    assert [c.title for c in merge_thin_chapters(script, 2).chapters] == ["Introduction", "Origins", "Wrap-up"]
+
+
+def test_a_script_whose_every_chapter_is_thin_keeps_its_chapters():
+    script = _toy_script(("A", ["Various methods exist."]), ("B", ["Some approaches were tried."]))
+    assert merge_thin_chapters(script, 1) is script
+    good = _toy_script(("A", ["Diffusion adds Gaussian noise step by step."]), ("B", ["It was shown in 2020."]))
+    assert merge_thin_chapters(good, 1) is good  # nothing thin: unchanged
 
 
 # ---------------------------------------------------------------- engines

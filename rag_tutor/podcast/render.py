@@ -143,7 +143,7 @@ def _write_manifest(settings: Settings, podcast: Podcast) -> None:
 def _key(script: Script, engine: str, voices: dict, settings: Settings) -> str:
     cfg = settings.podcast
     payload = {
-        "lines": [(ln.speaker, ln.text) for ln in script.lines], "engine": engine, "voices": voices,
+        "lines": [(ln.speaker, ln.text, ln.chapter) for ln in script.lines], "engine": engine, "voices": voices,
         "audio": [cfg.gap_s, cfg.chapter_gap_s, cfg.loudness_dbfs, cfg.peak, SAME_SPEAKER_GAP_S],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

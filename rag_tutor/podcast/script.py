@@ -12,7 +12,7 @@ quick, repeatable, and never says what the course does not.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..citations import SupportChecker
 from ..config import PodcastConfig
@@ -282,4 +282,37 @@ def build_script(material: Material, topic: str, checker: SupportChecker, config
         lines += [Line(GUIDE, sentence, c, n, round(score, 3)) for sentence, score in spoken]
     chapters.append(Chapter("Wrap-up"))
     lines.append(Line(HOST, outro, len(chapters) - 1))
-    return Script(topic, info.title, lines, chapters, sources, dropped)
+    return merge_thin_chapters(Script(topic, info.title, lines, chapters, sources, dropped),
+                               config.min_chapter_lines)
+
+
+# A line that only gestures at things ("Several techniques were developed to fix this.") without naming one: the
+# vague phrase is what the sentence is about (it opens it, or follows "proposed", "developed"...).
+_VAGUE = re.compile(
+    r"(?:^(?:[^,]{0,40},\s*)?|\b(?:proposed|developed|introduced|explored|tried|suggested|are|were)\s+)"
+    r"(?:several|various|many|numerous|multiple|some|different|a (?:number|variety|range|host) of)\s+"
+    r"(?:\w+\s+)?(?:techniques|methods|approaches|ways|variants|models|improvements|ideas|tricks|strategies|"
+    r"works|papers|extensions|applications|solutions|architectures|changes|innovations|advances|modifications)\b",
+    re.I)
+_NAMING = re.compile(r"\b(?:such as|including|like|for (?:example|instance)|namely|e\.g\.)\b|:", re.I)
+
+
+def informative(text: str) -> bool:
+    """Whether a guide line says something of its own: not a "several techniques…" line that names none."""
+    return not (_VAGUE.search(text) and not _NAMING.search(text))
+
+
+def merge_thin_chapters(script: Script, min_lines: int) -> Script:
+    """Fold every chapter with fewer than ``min_lines`` informative guide lines into the chapter before it, so no
+    chapter button leads to lines that say nothing. The lines stay, in order; only the chapter break goes. The
+    wrap-up is never merged, and a script whose every chapter is thin is left as it is."""
+    last = len(script.chapters) - 1
+    thin = {c for c in range(1, last)
+            if sum(1 for line in script.lines if line.chapter == c and line.speaker == GUIDE
+                   and informative(line.text)) < min_lines}
+    if not thin or len(thin) == last - 1:
+        return script
+    kept = [c for c in range(len(script.chapters)) if c not in thin]
+    number = {c: sum(1 for k in kept if k <= c) - 1 for c in range(len(script.chapters))}  # the nearest kept one
+    lines = [replace(line, chapter=number[line.chapter]) for line in script.lines]  # at or before it
+    return replace(script, lines=lines, chapters=[script.chapters[c] for c in kept])
