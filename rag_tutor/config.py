@@ -97,6 +97,7 @@ class PodcastConfig:
     words_per_s: float = 2.8  # speaking rate used to size the script (piper "joe" at the lengths below: 423 words in ~150 s)
     max_turn_sentences: int = 3  # sentences the guide reads in one turn
     max_turn_words: int = 70  # ... and words
+    prepare_next: bool = True  # the Learn page makes the suggested topic's podcast in the background
     min_chapter_lines: int = 1  # a chapter with fewer guide lines that name something (not "several methods...") joins the one before
     gap_s: float = 0.45  # silence between speakers
     chapter_gap_s: float = 0.9  # silence before a new chapter

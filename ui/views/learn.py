@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import streamlit as st
 
 import chat_state
 import common
+import podcast_jobs
 from rag_tutor.documents import load_document
 from rag_tutor.errors import CorpusError
 from rag_tutor.errors import RagTutorError
@@ -81,8 +83,17 @@ def _clock(seconds: float) -> str:
 
 def _render(s, topic: str, force: bool) -> None:
     bar = st.progress(0.0, text="Starting...")
+    job = podcast_jobs.current(s, topic)
     try:
-        make_podcast(s, topic, force=force, progress=lambda share, text: bar.progress(min(1.0, share), text=text))
+        if job is not None and job.running and not force:
+            while job.running:  # being made in the background: wait for it rather than make it twice
+                bar.progress(job.share, text=job.text)
+                time.sleep(0.5)
+            if job.error is not None:
+                raise job.error
+        else:
+            make_podcast(s, topic, force=force,
+                         progress=lambda share, text: bar.progress(min(1.0, share), text=text))
     except RagTutorError as exc:
         bar.empty()
         st.error(f"The audio overview could not be made: {exc}")
@@ -90,13 +101,41 @@ def _render(s, topic: str, force: bool) -> None:
     st.rerun()
 
 
+def background_podcast(s, topic: str, title: str) -> None:
+    """The progress of the podcast being made in the background for the suggested topic; redrawn every two
+    seconds while it runs, then the whole page once, so that the Podcast tab plays it."""
+    job = podcast_jobs.current(s, topic)
+    if job is None:
+        return
+    flag = "_podcast_job_running"
+
+    def show() -> None:
+        if job.running:
+            st.session_state[flag] = topic
+            st.progress(job.share, text=f"Audio overview of {title}, made in the background: {job.text}")
+        elif job.error is not None:
+            st.caption(f"The audio overview of {common.md_inline(title)} could not be made in the background: "
+                       f"{common.md_inline(common.message_of(job.error, 'making the audio overview'))}")
+        elif st.session_state.pop(flag, None) == topic:
+            st.rerun()  # the Podcast tab plays it now
+        else:
+            st.caption(f":material/podcasts: The audio overview of {common.md_inline(title)} is ready "
+                       "(Podcast tab).")
+
+    st.fragment(show, run_every=2 if job.running else None)()
+
+
 def podcast(s, topic: str) -> None:
     """The topic's audio overview: player, chapters, and the transcript with each line's source."""
     status = podcast_status(s, topic)
     pod = status.podcast
     if pod is None:
+        job = podcast_jobs.current(s, topic)
+        when = ("It is being made in the background now (its progress is above) and plays here when ready."
+                if job is not None and job.running else "Making it takes about a minute, once; it is kept for "
+                "next time.")
         st.info("Listen to this lesson: a host asks, a guide answers from the course material, in about "
-                "3 minutes. Making it takes about a minute, once; it is kept for next time.")
+                f"3 minutes. {when}")
         if st.button("Make the audio overview", icon=":material/podcasts:", key="podcast-make", type="primary"):
             _render(s, topic, force=False)
         return
@@ -163,6 +202,9 @@ if not steps:
 ids = [step.topic for step in steps]
 nxt = suggest(study, report)
 suggestion(nxt, "learn-next")
+if nxt.topic in ids and s.podcast.prepare_next:
+    podcast_jobs.start(s, nxt.topic)  # usually ready by the time the learner opens the Podcast tab
+    background_podcast(s, nxt.topic, steps[ids.index(nxt.topic)].title)
 if st.session_state.get("learn_topic") not in ids:
     st.session_state["learn_topic"] = nxt.topic if nxt.topic in ids else ids[0]
 topic = st.selectbox(
