@@ -22,7 +22,7 @@ NICE = 10  # added to the render thread's niceness (Linux: per thread); the tuto
 class Job:
     topic: str
     share: float = 0.0  # 0..1, as make_podcast reports it
-    text: str = "Waiting to start…"
+    text: str = "Loading the course material…"  # make_podcast reports once the index and embedder are loaded
     future: Future = field(default_factory=Future)
 
     @property
