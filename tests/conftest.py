@@ -148,13 +148,3 @@ def rendered(course_index, tmp_path_factory):
     shares = []
     podcast = make_podcast(settings, "diffusion", progress=lambda share, text: shares.append(share))
     return settings, podcast, shares
-
-
-class Clock:
-    """A settable clock for the study tools: calling it gives ``now``; a test moves time by setting ``now``."""
-
-    def __init__(self, start) -> None:
-        self.now = start
-
-    def __call__(self):
-        return self.now

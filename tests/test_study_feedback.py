@@ -15,7 +15,7 @@ from rag_tutor.study.grading import LETTERS
 from rag_tutor.study.material import Citation, Material, Term, Topic, aliases, normalise
 from rag_tutor.study.quiz import MCQ, option_term
 from rag_tutor.study.session import StudySession
-from conftest import Clock
+from clocks import Clock
 
 T0 = datetime(2026, 4, 7, 9, 0, tzinfo=timezone.utc)
 SOURCE, TITLE = "corpus/bread.md", "Bread basics"

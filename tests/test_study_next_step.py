@@ -12,7 +12,7 @@ import pytest
 from rag_tutor.config import StudyConfig
 from rag_tutor.study.next_step import DONE, LEARN, REVIEW, choose, short_name
 from rag_tutor.study.path import ProgressReport, TopicProgress
-from conftest import Clock
+from clocks import Clock
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 TITLES = [("intro", "What Is Generative AI?"), ("vae", "Variational Autoencoders (VAEs)"),

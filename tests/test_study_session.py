@@ -17,7 +17,7 @@ from rag_tutor.study.path import learning_path, resolve_topic
 from rag_tutor.study.progress import ProgressStore
 from rag_tutor.study.scheduler import card_id
 from rag_tutor.study.session import COMMANDS, HELP, StudySession
-from conftest import Clock
+from clocks import Clock
 
 pytestmark = pytest.mark.model
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)

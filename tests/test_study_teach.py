@@ -15,7 +15,7 @@ from rag_tutor.study.lesson import EXPLAIN, NAME, Idea
 from rag_tutor.study.material import BLANK, Citation, Material, Term
 from rag_tutor.study.teach import HINTS, Lesson, Teacher
 from rag_tutor.study.teach_grading import PARTIAL, RIGHT, WRONG, Grader, confusion, decide
-from conftest import Clock
+from clocks import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
@@ -166,11 +166,10 @@ def test_just_tell_me_answers_at_once_and_stop_ends_the_lesson():
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def shipped(course_index):
     from rag_tutor.index import load_index
 
-    settings = load_settings(env={})
-    return settings, load_index(settings.index_dir)
+    return course_index, load_index(course_index.index_dir)
 
 
 @pytest.fixture

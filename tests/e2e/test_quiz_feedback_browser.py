@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.model]
 STEP_S = 120  # one page or one graded answer on a busy CPU
 LETTERS = "ABCDEFGH"
 QUIZ = "/quiz gans 6"
+LEARNER = "quiz-feedback-e2e"  # a learner of its own: the served app's data is shared by every browser test
+OWN = "learner_id = (SELECT id FROM learners WHERE name = ?)"
 
 
 def say(page, text: str) -> None:
@@ -32,8 +34,8 @@ def open_question(home) -> dict:
     """The waiting question of the learner's open quiz, as the app saved it, with its position."""
     db = sqlite3.connect(f"file:{home / 'progress.db'}?mode=ro", uri=True)
     try:
-        quiz_id, questions = db.execute("SELECT id, questions FROM quizzes WHERE status = 'open' "
-                                        "ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
+        quiz_id, questions = db.execute(f"SELECT id, questions FROM quizzes WHERE status = 'open' AND {OWN} "
+                                        "ORDER BY started_at DESC, id DESC LIMIT 1", (LEARNER,)).fetchone()
         answered = db.execute("SELECT COUNT(*) FROM quiz_attempts WHERE quiz_id = ?", (quiz_id,)).fetchone()[0]
     finally:
         db.close()
@@ -44,7 +46,7 @@ def due_cards(home) -> list[tuple[str, str]]:
     """(card key, topic) of every card due now."""
     db = sqlite3.connect(f"file:{home / 'progress.db'}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT card_key, topic, due FROM cards").fetchall()
+        rows = db.execute(f"SELECT card_key, topic, due FROM cards WHERE {OWN}", (LEARNER,)).fetchall()
     finally:
         db.close()
     now = datetime.now(timezone.utc).timestamp()
@@ -65,7 +67,7 @@ def active_quiz(page, position: int):
 def test_a_wrong_answer_is_explained_and_its_card_comes_back(page, app_url, app_home, shot, artifacts):
     from playwright.sync_api import expect
 
-    page.goto(app_url)
+    page.goto(f"{app_url}?learner={LEARNER}")
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=STEP_S * 1000)
     say(page, QUIZ)
 

@@ -30,7 +30,7 @@ def last_turn(page):
 def test_learn_page_teach_me_runs_a_lesson_with_hints_in_the_chat(page, app_url, shot):
     from playwright.sync_api import expect
 
-    page.goto(app_url)
+    page.goto(f"{app_url}?learner=teach-e2e")  # a new learner: other browser tests share the app's data
     page.get_by_test_id("stSidebarNav").get_by_text("Learn", exact=True).click()
     expect(page.get_by_role("heading", name="Learn", exact=True)).to_be_visible(timeout=STEP_S * 1000)
     main = page.get_by_test_id("stMain")
