@@ -39,7 +39,6 @@ RECAP_SYSTEM = (
 )
 RECAP_PROMPT = ChatPromptTemplate.from_messages([("system", RECAP_SYSTEM), ("human", HUMAN)])
 RECAP_LEAD = "In short: "
-WRITERS = ("selector", "model")
 
 # Chat-template control tokens inside a document or question must not open a new turn.
 _CONTROL = re.compile(r"<\|[^|>]{1,40}\|>|</?s>")
@@ -176,6 +175,11 @@ class Numbering:
     @property
     def citations(self) -> list[Citation]:
         return list(self._by_context.values())
+
+
+def cited(chosen: list[tuple["Context", str]], numbering: Numbering) -> str:
+    """The selector's chosen passage sentences, each with its passage's citation mark."""
+    return " ".join(numbering.render(Checked(sent, [(ctx, 1.0, sent)])) for ctx, sent in chosen)
 
 
 def finished_sentences(text: str) -> list[str]:
@@ -324,13 +328,10 @@ class Tutor:
         chosen = scored[:1] + sorted(scored[1:n_sentences], key=lambda t: (t[1].n, t[2]))
         return [(ctx, sent) for _, ctx, _, sent in chosen]
 
-    def extractive(self, query: Query, contexts: list[Context], numbering: "Numbering | None" = None
-                   ) -> tuple[str, list[Citation]]:
-        """The selector's sentences, each cited: the answer when the selector writes it, and the fallback when the
-        model's own sentences all fail the check."""
-        numbering = numbering or Numbering()
-        parts = [numbering.render(Checked(sent, [(ctx, 1.0, sent)])) for ctx, sent in self.select(query, contexts)]
-        return " ".join(parts), numbering.citations
+    def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
+        """The selector's sentences, each cited: the fallback when the model's own sentences all fail the check."""
+        numbering = Numbering()
+        return cited(self.select(query, contexts), numbering), numbering.citations
 
     def recap(self, raw: str, query: Query, shown: list[str], contexts: list[Context]) -> Checked | None:
         """The model's recap sentence, if it passes: supported by a passage (``check``), at most ``recap_max_words``
@@ -393,8 +394,7 @@ class Tutor:
         s = self.settings
         numbering = Numbering()
         chosen = self.select(query, contexts)
-        parts = [numbering.render(Checked(sent, [(ctx, 1.0, sent)])) for ctx, sent in chosen]
-        text = " ".join(parts)
+        text = cited(chosen, numbering)
         timings["first_token_s"] = time.perf_counter() - started
         yield text
         raw, recap, mode = "", "", "selected" if s.generate else "extractive"

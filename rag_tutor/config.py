@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+WRITERS = ("selector", "model")  # who writes an answer (Settings.writer): see its comment
 
 
 def _default_home() -> Path:
@@ -191,7 +192,7 @@ class Settings:
     # Tune set (bench/data, 116 answerable): extractive 0.741 vs the model writing 0.50; per question the extractive
     # answer was right and the model's wrong 30 times, the reverse twice; a model-written lead over the chosen
     # sentences was right 16 of 39 times against 22 for the chosen first sentence, and added no right answer.
-    writer: str = "selector"
+    writer: str = "selector"  # one of WRITERS
     # The model's recap after the selector's answer. Off: on the tune set it passed its check for 6 of 116 answers,
     # made none right that were not already (0.741 either way), half of those 6 were fragments or near copies, and
     # it added ~2.5 s to every answer (median 2.66 s vs ~0.1 s). With it off, no language model runs for an answer.
@@ -282,5 +283,5 @@ def check(settings: Settings) -> None:
                           f"({settings.chunk_size})")
     if settings.k < 1 or settings.context_passages < 1:
         raise ConfigError("k and context_passages must be 1 or more")
-    if settings.writer not in ("selector", "model"):
+    if settings.writer not in WRITERS:
         raise ConfigError(f"unknown answer writer {settings.writer!r}; use selector or model (RAG_TUTOR_WRITER)")
