@@ -125,8 +125,11 @@ def test_first_session_in_chromium(page, app_url, shot, artifacts):
 
     answer_text = reply.get_by_test_id("stMarkdownContainer").first.inner_text()
     markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer_text)})
+    assert markers, answer_text
+    # The sources arrive one element at a time after the answer: wait for as many as the answer cites.
+    expect(reply.get_by_test_id("stExpander")).to_have_count(max(markers), timeout=STEP_S * 1000)
     labels = [s.inner_text().strip() for s in reply.locator("[data-testid='stExpander'] summary").all()]
-    assert markers and markers == list(range(1, len(labels) + 1)), (answer_text, labels)
+    assert markers == list(range(1, len(labels) + 1)), (answer_text, labels)
     assert all(label.split("\n")[-1].startswith(f"[{n}] ") for n, label in zip(markers, labels)), labels
 
     # Open the first source: its passage, with the supporting sentence highlighted.
