@@ -426,6 +426,7 @@ class Tutor:
         query = self.retriever.understand(question, history)  # raises on an empty question
         question = query.text
         result = self.retrieve(query)
+        query = result.query  # a question too weak alone may have been taken as a follow-up
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
                    "new_tokens": 0}
         # decline_unknown_names: a question naming something no document mentions ("Can I use PEFT with JAX?") is

@@ -127,7 +127,8 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     text = turn.strip().rstrip("?.! ")
     m = _ASKS.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
-    return subject if subject and len(subject.split()) <= 6 else None
+    # "How does it work for text?" has no subject of its own: the one before it does.
+    return subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
 
 
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
@@ -326,15 +327,22 @@ class Query:
         return self.resolved or self.text
 
 
-def understand(question: str, history: list[str] | None, vocabulary: Vocabulary, settings: Settings) -> Query:
-    """Everything the pipeline needs to know about a question, worked out once."""
+def understand(question: str, history: list[str] | None, vocabulary: Vocabulary, settings: Settings,
+               weak_alone: bool = False) -> Query:
+    """Everything the pipeline needs to know about a question, worked out once.
+
+    ``weak_alone``: the retriever found nothing close enough for the question by itself (it would be declined in a
+    fresh chat). Then a question in the course's own words ("what do you lose by raising that weight?") is taken as
+    pointing back too, even without a pronoun: in a conversation, that is what such a question usually does."""
     text, notices = clean_question(question, settings.max_question_chars)
     turns = [t for t in (history or []) if t and t.strip()][-settings.history_turns:]
     # Earlier turns help only a question that points back to them. One about something the course never mentions
     # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
     # that it is declined as in a fresh chat.
-    uses_history = (settings.resolve_follow_ups and bool(turns) and depends_on_history(text, vocabulary.names)
-                    and len(vocabulary.foreign_words(text)) < (2 if _ANAPHORA.search(text) else 1))
+    foreign = len(vocabulary.foreign_words(text))
+    uses_history = settings.resolve_follow_ups and bool(turns) and (
+        (depends_on_history(text, vocabulary.names) and foreign < (2 if _ANAPHORA.search(text) else 1))
+        or (weak_alone and foreign == 0 and not vocabulary.unknown_names(text)))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text

@@ -128,11 +128,23 @@ class Retriever:
             return RetrievalResult([], query, 0.0)
 
         dense_q = self.dense_scores(query.text)
+        dense_h = None
+        if (not query.uses_history and query.history and s.resolve_follow_ups
+                and float(dense_q.max()) < s.decline_threshold):
+            # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
+            # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
+            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
+            if again.uses_history:
+                dense_h = self.dense_scores(again.search_text)
+                if float(dense_h.max()) >= s.decline_threshold:
+                    again.notices = query.notices
+                    query = again
         fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
         fused += self._rrf(self.bm25_scores(query.text), s.bm25_weight, s.rrf_k, True)
         similarity = dense_q
         if query.uses_history:
-            dense_h = self.dense_scores(query.search_text)
+            if dense_h is None:
+                dense_h = self.dense_scores(query.search_text)
             # The expanded query carries the subject the question points back to: it leads.
             fused *= 1.0 - s.history_weight
             fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)

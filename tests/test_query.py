@@ -129,3 +129,31 @@ def test_a_question_that_points_back_still_uses_the_conversation(question, resol
     assert query.uses_history and "normalizing flow" in query.search_text.lower()
     if resolved:
         assert query.resolved == resolved
+
+
+# weak_alone: the retriever found nothing close to the question by itself.
+WEAK_BACK = [  # in the corpus's own words, no pronoun, longer than an elliptical question
+    "Do the early flows from 2014 map data to noise with invertible layers?",
+    "Which draws each token at random and which keeps the best partial sequences?",
+]
+
+
+@pytest.mark.parametrize("question", WEAK_BACK)
+def test_a_question_in_the_course_words_that_is_weak_alone_points_back(question):
+    assert not understand(question, TALK, VOCABULARY, SETTINGS).uses_history  # no pronoun: alone at first
+    query = understand(question, TALK, VOCABULARY, SETTINGS, weak_alone=True)
+    assert query.uses_history and query.resolved == f"About normalizing flows: {question}"
+    assert not understand(question, [], VOCABULARY, SETTINGS, weak_alone=True).uses_history  # no conversation
+    off = without(SETTINGS, "resolve_follow_ups")
+    assert not understand(question, TALK, VOCABULARY, off, weak_alone=True).uses_history
+
+
+@pytest.mark.parametrize("question", ALONE[:4] + ["Can I run beam search in Zorblax?"])
+def test_an_off_topic_question_stays_alone_even_when_weak(question):
+    query = understand(question, TALK, VOCABULARY, SETTINGS, weak_alone=True)
+    assert not query.uses_history and query.search_text == query.text
+
+
+def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before():
+    talk = ["What is beam search?", "How does it work for long texts?"]
+    assert understand("Can it be fooled?", talk, VOCABULARY, SETTINGS).resolved == "Can beam search be fooled?"

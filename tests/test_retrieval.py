@@ -34,6 +34,24 @@ def test_follow_up_uses_the_conversation(course_retriever):
     assert [p.chunk_id for p in alone] != [p.chunk_id for p in followed.passages]
 
 
+def test_a_follow_up_too_far_from_everything_alone_is_taken_with_the_conversation(course_retriever):
+    question = "what do you give up when you turn the scale way up?"  # no pronoun: it only reads as a follow-up
+    alone = course_retriever.retrieve(question, history=[])
+    assert not alone.query.uses_history
+    assert alone.top_similarity < course_retriever.settings.decline_threshold  # alone, it would be declined
+    followed = course_retriever.retrieve(question, history=["What is classifier-free guidance?"])
+    assert followed.query.uses_history and followed.query.resolved.startswith("About classifier-free guidance")
+    assert "guidance" in followed.passages[0].text.lower()
+    assert followed.top_similarity >= course_retriever.settings.decline_threshold
+
+
+def test_an_off_topic_question_after_a_conversation_is_not_pulled_into_it(course_retriever):
+    result = course_retriever.retrieve("How long should I knead bread dough?", history=["What is classifier-free "
+                                                                                         "guidance?"])
+    assert not result.query.uses_history
+    assert result.top_similarity < course_retriever.settings.decline_threshold
+
+
 def test_self_contained_question_ignores_history(course_retriever):
     result = course_retriever.retrieve("What is the BLEU metric used to evaluate?", history=["Tell me about VAEs"])
     assert not result.query.uses_history
