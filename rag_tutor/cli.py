@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -328,10 +329,29 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         raise RagTutorError(f"the app is not at {app}; run from a checkout of rag-tutor")
     os.environ["RAG_TUTOR_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     os.chdir(PROJECT_DIR)  # Streamlit reads .streamlit/config.toml (127.0.0.1, no telemetry) from here
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
-           "--server.port", str(args.port)]
-    os.execv(sys.executable, cmd)
-    return 0  # not reached
+    preload_embedder(settings)
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", "run", str(app), "--server.address", args.address, "--server.port", str(args.port)]
+    streamlit_cli.main()  # serves until stopped, in this process: the app finds the embedder loaded or loading
+    return 0  # not reached: Streamlit exits the process
+
+
+def preload_embedder(settings: Settings) -> threading.Thread:
+    """Load the embedder (and the libraries under it, ~8 s on a busy 2-core CPU) in the background while the server
+    starts and the browser opens, so that the first question does not wait for it. A failure is left to the app,
+    which loads the tutor itself and says on the page what went wrong."""
+    from .embedder import load_embedder
+
+    def load() -> None:
+        try:
+            load_embedder(settings.embedder_package)
+        except Exception:  # reported by the app's own load, with its message, on the page
+            pass
+
+    thread = threading.Thread(target=load, name="embedder-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 # ---------------------------------------------------------------- parser
