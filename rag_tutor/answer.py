@@ -313,20 +313,29 @@ class Tutor:
     def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[tuple[Context, str]]:
         """The answer sentences the selector chooses from the top 3 passages: the one closest to what is asked first,
         the others in reading order. A sentence with the shape the question asks for (a year for "when", a name for
-        "who") gets ``answer_shape_bonus``; a lower-ranked passage a small penalty."""
+        "who") gets ``answer_shape_bonus``; a lower-ranked passage a small penalty; a sentence that repeats one
+        already chosen (``answer_duplicate_cosine``) is passed over."""
         s = self.settings
         qvec = self.retriever.embedder.embed_query(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
         scored = []
         for ctx in contexts[:3]:
+            sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
             for sim, pos, sent in self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates,
                                                informative):
                 if len(sent.split()) >= 4:
                     bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
-                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent))
+                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent, vecs[pos]))
         scored.sort(key=lambda t: -t[0])
-        chosen = scored[:1] + sorted(scored[1:n_sentences], key=lambda t: (t[1].n, t[2]))
-        return [(ctx, sent) for _, ctx, _, sent in chosen]
+        chosen = scored[:1]
+        for extra in scored[1:]:
+            if len(chosen) == n_sentences:
+                break
+            # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more
+            if max(float(extra[4] @ c[4]) for c in chosen) < s.answer_duplicate_cosine:
+                chosen.append(extra)
+        chosen = chosen[:1] + sorted(chosen[1:], key=lambda t: (t[1].n, t[2]))
+        return [(ctx, sent) for _, ctx, _, sent, _ in chosen]
 
     def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
         """The selector's sentences, each cited: the fallback when the model's own sentences all fail the check."""

@@ -178,6 +178,10 @@ class SupportChecker:
         score = 0.5 * cosine + 0.5 * lexical - NOVEL_PENALTY * (len(novel) - numbers) - NOVEL_NUMBER_PENALTY * numbers
         return Support(score, cosine, lexical, sents[best], novel)
 
+    def sentence_vectors(self, passage: str) -> tuple[list[str], np.ndarray]:
+        """A passage's sentences and their unit vectors (row i is sentence i)."""
+        return self._sentences(passage)
+
     def closest_sentences(self, query_vec: np.ndarray, passage: str, n: int,
                           keep=None) -> list[tuple[float, int, str]]:
         """The n passage sentences most similar to the query, as (similarity, position, sentence);

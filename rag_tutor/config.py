@@ -182,6 +182,7 @@ class Settings:
     # 0.588 -> 0.647); 4 and 0.15, or 6 and 0.1, 0.741 too.
     answer_shape_bonus: float = 0.1
     extract_candidates: int = 4
+    answer_duplicate_cosine: float = 0.9  # an explaining sentence this close to one already chosen says it again: skipped
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.
     sentence_rerank_weight: float = 0.5

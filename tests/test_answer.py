@@ -75,6 +75,19 @@ def test_extractive_fallback_cites_every_sentence(tutor):
     assert {c.n for c in citations} == {n for s in split_sentences(text) for n in cited_numbers(s)}
 
 
+def test_the_selector_does_not_say_the_same_thing_twice(tutor):
+    glossary = Passage("corpus/glossary.md", "Glossary", "VAE", "The variational autoencoder was introduced by Kingma "
+                       "and Welling in 2013 as a generative model.", 1.0, "gl#0", "glossary", 0.8)
+    query = tutor.retriever.understand("Who introduced the variational autoencoder?")
+    both = [Context(1, VAE, VAE.text), Context(2, glossary, glossary.text), Context(3, GAN, GAN.text)]
+    chosen = [sentence for _, sentence in tutor.select(query, both)]
+    assert sum("Kingma and Welling" in sentence for sentence in chosen) == 1, chosen
+    from dataclasses import replace
+
+    repeating = Tutor(replace(tutor.settings, answer_duplicate_cosine=1.01), retriever=tutor.retriever)
+    assert sum("Kingma and Welling" in sentence for _, sentence in repeating.select(query, both)) == 2
+
+
 def test_off_topic_question_is_declined_with_suggestions_and_no_citations(tutor):
     answer = tutor.ask("How do I make pancakes?")
     assert answer.declined and answer.mode == "declined"
