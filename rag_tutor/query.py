@@ -170,12 +170,12 @@ _TOKEN_EDGES = "\"'`()[]{}<>,;:!?¿¡*“”‘’"
 
 def names_in(question: str) -> list[str]:
     """Words of a question written as names: JAX, SageMaker, llama.cpp, or Capitalized inside a sentence
-    (Keras, Mixtral). Not a sentence's first word, a single letter, a contraction, or anything with a digit
-    (numbers, sizes and versions such as 1B or 22.04 qualify a question rather than name its subject)."""
+    (Keras, Mixtral), a possessive without its 's. Not a sentence's first word, a single letter, a contraction, or
+    anything with a digit (numbers, sizes and versions such as 1B or 22.04 qualify a question rather than name its subject)."""
     names: list[str] = []
     initial = True
     for raw in question.split():
-        word = raw.strip(_TOKEN_EDGES).rstrip(".")
+        word = re.sub(r"['’]s$", "", raw.strip(_TOKEN_EDGES).rstrip("."))  # a possessive names its owner: Fick's -> Fick
         starts = initial
         initial = raw.rstrip("\"'”’)]").endswith((".", "?", "!", ":"))
         if len(word) < 2 or "'" in word or "’" in word or any(ch.isdigit() for ch in word):

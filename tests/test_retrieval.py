@@ -183,6 +183,8 @@ def test_names_in_a_question_are_the_words_written_as_names():
     # a sentence's first word, single letters, contractions and anything with a digit are not names
     assert names_in("I'm training a 1B model on A100s. What's the point? Explain it, I beg you.") == []
     assert names_in("¿Quién inventó las redes generativas adversarias?") == []
+    # a possessive names its owner; a contraction still names nothing
+    assert names_in("How does Zorblax's rule relate to Quimby’s method? It doesn't, isn't it?") == ["Zorblax", "Quimby"]
 
 
 def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
