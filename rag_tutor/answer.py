@@ -109,6 +109,32 @@ def ended(sentence: str) -> str:
     return body if body[-1:] in ".!?" else body.rstrip(":;,") + "."
 
 
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def list_blocks(passage: str, sentences: list[str]) -> dict[int, list[int]]:
+    """A passage's lists and the sentence that announces each ("Several factors drove this:"), as
+    {position of the lead-in: positions of its items}; ``sentences`` are the passage's, in order."""
+    items = {_ITEM.sub("", line).strip() for line in passage.splitlines() if _ITEM.match(line)}
+    blocks: dict[int, list[int]] = {}
+    for i, sent in enumerate(sentences):
+        if sent.rstrip().endswith(":"):
+            run = []
+            for j in range(i + 1, len(sentences)):
+                if sentences[j].strip() not in items:
+                    break
+                run.append(j)
+            if len(run) >= 2:
+                blocks[i] = run
+    return blocks
+
+
+def list_sentence(lead: str, items: list[str]) -> str:
+    """A lead-in and its items as one sentence: "Three things: a; b; and c."."""
+    body = [re.sub(r"[.;,]+$", "", item.strip()) for item in items]
+    return f"{lead.rstrip()} {'; '.join(body)}."
+
+
 def joined_names(names: list[str], question: str) -> list[str]:
     """Names written next to each other in the question read as one ("Grand Canyon", not "Grand or Canyon")."""
     out: list[str] = []
@@ -170,7 +196,7 @@ class Numbering:
             cit.support = min(cit.support, score)
             cit.quotes.append(quote)
             marks.append(f"[{cit.n}]")
-        return with_marks(checked.claim, "".join(marks))
+        return with_marks(checked.claim, "".join(dict.fromkeys(marks)))  # a passage quoted twice is cited once
 
     @property
     def citations(self) -> list[Citation]:
@@ -178,8 +204,17 @@ class Numbering:
 
 
 def cited(chosen: list[tuple["Context", str]], numbering: Numbering) -> str:
-    """The selector's chosen passage sentences, each with its passage's citation mark."""
-    return " ".join(numbering.render(Checked(sent, [(ctx, 1.0, sent)])) for ctx, sent in chosen)
+    """The selector's chosen passage sentences, each with its passage's citation mark; a list joined into one
+    sentence (``list_sentence``) quotes its lead-in and each item, so that each is marked in the passage."""
+    def quotes(ctx: "Context", sent: str) -> list[str]:
+        sents = split_sentences(ctx.passage.text)
+        if sent in sents:
+            return [sent]
+        inside = [p for p in sents if re.sub(r"[.;,]+$", "", p.strip()) in sent]
+        return inside or [sent]
+
+    return " ".join(numbering.render(Checked(sent, [(ctx, 1.0, q) for q in quotes(ctx, sent)]))
+                    for ctx, sent in chosen)
 
 
 def finished_sentences(text: str) -> list[str]:
@@ -314,15 +349,23 @@ class Tutor:
         """The answer sentences the selector chooses from the top 3 passages: the one closest to what is asked first,
         the others in reading order. A sentence with the shape the question asks for (a year for "when", a name for
         "who") gets ``answer_shape_bonus``; a lower-ranked passage a small penalty; a sentence that repeats one
-        already chosen (``answer_duplicate_cosine``) is passed over."""
+        already chosen (``answer_duplicate_cosine``) is passed over. A list's lead-in ("Several factors drove
+        this:") is a candidate too, scored as itself and shown with its items as one sentence, if that sentence
+        has at most ``answer_list_words`` words."""
         s = self.settings
         qvec = self.retriever.embedder.embed_query(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
         scored = []
         for ctx in contexts[:3]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
-            for sim, pos, sent in self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates,
-                                               informative):
+            candidates = self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)
+            blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
+            if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
+                everything = self.closest(query.search_text, qvec, ctx.passage.text, len(sents))
+                lists = [(sim, pos, list_sentence(sents[pos], [sents[j] for j in blocks[pos]]))
+                         for sim, pos, _ in everything if pos in blocks]
+                candidates += [c for c in lists if len(c[2].split()) <= s.answer_list_words]
+            for sim, pos, sent in candidates:
                 if len(sent.split()) >= 4:
                     bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
                     scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent, vecs[pos]))

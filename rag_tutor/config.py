@@ -182,6 +182,10 @@ class Settings:
     # 0.588 -> 0.647); 4 and 0.15, or 6 and 0.1, 0.741 too.
     answer_shape_bonus: float = 0.1
     extract_candidates: int = 4
+    # A list's lead-in ("Several factors drove this:") is a selector candidate, shown with its items as one sentence
+    # of at most this many words (0: lists are not candidates). Tune, selector: 0.767 without; 0.784 with 60 (the
+    # answer-length target), 0.793 with no cap but up to ~130-word answers and follow-ups 0.824 -> 0.765.
+    answer_list_words: int = 60
     answer_duplicate_cosine: float = 0.9  # an explaining sentence this close to one already chosen says it again: skipped
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.

@@ -291,3 +291,12 @@ def test_by_default_the_selector_answers_and_no_language_model_runs(tutor):
     pieces = list(stream)
     assert not plain.uses_model and pieces == [stream.answer.answer] and stream.answer.mode == "selected"
     assert "never be shown" not in stream.answer.answer and not stream.answer.raw and stream.answer.citations
+
+
+def test_a_list_question_is_answered_with_the_list_each_item_marked_in_its_passage(tutor):
+    answer = tutor.ask("What are the typical uses of code generation models?")
+    lead = answer.answer.split(" [")[0]
+    assert lead.count(";") >= 2, answer.answer  # the lead-in and its items, as one sentence
+    first = next(c for c in answer.citations if c.n == 1)
+    assert first.quotes[0].endswith(":") and len(first.quotes) >= 3
+    assert all(q.rstrip(";.") in first.text for q in first.quotes)  # each part is a sentence of the passage

@@ -1,0 +1,47 @@
+"""The selector's lists, without models: a lead-in and its items found in a passage, joined into one sentence, and
+cited once with each part quoted (so that each is marked in the passage)."""
+
+from rag_tutor.answer import Context, Numbering, cited, list_blocks, list_sentence
+from rag_tutor.citations import split_sentences
+from rag_tutor.retrieval import Passage
+
+TEXT = """Kettles come in several kinds. Three things decide how fast one boils:
+
+- the power of its element
+- how much water it holds
+- whether the lid is closed
+
+A whistle tells you when it is done. Common materials include:
+
+1. steel
+2. glass
+
+Nothing else is listed here: it is prose."""
+
+
+def test_a_lead_in_ending_with_a_colon_owns_the_list_that_follows():
+    sents = split_sentences(TEXT)
+    blocks = list_blocks(TEXT, sents)
+    assert {sents[i]: [sents[j] for j in items] for i, items in blocks.items()} == {
+        "Three things decide how fast one boils:": ["the power of its element", "how much water it holds",
+                                                     "whether the lid is closed"],
+        "Common materials include:": ["steel", "glass"],
+    }
+
+
+def test_a_colon_without_a_list_or_with_one_item_is_no_block():
+    text = "The rule is simple: boil first.\n\nOne thing matters:\n\n- time\n\nThe end."
+    assert list_blocks(text, split_sentences(text)) == {}
+
+
+def test_a_list_reads_as_one_sentence_and_is_cited_once_with_every_part_marked():
+    sents = split_sentences(TEXT)
+    sentence = list_sentence(sents[1], sents[2:5])
+    assert sentence == ("Three things decide how fast one boils: the power of its element; how much water it holds; "
+                        "whether the lid is closed.")
+    ctx = Context(1, Passage("corpus/k.md", "Kettles", "Boiling", TEXT, 1.0, "k#0"), TEXT)
+    numbering = Numbering()
+    text = cited([(ctx, sentence), (ctx, sents[0])], numbering)
+    assert text == sentence[:-1] + " [1]. Kettles come in several kinds [1]."
+    (citation,) = numbering.citations
+    assert citation.quotes == sents[1:5] + [sents[0]]
