@@ -356,26 +356,36 @@ class Tutor:
         qvec = self.retriever.embedder.embed_query(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
         scored = []
+        lists: dict[tuple[int, int], tuple[int, int]] = {}  # (passage, sentence) -> (passage, its list's lead-in)
         for ctx in contexts[:3]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
             candidates = self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)
             blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
             if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
                 everything = self.closest(query.search_text, qvec, ctx.passage.text, len(sents))
-                lists = [(sim, pos, list_sentence(sents[pos], [sents[j] for j in blocks[pos]]))
+                whole = [(sim, pos, list_sentence(sents[pos], [sents[j] for j in blocks[pos]]))
                          for sim, pos, _ in everything if pos in blocks]
-                candidates += [c for c in lists if len(c[2].split()) <= s.answer_list_words]
+                candidates += [c for c in whole if len(c[2].split()) <= s.answer_list_words]
+            lead_of = {j: i for i, items in blocks.items() for j in items}
             for sim, pos, sent in candidates:
+                if pos in lead_of and sent == sents[pos] and not sent[:1].isupper():
+                    # an item that is no sentence of its own ("a text prompt for a language model") reads whole
+                    # with its lead-in
+                    sent = list_sentence(sents[lead_of[pos]], [sent])
                 if len(sent.split()) >= 4:
                     bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
                     scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent, vecs[pos]))
+                    lists[(ctx.n, pos)] = (ctx.n, lead_of.get(pos, pos))
         scored.sort(key=lambda t: -t[0])
         chosen = scored[:1]
         for extra in scored[1:]:
             if len(chosen) == n_sentences:
                 break
-            # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more
-            if max(float(extra[4] @ c[4]) for c in chosen) < s.answer_duplicate_cosine:
+            # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
+            # nor does a list's item beside the list, or two items each with the same lead-in
+            said = {lists[(c[1].n, c[2])] for c in chosen}
+            if (max(float(extra[4] @ c[4]) for c in chosen) < s.answer_duplicate_cosine
+                    and lists[(extra[1].n, extra[2])] not in said):
                 chosen.append(extra)
         chosen = chosen[:1] + sorted(chosen[1:], key=lambda t: (t[1].n, t[2]))
         return [(ctx, sent) for _, ctx, _, sent, _ in chosen]

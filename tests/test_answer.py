@@ -300,3 +300,18 @@ def test_a_list_question_is_answered_with_the_list_each_item_marked_in_its_passa
     first = next(c for c in answer.citations if c.n == 1)
     assert first.quotes[0].endswith(":") and len(first.quotes) >= 3
     assert all(q.rstrip(";.") in first.text for q in first.quotes)  # each part is a sentence of the passage
+
+
+def test_a_list_item_is_never_shown_as_a_fragment(tutor):
+    from dataclasses import replace
+
+    text = ("Kettles differ in several ways. Three things decide how fast a kettle boils water:\n\n"
+            "- the electrical power of its heating element\n- how much water it holds\n"
+            "- whether the lid is closed while heating\n\nA whistle tells you when the water boils.")
+    kettle = Passage("corpus/kettle.md", "Kettles", "Boiling", text, 1.0, "k#0", "kettles", 0.8)
+    query = tutor.retriever.understand("What decides how fast a kettle boils water?")
+    for words in (60, 12):  # the whole list fits, or it does not and an item is shown with its lead-in
+        picky = Tutor(replace(tutor.settings, answer_list_words=words), retriever=tutor.retriever)
+        chosen = [sentence for _, sentence in picky.select(query, [Context(1, kettle, text), Context(2, GAN, GAN.text)])]
+        assert all(sentence[:1].isupper() for sentence in chosen), chosen
+        assert sum(sentence.startswith("Three things decide") for sentence in chosen) == 1, chosen
