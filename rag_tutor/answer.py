@@ -497,9 +497,7 @@ class Tutor:
         words = len(keyword_tokens(question)) or 1
         unknown = (query.unknown_names if s.decline_unknown_names
                    and s.unknown_name_share <= len(query.unknown_names) / words else [])
-        # course_terms_answered: naming a course term is a second sign, besides similarity, that it is covered.
-        named = bool(query.course_terms) and s.course_terms_answered
-        if unknown or (result.top_similarity < s.decline_threshold and not named):
+        if unknown or result.top_similarity < s.decline_threshold:
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, unknown)
             yield out.answer.answer
@@ -541,10 +539,9 @@ class Tutor:
         if not shown:
             model_declined = DECLINE.lower().rstrip(".") in raw.lower()
             closest = max((c.relevance for c in contexts), default=0.0)
-            # The model's own "not covered" is trusted only when no passage or sentence is close, and never when
-            # the question names one of the course's terms ("What is the ELBO?"): the glossary has an entry for it.
+            # The model's own "not covered" is trusted only when no passage or sentence is close.
             if (model_declined and result.top_similarity < s.trust_decline_below
-                    and closest < s.trust_decline_sentence and not named):
+                    and closest < s.trust_decline_sentence):
                 out.answer = self.decline(question, result, timings)
                 out.answer.raw = raw
                 timings["total_s"] = time.perf_counter() - started

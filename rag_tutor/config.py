@@ -173,7 +173,10 @@ class Settings:
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
-    course_terms_answered: bool = True  # naming a course term keeps a low-similarity question, and overrules the model's decline
+    # Removed by ablation on tune (bench/answers.py --ablate, selector): answering a low-similarity question because it
+    # names a course term cost declines (0.913 with it, 0.957 without) and won nothing. definition_entry_first changed
+    # nothing on tune (0.784 either way) but stays: on 14 plain "What is X?" questions of our own, without it "What's
+    # a GAN?" opened with DCGAN's entry instead of the GAN's, and nothing improved.
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
     # The extractive answer chooses among the extract_candidates sentences of each of the top 3 passages closest to
     # the question, and adds answer_shape_bonus to the cosine of one with the shape asked for (query.ANSWER_SHAPES: a

@@ -364,14 +364,13 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("resolve_follow_ups", "a question that points back is searched and asked with the earlier turn's subject; "
+    Rule("resolve_follow_ups", "a question that points back, or that is too far from every passage alone but "
+                               "answerable with the earlier turn's subject, is searched and asked with that subject; "
                                "one with words no document uses is judged alone"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
-    Rule("course_terms_answered", "a question naming a course term is answered even when similarity is low, and the "
-                                  "model's own 'not covered' is overruled"),
 )
 
 
