@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
@@ -87,6 +87,15 @@ class Context:
     passage: Passage
     excerpt: str
     relevance: float = 0.0  # cosine of its sentence closest to the question
+
+
+class Chosen(NamedTuple):
+    """One sentence of the selector's answer, and the passage sentences it is made of: itself, or a list's lead-in
+    and items (``list_sentence``), each of which the app marks in the passage."""
+
+    context: Context
+    sentence: str
+    quotes: tuple[str, ...]
 
 
 # Sentences about the course itself ("This lesson explains...") answer no question about the subject.
@@ -203,18 +212,9 @@ class Numbering:
         return list(self._by_context.values())
 
 
-def cited(chosen: list[tuple["Context", str]], numbering: Numbering) -> str:
-    """The selector's chosen passage sentences, each with its passage's citation mark; a list joined into one
-    sentence (``list_sentence``) quotes its lead-in and each item, so that each is marked in the passage."""
-    def quotes(ctx: "Context", sent: str) -> list[str]:
-        sents = split_sentences(ctx.passage.text)
-        if sent in sents:
-            return [sent]
-        inside = [p for p in sents if re.sub(r"[.;,]+$", "", p.strip()) in sent]
-        return inside or [sent]
-
-    return " ".join(numbering.render(Checked(sent, [(ctx, 1.0, q) for q in quotes(ctx, sent)]))
-                    for ctx, sent in chosen)
+def cited(chosen: list[Chosen], numbering: Numbering) -> str:
+    """The selector's sentences, each with its passage's citation mark (once) and each of its quotes."""
+    return " ".join(numbering.render(Checked(c.sentence, [(c.context, 1.0, q) for q in c.quotes])) for c in chosen)
 
 
 def finished_sentences(text: str) -> list[str]:
@@ -345,7 +345,7 @@ class Tutor:
         share = len(parts) / len(sentences) if sentences else 0.0
         return " ".join(parts), numbering.citations, share
 
-    def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[tuple[Context, str]]:
+    def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
         """The answer sentences the selector chooses from the top 3 passages: the one closest to what is asked first,
         the others in reading order. A sentence with the shape the question asks for (a year for "when", a name for
         "who") gets ``answer_shape_bonus``; a lower-ranked passage a small penalty; a sentence that repeats one
@@ -355,27 +355,31 @@ class Tutor:
         s = self.settings
         qvec = self.retriever.embedder.embed_query(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
-        scored = []
-        lists: dict[tuple[int, int], tuple[int, int]] = {}  # (passage, sentence) -> (passage, its list's lead-in)
+        # (score, chosen, position in its passage, vector, (passage, the list's lead-in or the sentence itself))
+        scored: list[tuple[float, Chosen, int, np.ndarray, tuple[int, int]]] = []
         for ctx in contexts[:3]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
-            candidates = self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)
             blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
-            if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
-                everything = self.closest(query.search_text, qvec, ctx.passage.text, len(sents))
-                whole = [(sim, pos, list_sentence(sents[pos], [sents[j] for j in blocks[pos]]))
-                         for sim, pos, _ in everything if pos in blocks]
-                candidates += [c for c in whole if len(c[2].split()) <= s.answer_list_words]
             lead_of = {j: i for i, items in blocks.items() for j in items}
-            for sim, pos, sent in candidates:
-                if pos in lead_of and sent == sents[pos] and not sent[:1].isupper():
+            candidates = [(sim, pos, sent, (sent,)) for sim, pos, sent in
+                          self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)]
+            if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
+                for sim, pos, _ in self.closest(query.search_text, qvec, ctx.passage.text, len(sents)):
+                    if pos in blocks:
+                        parts = (sents[pos], *(sents[j] for j in blocks[pos]))
+                        whole = list_sentence(parts[0], list(parts[1:]))
+                        if len(whole.split()) <= s.answer_list_words:
+                            candidates.append((sim, pos, whole, parts))
+            for sim, pos, sent, quotes in candidates:
+                if pos in lead_of and quotes == (sents[pos],) and not sent[:1].isupper():
                     # an item that is no sentence of its own ("a text prompt for a language model") reads whole
                     # with its lead-in
-                    sent = list_sentence(sents[lead_of[pos]], [sent])
+                    quotes = (sents[lead_of[pos]], sent)
+                    sent = list_sentence(quotes[0], [sent])
                 if len(sent.split()) >= 4:
                     bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
-                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, ctx, pos, sent, vecs[pos]))
-                    lists[(ctx.n, pos)] = (ctx.n, lead_of.get(pos, pos))
+                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, Chosen(ctx, sent, quotes), pos, vecs[pos],
+                                   (ctx.n, lead_of.get(pos, pos))))
         scored.sort(key=lambda t: -t[0])
         chosen = scored[:1]
         for extra in scored[1:]:
@@ -383,12 +387,11 @@ class Tutor:
                 break
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in
-            said = {lists[(c[1].n, c[2])] for c in chosen}
-            if (max(float(extra[4] @ c[4]) for c in chosen) < s.answer_duplicate_cosine
-                    and lists[(extra[1].n, extra[2])] not in said):
+            if (max(float(extra[3] @ c[3]) for c in chosen) < s.answer_duplicate_cosine
+                    and extra[4] not in {c[4] for c in chosen}):
                 chosen.append(extra)
-        chosen = chosen[:1] + sorted(chosen[1:], key=lambda t: (t[1].n, t[2]))
-        return [(ctx, sent) for _, ctx, _, sent, _ in chosen]
+        chosen = chosen[:1] + sorted(chosen[1:], key=lambda t: (t[1].context.n, t[2]))
+        return [c[1] for c in chosen]
 
     def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
         """The selector's sentences, each cited: the fallback when the model's own sentences all fail the check."""
@@ -462,15 +465,15 @@ class Tutor:
         raw, recap, mode = "", "", "selected" if s.generate else "extractive"
         if self.uses_model and chosen:
             picked = {}
-            for ctx, sent in chosen:  # the model sees only the chosen sentences, under their passages' numbers
-                picked.setdefault(ctx.n, (ctx, []))[1].append(ended(sent))
+            for c in chosen:  # the model sees only the chosen sentences, under their passages' numbers
+                picked.setdefault(c.context.n, (c.context, []))[1].append(ended(c.sentence))
             sources = [Context(n, ctx.passage, " ".join(sents), ctx.relevance) for n, (ctx, sents) in sorted(picked.items())]
             stats = GenerationStats()
             raw = "".join(self.generator.stream(build_messages(query.asked, query.history, sources, RECAP_PROMPT),
                                                 stats, s.with_overrides(max_new_tokens=s.recap_tokens))).strip()
             timings["new_tokens"] = stats.new_tokens
             timings["model_first_token_s"] = stats.first_token_s
-            checked = self.recap(raw, query, [sent for _, sent in chosen], sources)
+            checked = self.recap(raw, query, [c.sentence for c in chosen], sources)
             if checked:
                 recap = RECAP_LEAD + numbering.render(checked)
                 text = f"{text} {recap}"

@@ -80,12 +80,12 @@ def test_the_selector_does_not_say_the_same_thing_twice(tutor):
                        "and Welling in 2013 as a generative model.", 1.0, "gl#0", "glossary", 0.8)
     query = tutor.retriever.understand("Which two researchers came up with the variational autoencoder?")
     both = [Context(1, VAE, VAE.text), Context(2, glossary, glossary.text), Context(3, GAN, GAN.text)]
-    chosen = [sentence for _, sentence in tutor.select(query, both)]
+    chosen = [c.sentence for c in tutor.select(query, both)]
     assert sum("Kingma and Welling" in sentence for sentence in chosen) == 1, chosen
     from dataclasses import replace
 
     repeating = Tutor(replace(tutor.settings, answer_duplicate_cosine=1.01), retriever=tutor.retriever)
-    assert sum("Kingma and Welling" in sentence for _, sentence in repeating.select(query, both)) == 2
+    assert sum("Kingma and Welling" in c.sentence for c in repeating.select(query, both)) == 2
 
 
 def test_off_topic_question_is_declined_with_suggestions_and_no_citations(tutor):
@@ -314,6 +314,6 @@ def test_a_list_item_is_never_shown_as_a_fragment(tutor):
     query = tutor.retriever.understand("What decides how fast a kettle boils water?")
     for words in (60, 12):  # the whole list fits, or it does not and an item is shown with its lead-in
         picky = Tutor(replace(tutor.settings, answer_list_words=words), retriever=tutor.retriever)
-        chosen = [sentence for _, sentence in picky.select(query, [Context(1, kettle, text), Context(2, GAN, GAN.text)])]
+        chosen = [c.sentence for c in picky.select(query, [Context(1, kettle, text), Context(2, GAN, GAN.text)])]
         assert all(sentence[:1].isupper() for sentence in chosen), chosen
         assert sum(sentence.startswith("Three things decide") for sentence in chosen) == 1, chosen

@@ -1,7 +1,7 @@
 """The selector's lists, without models: a lead-in and its items found in a passage, joined into one sentence, and
 cited once with each part quoted (so that each is marked in the passage)."""
 
-from rag_tutor.answer import Context, Numbering, cited, list_blocks, list_sentence
+from rag_tutor.answer import Chosen, Context, Numbering, cited, list_blocks, list_sentence
 from rag_tutor.citations import split_sentences
 from rag_tutor.retrieval import Passage
 
@@ -41,7 +41,7 @@ def test_a_list_reads_as_one_sentence_and_is_cited_once_with_every_part_marked()
                         "whether the lid is closed.")
     ctx = Context(1, Passage("corpus/k.md", "Kettles", "Boiling", TEXT, 1.0, "k#0"), TEXT)
     numbering = Numbering()
-    text = cited([(ctx, sentence), (ctx, sents[0])], numbering)
+    text = cited([Chosen(ctx, sentence, tuple(sents[1:5])), Chosen(ctx, sents[0], (sents[0],))], numbering)
     assert text == sentence[:-1] + " [1]. Kettles come in several kinds [1]."
     (citation,) = numbering.citations
     assert citation.quotes == sents[1:5] + [sents[0]]
