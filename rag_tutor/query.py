@@ -339,10 +339,14 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # Earlier turns help only a question that points back to them. One about something the course never mentions
     # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
     # that it is declined as in a fresh chat.
-    foreign = len(vocabulary.foreign_words(text))
-    uses_history = settings.resolve_follow_ups and bool(turns) and (
-        (depends_on_history(text, vocabulary.names) and foreign < (2 if _ANAPHORA.search(text) else 1))
-        or (weak_alone and foreign == 0 and not vocabulary.unknown_names(text)))
+    unknown = vocabulary.unknown_names(text)
+    uses_history = False
+    if settings.resolve_follow_ups and turns:
+        points_back = depends_on_history(text, vocabulary.names)
+        if points_back or weak_alone:
+            foreign = len(vocabulary.foreign_words(text))
+            uses_history = ((points_back and foreign < (2 if _ANAPHORA.search(text) else 1))
+                            or (weak_alone and foreign == 0 and not unknown))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
@@ -351,7 +355,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         asks=next((kind for kind, pattern in ASKS if pattern.search(asked)), "other"),
         explains=bool(_EXPLAINS.search(asked)),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
-        course_terms=vocabulary.course_terms(search_text), unknown_names=vocabulary.unknown_names(text),
+        course_terms=vocabulary.course_terms(search_text), unknown_names=unknown,
         notices=notices)
 
 
