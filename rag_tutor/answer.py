@@ -102,6 +102,17 @@ class Chosen(NamedTuple):
 _META = re.compile(r"^(this|the|each|every) (lesson|document|section|chapter|article|page|course)\b", re.I)
 
 
+class Candidate(NamedTuple):
+    """A sentence the selector may choose, before it is scored."""
+
+    similarity: float  # cosine to the question
+    chosen: Chosen  # as it would be shown
+    position: int  # of its sentence (a list's lead-in) in the passage
+    vector: np.ndarray  # its sentence's embedding
+    group: tuple[int, int]  # (passage number, the list's lead-in or the sentence itself)
+    shaped: bool  # has the shape the question asks for (a year for "when", a name for "who")
+
+
 def informative(sentence: str) -> bool:
     """Whether a passage sentence can answer something on its own: not about the course itself, not a
     list's lead-in ("...two terms with clear roles:"), not mostly a formula."""
@@ -345,53 +356,63 @@ class Tutor:
         share = len(parts) / len(sentences) if sentences else 0.0
         return " ".join(parts), numbering.citations, share
 
-    def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
-        """The answer sentences the selector chooses from the top 3 passages: the one closest to what is asked first,
-        the others in reading order. A sentence with the shape the question asks for (a year for "when", a name for
-        "who") gets ``answer_shape_bonus``; a lower-ranked passage a small penalty; a sentence that repeats one
-        already chosen (``answer_duplicate_cosine``) is passed over. A list's lead-in ("Several factors drove
-        this:") is a candidate too, scored as itself and shown with its items as one sentence, if that sentence
-        has at most ``answer_list_words`` words."""
+    def candidates(self, query: Query, contexts: list[Context]) -> list[Candidate]:
+        """The sentences an answer may be made of, from the top 3 passages, with their cosine to the question. A
+        list's lead-in ("Several factors drove this:") is a candidate too, scored as itself and shown with its
+        items as one sentence, if that sentence has at most ``answer_list_words`` words; a list item that is no
+        sentence of its own reads with its lead-in."""
         s = self.settings
         qvec = self.retriever.embedder.embed_query(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
-        # (score, chosen, position in its passage, vector, (passage, the list's lead-in or the sentence itself))
-        scored: list[tuple[float, Chosen, int, np.ndarray, tuple[int, int]]] = []
+        out: list[Candidate] = []
         for ctx in contexts[:3]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
             blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
             lead_of = {j: i for i, items in blocks.items() for j in items}
-            candidates = [(sim, pos, sent, (sent,)) for sim, pos, sent in
-                          self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)]
+            found = [(sim, pos, sent, (sent,)) for sim, pos, sent in
+                     self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)]
             if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
                 for sim, pos, _ in self.closest(query.search_text, qvec, ctx.passage.text, len(sents)):
                     if pos in blocks:
                         parts = (sents[pos], *(sents[j] for j in blocks[pos]))
                         whole = list_sentence(parts[0], list(parts[1:]))
                         if len(whole.split()) <= s.answer_list_words:
-                            candidates.append((sim, pos, whole, parts))
-            for sim, pos, sent, quotes in candidates:
+                            found.append((sim, pos, whole, parts))
+            for sim, pos, sent, quotes in found:
                 if pos in lead_of and quotes == (sents[pos],) and not sent[:1].isupper():
                     # an item that is no sentence of its own ("a text prompt for a language model") reads whole
                     # with its lead-in
                     quotes = (sents[lead_of[pos]], sent)
                     sent = list_sentence(quotes[0], [sent])
                 if len(sent.split()) >= 4:
-                    bonus = s.answer_shape_bonus if shape is not None and shape.search(sent) else 0.0
-                    scored.append((sim - 0.03 * (ctx.n - 1) + bonus, Chosen(ctx, sent, quotes), pos, vecs[pos],
-                                   (ctx.n, lead_of.get(pos, pos))))
-        scored.sort(key=lambda t: -t[0])
-        chosen = scored[:1]
-        for extra in scored[1:]:
+                    out.append(Candidate(float(sim), Chosen(ctx, sent, quotes), pos, vecs[pos],
+                                         (ctx.n, lead_of.get(pos, pos)),
+                                         shape is not None and bool(shape.search(sent))))
+        return out
+
+    def score(self, candidate: Candidate) -> float:
+        """How well a candidate answers: its cosine, ``answer_shape_bonus`` for the shape the question asks for (a
+        year for "when", a name for "who"), a small penalty for a lower-ranked passage."""
+        bonus = self.settings.answer_shape_bonus if candidate.shaped else 0.0
+        return candidate.similarity - 0.03 * (candidate.chosen.context.n - 1) + bonus
+
+    def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
+        """The answer sentences the selector chooses among ``candidates``: the best-scored first, the others in
+        reading order. A sentence that repeats one already chosen (``answer_duplicate_cosine``) is passed over,
+        and so is a list's item beside its list."""
+        s = self.settings
+        scored = sorted(((self.score(c), c) for c in self.candidates(query, contexts)), key=lambda t: -t[0])
+        chosen = [c for _, c in scored[:1]]
+        for _, extra in scored[1:]:
             if len(chosen) == n_sentences:
                 break
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in
-            if (max(float(extra[3] @ c[3]) for c in chosen) < s.answer_duplicate_cosine
-                    and extra[4] not in {c[4] for c in chosen}):
+            if (max(float(extra.vector @ c.vector) for c in chosen) < s.answer_duplicate_cosine
+                    and extra.group not in {c.group for c in chosen}):
                 chosen.append(extra)
-        chosen = chosen[:1] + sorted(chosen[1:], key=lambda t: (t[1].context.n, t[2]))
-        return [c[1] for c in chosen]
+        chosen = chosen[:1] + sorted(chosen[1:], key=lambda c: (c.chosen.context.n, c.position))
+        return [c.chosen for c in chosen]
 
     def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
         """The selector's sentences, each cited: the fallback when the model's own sentences all fail the check."""

@@ -195,16 +195,31 @@ def flash_attention_safe(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return "avx_vnni" in flags.split()
 
 
-def prefill_threads(settings: Settings, load: float | None = None, cores: int | None = None) -> int:
-    """Threads for reading the prompt: ``llama_batch_threads``, but 1 while the machine is busy (its 1-minute load
-    average, this process included, at least the cores minus half of one). ik_llama.cpp's threads wait for each
-    other by spinning: on a 2-core machine kept busy by other work, 2 threads read a 400-token prompt 1.7x slower
-    than 1 (paired medians of 8 course prompts, twice: 6.3 vs 3.8 s and 7.8 vs 4.9 s, load average 7-9), while on
-    a quiet one they read it ~1.9x faster (448 vs 235 tokens/s)."""
+def others_running(reads: int = 5, loadavg: Path = Path("/proc/loadavg")) -> int:
+    """How many tasks besides this one are running or waiting for a core right now: the fewest over a few reads of
+    /proc/loadavg's runnable count (which counts the reader too). A process that keeps a core busy is runnable in
+    every read; a brief one is missed. 0 where the file cannot be read."""
+    counts = []
+    for _ in range(reads):
+        try:
+            counts.append(int(loadavg.read_text().split()[3].split("/")[0]) - 1)
+        except (OSError, IndexError, ValueError):
+            return 0
+    return max(0, min(counts))
+
+
+def prefill_threads(settings: Settings, others: int | None = None, cores: int | None = None) -> int:
+    """Threads for reading the prompt: ``llama_batch_threads``, but no more than the cores no other task is using
+    right now (``others_running``), and at least 1. ik_llama.cpp's threads wait for each other by spinning: on a
+    2-core machine kept busy by other work, 2 threads read a 400-token prompt 1.7x slower than 1 (paired medians of
+    8 course prompts, twice: 6.3 vs 3.8 s and 7.8 vs 4.9 s, load average 7-9), while on a quiet one they read it
+    ~1.9x faster (448 vs 235 tokens/s). (The 1-minute load average, used before, still counted a process that had
+    just finished, the benchmark's other engine for one: the prompt was then read with 1 thread on an idle
+    machine.)"""
     cores = cores or os.cpu_count() or 1
-    load = os.getloadavg()[0] if load is None else load
+    others = others_running() if others is None else others
     wanted = max(1, min(settings.llama_batch_threads, cores))
-    return 1 if load >= cores - 0.5 else wanted
+    return max(1, min(wanted, cores - others))
 
 
 def _bind(lib, name: str, argtypes: list, restype):

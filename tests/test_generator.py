@@ -275,7 +275,22 @@ def test_the_prompt_is_read_with_one_thread_while_the_machine_is_busy():
     from rag_tutor.engines import prefill_threads
 
     settings = load_settings(env={}, llama_batch_threads=2)
-    assert prefill_threads(settings, load=0.3, cores=2) == 2  # quiet: both cores
-    assert prefill_threads(settings, load=1.6, cores=2) == 1  # the other core is taken
-    assert prefill_threads(settings, load=0.3, cores=1) == 1  # never more threads than cores
-    assert prefill_threads(settings.with_overrides(llama_batch_threads=1), load=0.0, cores=8) == 1
+    assert prefill_threads(settings, others=0, cores=2) == 2  # quiet: both cores
+    assert prefill_threads(settings, others=1, cores=2) == 1  # the other core is taken
+    assert prefill_threads(settings, others=5, cores=2) == 1  # never fewer than 1
+    assert prefill_threads(settings, others=0, cores=1) == 1  # never more threads than cores
+    assert prefill_threads(settings.with_overrides(llama_batch_threads=4), others=5, cores=8) == 3
+    assert prefill_threads(settings.with_overrides(llama_batch_threads=1), others=0, cores=8) == 1
+
+
+def test_others_running_reads_the_runnable_count_without_this_reader(tmp_path):
+    from rag_tutor.engines import others_running
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.50 0.40 0.30 3/120 4242\n")  # this reader and two others
+    assert others_running(loadavg=loadavg) == 2
+    loadavg.write_text("0.50 0.40 0.30 1/120 4242\n")
+    assert others_running(loadavg=loadavg) == 0
+    loadavg.write_text("garbled\n")
+    assert others_running(loadavg=loadavg) == 0
+    assert others_running(loadavg=tmp_path / "missing") == 0
