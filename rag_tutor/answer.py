@@ -7,8 +7,10 @@ that streaming, timings and the citation check stay visible.
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from functools import cached_property
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, NamedTuple
 
@@ -21,6 +23,7 @@ from .config import Settings
 from .index import keyword_tokens
 from .query import ANSWER_SHAPES, Query
 from .retrieval import Passage, Retriever, RetrievalResult
+from .sentence_ranker import SentenceRanker, features
 
 DECLINE = "The course material doesn't cover this."
 
@@ -390,18 +393,47 @@ class Tutor:
                                          shape is not None and bool(shape.search(sent))))
         return out
 
-    def score(self, candidate: Candidate) -> float:
-        """How well a candidate answers: its cosine, ``answer_shape_bonus`` for the shape the question asks for (a
-        year for "when", a name for "who"), a small penalty for a lower-ranked passage."""
+    def hand_score(self, candidate: Candidate) -> float:
+        """The score without the learned ranker: the cosine, ``answer_shape_bonus`` for the shape the question asks
+        for (a year for "when", a name for "who"), a small penalty for a lower-ranked passage."""
         bonus = self.settings.answer_shape_bonus if candidate.shaped else 0.0
         return candidate.similarity - 0.03 * (candidate.chosen.context.n - 1) + bonus
 
+    @cached_property
+    def ranker(self) -> SentenceRanker | None:
+        """The learned sentence ranker (sentence_ranker.py), when the rule is on and its weights ship."""
+        return SentenceRanker.load() if self.settings.learned_sentence_ranker else None
+
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        """Each keyword's rarity over the indexed chunks: log((n + 1) / (chunks holding it + 1))."""
+        chunks = self.retriever.index.chunks
+        held: dict[str, int] = {}
+        for chunk in chunks:
+            for word in set(keyword_tokens(chunk.text)):
+                held[word] = held.get(word, 0) + 1
+        return {w: math.log((len(chunks) + 1) / (k + 1)) for w, k in held.items()}
+
+    def feature_rows(self, query: Query, candidates: list[Candidate]) -> list[list[float]]:
+        """The learned ranker's features of each candidate."""
+        best = max((c.similarity for c in candidates), default=0.0)
+        rarest = math.log(len(self.retriever.index.chunks) + 1)  # a keyword no chunk holds
+        idf = lambda word: self._idf.get(word, rarest)  # noqa: E731
+        return [features(query, c, best, idf, keyword_tokens) for c in candidates]
+
+    def scores(self, query: Query, candidates: list[Candidate]) -> list[float]:
+        """Each candidate's score: the learned ranker's (learned_sentence_ranker), else ``hand_score``."""
+        if self.ranker is not None:
+            return [float(v) for v in self.ranker.scores(self.feature_rows(query, candidates))]
+        return [self.hand_score(c) for c in candidates]
+
     def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
-        """The answer sentences the selector chooses among ``candidates``: the best-scored first, the others in
+        """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
         reading order. A sentence that repeats one already chosen (``answer_duplicate_cosine``) is passed over,
         and so is a list's item beside its list."""
         s = self.settings
-        scored = sorted(((self.score(c), c) for c in self.candidates(query, contexts)), key=lambda t: -t[0])
+        candidates = self.candidates(query, contexts)
+        scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
         chosen = [c for _, c in scored[:1]]
         for _, extra in scored[1:]:
             if len(chosen) == n_sentences:

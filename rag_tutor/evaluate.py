@@ -24,7 +24,7 @@ def load_questions(path: Path) -> list[dict]:
     return rows
 
 
-def _contains(text: str, answers: list[str]) -> bool:
+def contains_answer(text: str, answers: list[str]) -> bool:
     low = text.lower()
     return any(a.lower() in low for a in answers)
 
@@ -51,7 +51,7 @@ class Report:
         answerable = [r for r in self.records if r.question["kind"] != "out_of_scope"]
         follow = [r for r in self.records if r.question["kind"] == "follow_up"]
         oos = [r for r in self.records if r.question["kind"] == "out_of_scope"]
-        correct = [r for r in answerable if not r.answer.declined and _contains(r.answer.answer, r.question["answers"])]
+        correct = [r for r in answerable if not r.answer.declined and contains_answer(r.answer.answer, r.question["answers"])]
 
         good = total = 0
         raw_good = raw_total = 0
@@ -62,7 +62,7 @@ class Report:
                 for n in cited_numbers(sentence):
                     total += 1
                     c = by_n.get(n)
-                    if c and (_contains(c.text, r.question["answers"])
+                    if c and (contains_answer(c.text, r.question["answers"])
                               or tutor.checker.support(sentence, c.text).score >= tutor.settings.support_threshold):
                         good += 1
             if ans.raw and not ans.declined:
@@ -72,7 +72,7 @@ class Report:
                     for n in cited_numbers(sentence):
                         raw_total += 1
                         if 1 <= n <= len(shown) and (
-                            _contains(shown[n - 1].text, r.question["answers"])
+                            contains_answer(shown[n - 1].text, r.question["answers"])
                             or tutor.checker.support(sentence, shown[n - 1].text).score
                             >= tutor.settings.support_threshold
                         ):
@@ -87,7 +87,7 @@ class Report:
             return round(a / b, 3) if b else None
 
         # Retrieval, from the passages each answer was built on: the rank of the first one holding an answer.
-        ranks = [next((i for i, p in enumerate(r.answer.passages, 1) if _contains(p.text, r.question["answers"])),
+        ranks = [next((i for i, p in enumerate(r.answer.passages, 1) if contains_answer(p.text, r.question["answers"])),
                       None) for r in answerable if r.question["answers"]]
         words = [len(strip_citations(r.answer.answer).split()) for r in answerable if not r.answer.declined]
 

@@ -317,3 +317,14 @@ def test_a_list_item_is_never_shown_as_a_fragment(tutor):
         chosen = [c.sentence for c in picky.select(query, [Context(1, kettle, text), Context(2, GAN, GAN.text)])]
         assert all(sentence[:1].isupper() for sentence in chosen), chosen
         assert sum(sentence.startswith("Three things decide") for sentence in chosen) == 1, chosen
+
+
+def test_the_selector_scores_with_the_learned_ranker_unless_the_rule_is_off(tutor, course_retriever):
+    query = tutor.retriever.understand("What does the discriminator of a GAN do?")
+    candidates = tutor.candidates(query, contexts())
+    assert tutor.ranker is not None and len(candidates) >= 2
+    learned = tutor.scores(query, candidates)
+    assert learned == pytest.approx(list(tutor.ranker.scores(tutor.feature_rows(query, candidates))))
+    off = Tutor(course_retriever.settings.with_overrides(learned_sentence_ranker=False), retriever=course_retriever)
+    assert off.ranker is None and off.scores(query, candidates) == [off.hand_score(c) for c in candidates]
+    assert learned != off.scores(query, candidates)

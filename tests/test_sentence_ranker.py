@@ -1,0 +1,97 @@
+"""The selector's learned sentence ranker: its features, its weights file, its training (no models here)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rag_tutor.answer import Candidate, Chosen, Context
+from rag_tutor.query import Query
+from rag_tutor.retrieval import Passage
+from rag_tutor.sentence_ranker import FEATURES, WEIGHTS, SentenceRanker, features, fit
+
+LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
+                 "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
+ENTRY = Passage("corpus/glossary.md", "Glossary", "GAN", "A GAN pits a generator against a discriminator.", 0.9,
+                "glossary#3", "glossary", 0.6)
+
+
+def candidate(passage, n, sentence, position, similarity, relevance=0.7, shaped=False, quotes=None):
+    context = Context(n, passage, passage.text, relevance)
+    return Candidate(similarity, Chosen(context, sentence, quotes or (sentence,)), position, np.zeros(3),
+                     (n, position), shaped)
+
+
+def words(text):
+    return [w.strip("?.,").lower() for w in text.split() if len(w) > 3]
+
+
+def row(query, cand, best=0.7):
+    values = features(query, cand, best, lambda w: {"unstable": 3.0}.get(w, 1.0), words)
+    return dict(zip(FEATURES, values))
+
+
+def test_features_describe_the_sentence_against_what_is_asked():
+    why = Query("Why is GAN training unstable?", asks="reason", explains=True, course_terms=["GAN"])
+    lesson = row(why, candidate(LESSON, 1, "GAN training is unstable because the two networks chase each other.",
+                                0, 0.62))
+    assert len(lesson) == len(FEATURES)
+    assert lesson["similarity"] == 0.62 and lesson["behind_best"] == pytest.approx(-0.08)
+    assert lesson["passage_rank"] == 0 and lesson["first_sentence"] == 1 and lesson["position"] == 0
+    assert lesson["keyword_share"] == 1.0  # why, training, unstable: "why" is no keyword here (3 letters)
+    assert lesson["rare_keyword_share"] == 1.0
+    assert lesson["reason_given"] == 1 and lesson["names_term"] == 1 and lesson["glossary"] == 0
+    assert lesson["passage_best_gap"] == pytest.approx(0.08)
+
+    entry = row(why, candidate(ENTRY, 2, ENTRY.text, 0, 0.5, relevance=0.5))
+    assert entry["glossary"] == 1 and entry["explains_glossary"] == 1 and entry["defines_glossary"] == 0
+    assert entry["reason_given"] == 0 and entry["passage_rank"] == 1
+    assert entry["keyword_share"] == 0.0
+
+    what = Query("What is a GAN?", asks="definition", course_terms=["GAN"])
+    plain = row(what, candidate(ENTRY, 1, ENTRY.text, 0, 0.8))
+    assert plain["defines_glossary"] == 1 and plain["explains_glossary"] == 0
+    # a reason in the sentence counts only when the question asks for one
+    assert row(what, candidate(LESSON, 1, "It is unstable because of the game.", 0, 0.5))["reason_given"] == 0
+
+
+def test_rarer_shared_keywords_weigh_more():
+    q = Query("Is GAN training unstable?", course_terms=[])
+    common = row(q, candidate(LESSON, 1, "GAN training needs care and patience.", 1, 0.5))
+    rare = row(q, candidate(LESSON, 1, "It is unstable, as every practitioner knows.", 1, 0.5))
+    assert common["keyword_share"] == rare["keyword_share"] == 0.5  # training / unstable, one each
+    assert rare["rare_keyword_share"] > common["rare_keyword_share"]
+    assert rare["rare_keyword_share"] == pytest.approx(3 / 4) and math.isclose(common["rare_keyword_share"], 1 / 4)
+
+
+def test_fit_learns_which_feature_marks_the_answer_and_the_file_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(200, len(FEATURES))).tolist()
+    labels = [int(r[6] > 0.5) for r in rows]  # only keyword_share tells
+    ranker = fit(rows, labels, "made up")
+    assert ranker.weights[6] == max(ranker.weights, key=abs)
+    hi, lo = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
+    hi[6], lo[6] = 2.0, -2.0
+    assert ranker.scores([hi, lo])[0] > ranker.scores([hi, lo])[1]
+    path = tmp_path / "ranker.json"
+    ranker.save(path)
+    again = SentenceRanker.load(path)
+    assert again is not None and again.weights == ranker.weights and again.trained_on == "made up"
+    np.testing.assert_allclose(again.scores([hi]), ranker.scores([hi]))
+
+
+def test_weights_for_other_features_or_no_file_are_not_used(tmp_path):
+    assert SentenceRanker.load(tmp_path / "missing.json") is None
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({"mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0,
+                                 "features": ["similarity"]}))
+    assert SentenceRanker.load(stale) is None
+    stale.write_text("{not json")
+    assert SentenceRanker.load(stale) is None
+
+
+def test_the_shipped_weights_load_offline():
+    ranker = SentenceRanker.load(WEIGHTS)
+    assert ranker is not None and tuple(ranker.features) == FEATURES
+    assert all(s > 0 for s in ranker.scale) and ranker.trained_on
