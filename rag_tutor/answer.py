@@ -7,7 +7,6 @@ that streaming, timings and the citation check stay visible.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from functools import cached_property
@@ -23,7 +22,7 @@ from .config import Settings
 from .index import keyword_tokens
 from .query import ANSWER_SHAPES, Query
 from .retrieval import Passage, Retriever, RetrievalResult
-from .sentence_ranker import SentenceRanker, features
+from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
 DECLINE = "The course material doesn't cover this."
 
@@ -400,26 +399,17 @@ class Tutor:
         return candidate.similarity - 0.03 * (candidate.chosen.context.n - 1) + bonus
 
     @cached_property
-    def ranker(self) -> SentenceRanker | None:
-        """The learned sentence ranker (sentence_ranker.py), when the rule is on and its weights ship."""
-        return SentenceRanker.load() if self.settings.learned_sentence_ranker else None
-
-    @cached_property
-    def _idf(self) -> dict[str, float]:
-        """Each keyword's rarity over the indexed chunks: log((n + 1) / (chunks holding it + 1))."""
-        chunks = self.retriever.index.chunks
-        held: dict[str, int] = {}
-        for chunk in chunks:
-            for word in set(keyword_tokens(chunk.text)):
-                held[word] = held.get(word, 0) + 1
-        return {w: math.log((len(chunks) + 1) / (k + 1)) for w, k in held.items()}
+    def ranker(self) -> LinearRanker | None:
+        """The learned sentence ranker (rankers.py), when the rule is on and its weights ship."""
+        if not self.settings.learned_sentence_ranker:
+            return None
+        return LinearRanker.load(SENTENCE_WEIGHTS, SENTENCE_FEATURES)
 
     def feature_rows(self, query: Query, candidates: list[Candidate]) -> list[list[float]]:
-        """The learned ranker's features of each candidate."""
+        """The learned sentence ranker's features of each candidate."""
         best = max((c.similarity for c in candidates), default=0.0)
-        rarest = math.log(len(self.retriever.index.chunks) + 1)  # a keyword no chunk holds
-        idf = lambda word: self._idf.get(word, rarest)  # noqa: E731
-        return [features(query, c, best, idf, keyword_tokens) for c in candidates]
+        rarity = self.retriever.keyword_rarity
+        return [sentence_features(query, c, best, rarity, keyword_tokens) for c in candidates]
 
     def scores(self, query: Query, candidates: list[Candidate]) -> list[float]:
         """Each candidate's score: the learned ranker's (learned_sentence_ranker), else ``hand_score``."""

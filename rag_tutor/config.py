@@ -173,8 +173,10 @@ class Settings:
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
-    # The selector scores its candidate sentences with the learned ranker (sentence_ranker.py, trained on the dev and
-    # heldout sets), else with the cosine, answer_shape_bonus and a rank penalty.
+    # The learned second stage (rankers.py, trained on the dev and heldout sets): the first stage's best passages
+    # ordered by the passage ranker, and the selector's candidate sentences scored by the sentence ranker (else by
+    # the cosine, answer_shape_bonus and a rank penalty).
+    learned_passage_ranker: bool = True
     learned_sentence_ranker: bool = True
     # Removed by ablation on tune (bench/answers.py --ablate, selector): answering a low-similarity question because it
     # names a course term cost declines (0.913 with it, 0.957 without) and won nothing. definition_entry_first changed

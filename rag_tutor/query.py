@@ -375,8 +375,10 @@ RULES: tuple[Rule, ...] = (
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
+    Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "
+                                   "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "
-                                    "known answers (sentence_ranker.py), not by the cosine and hand-set bonuses"),
+                                    "known answers (rankers.py), not by the cosine and hand-set bonuses"),
 )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ import numpy as np
 from .config import Settings
 from .index import LoadedIndex, keyword_tokens, load_index
 from .query import Query, Vocabulary, understand
+from .rankers import PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, LinearRanker, Shared, keyword_idf, \
+    passage_features
 
 @dataclass
 class Passage:
@@ -45,6 +49,18 @@ class RetrievalResult:
         return self.query.notices
 
 
+@dataclass
+class FirstStage:
+    """The first stage's view of a question: the fused dense and BM25 ranking, and what the learned ranker reads."""
+
+    query: Query  # as understood; a question too weak alone may have become a follow-up
+    fused: np.ndarray  # fused reciprocal-rank score of every chunk
+    similarity: np.ndarray  # every chunk's cosine to the question (the better of alone / with the earlier subject)
+    dense: np.ndarray  # every chunk's cosine to the searched text
+    bm25: np.ndarray  # every chunk's BM25 score for the searched text
+    vector: np.ndarray  # the searched text's embedding
+
+
 def lessons_only(topics: list[str], minimum: int = 2) -> list[int]:
     """Positions of the passages that are not glossary entries, when there are at least ``minimum`` of them (else
     none: the ranking stands). (Also leaving out lessons 0.15 cosine below the closest one was tried: held-out
@@ -63,6 +79,7 @@ class Retriever:
         self.vocabulary = Vocabulary(index.chunks)
         self._reranker: object | None = None
         self._reranker_loaded = False
+        self.passage_weights = PASSAGE_WEIGHTS  # the learned passage ranker's file (rankers.py retrains it)
 
     @property
     def reranker(self):
@@ -77,6 +94,21 @@ class Retriever:
     def understand(self, question: str, history: list[str] | None = None) -> Query:
         return understand(question, history, self.vocabulary, self.settings)
 
+    @cached_property
+    def passage_ranker(self) -> LinearRanker | None:
+        """The learned passage ranker (rankers.py), when the rule is on and its weights ship."""
+        if not self.settings.learned_passage_ranker:
+            return None
+        return LinearRanker.load(self.passage_weights, PASSAGE_FEATURES)
+
+    @cached_property
+    def idf(self) -> dict[str, float]:
+        """Each keyword's rarity over the indexed chunks (the learned rankers weigh shared keywords by it)."""
+        return keyword_idf([c.text for c in self.index.chunks], keyword_tokens)
+
+    def keyword_rarity(self, word: str) -> float:
+        return self.idf.get(word, math.log(len(self.index.chunks) + 1))  # a keyword no chunk holds: the rarest
+
     @classmethod
     def load(cls, settings: Settings) -> "Retriever":
         from .embedder import load_embedder
@@ -90,9 +122,11 @@ class Retriever:
     # -- single rankings
 
     def dense_scores(self, text: str) -> np.ndarray:
-        query = self.embedder.embed_query(text)[None, :]
+        return self._dense(self.embedder.embed_query(text))
+
+    def _dense(self, vector: np.ndarray) -> np.ndarray:
         n = self.index.vectors.ntotal
-        scores, ids = self.index.vectors.search(query, n)
+        scores, ids = self.index.vectors.search(vector[None, :], n)
         out = np.full(n, -1.0, dtype="float32")
         out[ids[0]] = scores[0]
         return out
@@ -116,6 +150,38 @@ class Retriever:
 
     # -- the public call
 
+    def first_stage(self, query: Query) -> FirstStage:
+        """Dense and BM25 rankings fused by weighted reciprocal ranks (the expanded text leads for a follow-up)."""
+        s = self.settings
+        vector_q = self.embedder.embed_query(query.text)
+        dense_q = self._dense(vector_q)
+        vector_h = dense_h = None
+        if (not query.uses_history and query.history and s.resolve_follow_ups
+                and float(dense_q.max()) < s.decline_threshold):
+            # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
+            # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
+            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
+            if again.uses_history:
+                vector_h = self.embedder.embed_query(again.search_text)
+                dense_h = self._dense(vector_h)
+                if float(dense_h.max()) >= s.decline_threshold:
+                    again.notices = query.notices
+                    query = again
+        bm25_q = self.bm25_scores(query.text)
+        fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
+        fused += self._rrf(bm25_q, s.bm25_weight, s.rrf_k, True)
+        if not query.uses_history:
+            return FirstStage(query, fused, dense_q, dense_q, bm25_q, vector_q)
+        if dense_h is None or vector_h is None:
+            vector_h = self.embedder.embed_query(query.search_text)
+            dense_h = self._dense(vector_h)
+        bm25_h = self.bm25_scores(query.search_text)
+        # The expanded query carries the subject the question points back to: it leads.
+        fused *= 1.0 - s.history_weight
+        fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
+        fused += s.history_weight * self._rrf(bm25_h, s.bm25_weight, s.rrf_k, True)
+        return FirstStage(query, fused, np.maximum(dense_q, dense_h), dense_h, bm25_h, vector_h)
+
     def retrieve(self, query: Query | str, k: int | None = None, history: list[str] | None = None) -> RetrievalResult:
         """The k passages for a question (a ``Query``, or its text and the earlier turns), with the rules of
         ``query.RULES`` that act on passages applied: every caller sees the same passages for one question."""
@@ -123,35 +189,11 @@ class Retriever:
         k = k or s.k
         if isinstance(query, str):
             query = self.understand(query, history)
-        n = len(self.index.chunks)
-        if n == 0:
+        if not self.index.chunks:
             return RetrievalResult([], query, 0.0)
-
-        dense_q = self.dense_scores(query.text)
-        dense_h = None
-        if (not query.uses_history and query.history and s.resolve_follow_ups
-                and float(dense_q.max()) < s.decline_threshold):
-            # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
-            # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
-            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
-            if again.uses_history:
-                dense_h = self.dense_scores(again.search_text)
-                if float(dense_h.max()) >= s.decline_threshold:
-                    again.notices = query.notices
-                    query = again
-        fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
-        fused += self._rrf(self.bm25_scores(query.text), s.bm25_weight, s.rrf_k, True)
-        similarity = dense_q
-        if query.uses_history:
-            if dense_h is None:
-                dense_h = self.dense_scores(query.search_text)
-            # The expanded query carries the subject the question points back to: it leads.
-            fused *= 1.0 - s.history_weight
-            fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
-            fused += s.history_weight * self._rrf(self.bm25_scores(query.search_text), s.bm25_weight, s.rrf_k, True)
-            similarity = np.maximum(dense_q, dense_h)
-
-        fused = self.rerank(query, fused)
+        stage = self.first_stage(query)
+        query, similarity = stage.query, stage.similarity
+        fused = self.learned_order(stage, self.rerank(query, stage.fused))
         # definition_entry_first: the embedder often ranks a lesson that uses a term above the entry defining it.
         if query.defined_entry is not None:
             fused[query.defined_entry] = fused.max() + 1e-6
@@ -167,6 +209,38 @@ class Retriever:
                 Passage(c.source, c.title, c.section, c.text, float(fused[i]), c.id, c.topic, float(similarity[i]))
             )
         return RetrievalResult(passages, query, float(similarity.max()))
+
+    def passage_rows(self, stage: FirstStage, head: np.ndarray) -> list[list[float]]:
+        """The learned passage ranker's features of the chunks ``head`` (in the order they rank)."""
+        ranks_dense = np.empty(len(stage.dense), dtype=int)
+        ranks_dense[np.argsort(-stage.dense, kind="stable")] = np.arange(len(stage.dense))
+        ranks_bm25 = np.empty(len(stage.bm25), dtype=int)
+        ranks_bm25[np.argsort(-stage.bm25, kind="stable")] = np.arange(len(stage.bm25))
+        top_bm25 = float(stage.bm25.max()) or 1.0
+        asked = set(keyword_tokens(stage.query.search_text))
+        rows = []
+        for rank, i in enumerate(int(i) for i in head):
+            chunk = self.index.chunks[i]
+            cosines = (self.index.sentences[i][1] @ stage.vector).tolist() if self.index.sentences else []
+            heading = set(keyword_tokens(f"{chunk.title} {chunk.section}"))
+            rows.append(passage_features(
+                stage.query, chunk.topic == "glossary", rank, float(stage.dense[i]), int(ranks_dense[i]),
+                float(stage.bm25[i]) / top_bm25, int(ranks_bm25[i]), cosines,
+                Shared.of(asked, set(keyword_tokens(chunk.text)), self.keyword_rarity),
+                len(asked & heading) / max(1, len(asked)), stage.query.defined_entry == i))
+        return rows
+
+    def learned_order(self, stage: FirstStage, fused: np.ndarray) -> np.ndarray:
+        """learned_passage_ranker: the best ``PASSAGE_CANDIDATES`` passages ordered by the learned ranker (rankers.py),
+        kept above the rest."""
+        ranker = self.passage_ranker
+        if ranker is None:
+            return fused
+        head = np.argsort(-fused, kind="stable")[:PASSAGE_CANDIDATES]
+        scores = ranker.scores(self.passage_rows(stage, head))
+        out = fused.astype("float64")
+        out[head] = out.max() + 1.0 + scores - scores.min()
+        return out
 
     def rerank(self, query: Query, fused: np.ndarray) -> np.ndarray:
         """The second stage: the first stage's best ``rerank_candidates`` scored again, kept above the rest."""

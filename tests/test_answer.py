@@ -255,7 +255,7 @@ def _selector_with(tutor, text: str) -> Tutor:
 def test_the_selector_answers_at_once_and_a_passing_recap_comes_after(tutor):
     question = "What does the discriminator do in a GAN?"
     plain = Tutor(tutor.settings.with_overrides(generate=False), retriever=tutor.retriever).ask(question)
-    recap = "The discriminator learns to tell real samples from generated ones [1]."
+    recap = "The discriminator learns to tell real training samples from fake samples [1]."
     stream = _selector_with(tutor, recap).stream(question)
     pieces = list(stream)
     answer = stream.answer

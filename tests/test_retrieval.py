@@ -200,3 +200,27 @@ def test_course_abbreviations_typed_in_lower_case_are_recognised_unless_they_are
     # "is" and "clip" are ordinary words in the documents: only IS and CLIP written so name the terms
     assert course_retriever.vocabulary.course_terms("what is a clip of audio?") == []
     assert "CLIP" in course_retriever.vocabulary.course_terms("How does CLIP score an image?")
+
+
+def test_the_learned_passage_ranker_reorders_only_the_first_stages_best(course_retriever):
+    import numpy as np
+
+    from rag_tutor.rankers import PASSAGE_CANDIDATES, PASSAGE_FEATURES
+    from rag_tutor.retrieval import Retriever
+
+    retriever = course_retriever
+    assert retriever.passage_ranker is not None
+    stage = retriever.first_stage(retriever.understand("Why does a diffusion model need many steps to sample?"))
+    head = np.argsort(-stage.fused, kind="stable")[:PASSAGE_CANDIDATES]
+    rows = retriever.passage_rows(stage, head)
+    assert len(rows) == len(head) and all(len(r) == len(PASSAGE_FEATURES) for r in rows)
+    learned = retriever.learned_order(stage, stage.fused.copy())
+    order = np.argsort(-learned, kind="stable")
+    assert set(order[:PASSAGE_CANDIDATES].tolist()) == set(head.tolist())  # the same passages lead...
+    assert order[PASSAGE_CANDIDATES:].tolist() == np.argsort(-stage.fused, kind="stable")[PASSAGE_CANDIDATES:].tolist()
+    expected = head[np.argsort(-retriever.passage_ranker.scores(rows), kind="stable")]
+    assert order[:PASSAGE_CANDIDATES].tolist() == expected.tolist()  # ...in the ranker's order
+    off = Retriever(retriever.index, retriever.embedder,
+                    retriever.settings.with_overrides(learned_passage_ranker=False))
+    assert off.passage_ranker is None
+    assert off.learned_order(stage, stage.fused) is stage.fused

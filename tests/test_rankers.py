@@ -1,4 +1,4 @@
-"""The selector's learned sentence ranker: its features, its weights file, its training (no models here)."""
+"""The learned second stage: the passage and sentence rankers' features, weights files and training (no models)."""
 
 import json
 import math
@@ -9,7 +9,8 @@ import pytest
 from rag_tutor.answer import Candidate, Chosen, Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
-from rag_tutor.sentence_ranker import FEATURES, WEIGHTS, SentenceRanker, features, fit
+from rag_tutor.rankers import (PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker,
+                               Shared, fit, keyword_idf, passage_features, sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
                  "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
@@ -28,15 +29,15 @@ def words(text):
 
 
 def row(query, cand, best=0.7):
-    values = features(query, cand, best, lambda w: {"unstable": 3.0}.get(w, 1.0), words)
-    return dict(zip(FEATURES, values))
+    values = sentence_features(query, cand, best, lambda w: {"unstable": 3.0}.get(w, 1.0), words)
+    return dict(zip(SENTENCE_FEATURES, values))
 
 
 def test_features_describe_the_sentence_against_what_is_asked():
     why = Query("Why is GAN training unstable?", asks="reason", explains=True, course_terms=["GAN"])
     lesson = row(why, candidate(LESSON, 1, "GAN training is unstable because the two networks chase each other.",
                                 0, 0.62))
-    assert len(lesson) == len(FEATURES)
+    assert len(lesson) == len(SENTENCE_FEATURES)
     assert lesson["similarity"] == 0.62 and lesson["behind_best"] == pytest.approx(-0.08)
     assert lesson["passage_rank"] == 0 and lesson["first_sentence"] == 1 and lesson["position"] == 0
     assert lesson["keyword_share"] == 1.0  # why, training, unstable: "why" is no keyword here (3 letters)
@@ -67,31 +68,53 @@ def test_rarer_shared_keywords_weigh_more():
 
 def test_fit_learns_which_feature_marks_the_answer_and_the_file_round_trips(tmp_path):
     rng = np.random.default_rng(0)
-    rows = rng.normal(size=(200, len(FEATURES))).tolist()
+    rows = rng.normal(size=(200, len(SENTENCE_FEATURES))).tolist()
     labels = [int(r[6] > 0.5) for r in rows]  # only keyword_share tells
-    ranker = fit(rows, labels, "made up")
+    ranker = fit(rows, labels, SENTENCE_FEATURES, "made up")
     assert ranker.weights[6] == max(ranker.weights, key=abs)
-    hi, lo = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
+    hi, lo = [0.0] * len(SENTENCE_FEATURES), [0.0] * len(SENTENCE_FEATURES)
     hi[6], lo[6] = 2.0, -2.0
     assert ranker.scores([hi, lo])[0] > ranker.scores([hi, lo])[1]
-    path = tmp_path / "ranker.json"
+    path = tmp_path / "weights" / "ranker.json"
     ranker.save(path)
-    again = SentenceRanker.load(path)
+    again = LinearRanker.load(path, SENTENCE_FEATURES)
     assert again is not None and again.weights == ranker.weights and again.trained_on == "made up"
     np.testing.assert_allclose(again.scores([hi]), ranker.scores([hi]))
 
 
 def test_weights_for_other_features_or_no_file_are_not_used(tmp_path):
-    assert SentenceRanker.load(tmp_path / "missing.json") is None
+    assert LinearRanker.load(tmp_path / "missing.json", SENTENCE_FEATURES) is None
     stale = tmp_path / "stale.json"
     stale.write_text(json.dumps({"mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0,
                                  "features": ["similarity"]}))
-    assert SentenceRanker.load(stale) is None
+    assert LinearRanker.load(stale, SENTENCE_FEATURES) is None
     stale.write_text("{not json")
-    assert SentenceRanker.load(stale) is None
+    assert LinearRanker.load(stale, SENTENCE_FEATURES) is None
 
 
-def test_the_shipped_weights_load_offline():
-    ranker = SentenceRanker.load(WEIGHTS)
-    assert ranker is not None and tuple(ranker.features) == FEATURES
+@pytest.mark.parametrize("path,names", [(PASSAGE_WEIGHTS, PASSAGE_FEATURES), (SENTENCE_WEIGHTS, SENTENCE_FEATURES)])
+def test_the_shipped_weights_load_offline(path, names):
+    ranker = LinearRanker.load(path, names)
+    assert ranker is not None and tuple(ranker.features) == names
     assert all(s > 0 for s in ranker.scale) and ranker.trained_on
+
+
+def test_passage_features_describe_the_passage_against_what_is_asked():
+    why = Query("Why is GAN training unstable?", asks="reason", explains=True, defined_entry=None)
+    shared = Shared.of({"train", "unstabl"}, {"train", "unstabl", "gan"}, lambda w: 1.0)
+    values = dict(zip(PASSAGE_FEATURES, passage_features(why, True, 0, 0.6, 2, 0.5, 0, [0.4, 0.7, 0.5], shared,
+                                                         0.5, False)))
+    assert len(values) == len(PASSAGE_FEATURES)
+    assert values["log_fused_rank"] == 0 and values["log_dense_rank"] == pytest.approx(math.log(3))
+    assert values["best_sentence"] == 0.7 and values["second_sentence"] == 0.5
+    assert values["keyword_share"] == values["rare_keyword_share"] == 1.0 and values["heading_share"] == 0.5
+    assert values["explains_glossary"] == 1 and values["defines_glossary"] == 0 and values["defined_entry"] == 0
+    what = Query("What is a GAN?", asks="definition", defined_entry=7)
+    one = dict(zip(PASSAGE_FEATURES, passage_features(what, True, 3, 0.8, 0, 1.0, 0, [0.8], Shared(0.0, 0.0), 0.0,
+                                                      True)))
+    assert one["defines_glossary"] == 1 and one["defined_entry"] == 1 and one["second_sentence"] == 0.8
+
+
+def test_keyword_idf_weighs_rare_words_up():
+    idf = keyword_idf(["gan training", "gan sampling", "gan loss"], str.split)
+    assert idf["gan"] == pytest.approx(0.0) and idf["loss"] == pytest.approx(math.log(2))

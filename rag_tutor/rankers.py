@@ -1,0 +1,284 @@
+"""The learned second stage: which passages come first, and which of their sentences answer.
+
+Two logistic regressions over a few properties of a passage (``PASSAGE_FEATURES``) or a sentence
+(``SENTENCE_FEATURES``) and the question, trained on question sets whose answers are known: a passage or a candidate
+sentence is a positive when it contains one of the question's answers. Their weights are small JSON files shipped with
+the package (``ranker_weights/``); nothing in them names a question or a document, so they carry over to a changed
+corpus, and ``python -m rag_tutor.rankers --questions FILE ...`` retrains both (on question sets written for that
+corpus, in the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages.
+
+Neither looks at a passage's or a sentence's length: a longer text holds an answer's words more often, and with
+length the sentence ranker chose longer sentences (tune answers grew from a median of 67 to 77 words) without
+choosing the answering one first more often.
+
+Without its weights file (or with the rule ``learned_passage_ranker`` / ``learned_sentence_ranker`` off) each stage
+falls back to the hand-set order: the fused dense and BM25 ranks for passages, and for sentences the cosine, a
+shape bonus and a rank penalty (``answer.Tutor.hand_score``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .answer import Candidate
+    from .query import Query
+
+WEIGHTS_DIR = Path(__file__).with_name("ranker_weights")
+PASSAGE_WEIGHTS = WEIGHTS_DIR / "passages.json"
+SENTENCE_WEIGHTS = WEIGHTS_DIR / "sentences.json"
+PASSAGE_CANDIDATES = 12  # the first stage's best passages the passage ranker orders (the rest stay below them)
+
+# A sentence giving a reason ("because", "so that") or a way ("by", "using"): only counted for a why/how question.
+_CAUSE = re.compile(r"\b(because|since|so that|so|due to|therefore|which means|this is why|as a result|thus|lets|"
+                    r"allows|makes)\b", re.I)
+_MEANS = re.compile(r"\b(by|using|through|then|first|each step|iteratively)\b", re.I)
+
+PASSAGE_FEATURES = (
+    "log_fused_rank",      # log(1 + its rank in the first stage's fused ranking)
+    "similarity",          # cosine between the question and the passage (MiniLM)
+    "log_dense_rank",      # log(1 + its rank by that cosine)
+    "bm25",                # its BM25 score over the question's best
+    "log_bm25_rank",       # log(1 + its BM25 rank)
+    "glossary",            # a glossary entry
+    "best_sentence",       # cosine of its sentence closest to the question
+    "second_sentence",     # ... and of the next closest
+    "keyword_share",       # share of the question's keywords (stemmed, no stopwords) in the passage
+    "rare_keyword_share",  # the same, each keyword weighted by its rarity in the corpus (idf)
+    "heading_share",       # share of the question's keywords in the passage's title and section heading
+    "explains_glossary",   # the question asks why/how and the passage is a glossary entry
+    "defines_glossary",    # the question asks for a definition and the passage is a glossary entry
+    "defined_entry",       # the glossary entry of the term a definition question asks for
+)
+
+SENTENCE_FEATURES = (
+    "similarity",          # cosine between the question and the sentence (MiniLM)
+    "behind_best",         # that cosine minus the best candidate's for this question
+    "passage_rank",        # 0 for the first passage, 1 for the second...
+    "shaped",              # has the shape asked for: a year for "when", a name for "who"
+    "position",            # where the sentence sits in its passage, 0 (first) .. 1 (seventh or later)
+    "glossary",            # it is from a glossary entry
+    "keyword_share",       # share of the question's keywords in the sentence
+    "names_term",          # it names a course term the question names
+    "is_list",             # a list's lead-in shown with its items
+    "reason_given",        # the question asks why/how and the sentence gives a reason
+    "explains_glossary",   # the question asks why/how and the sentence is a glossary entry's
+    "defines_glossary",    # the question asks for a definition and the sentence is a glossary entry's
+    "means_given",         # the question asks why/how and the sentence says by what means
+    "passage_best_gap",    # its passage's closest sentence's cosine minus this one's
+    "rare_keyword_share",  # like keyword_share, each keyword weighted by its rarity in the corpus (idf)
+    "has_digits",          # a number or a year
+    "first_sentence",      # the first sentence of its passage
+)
+
+Words = Callable[[str], list[str]]
+
+
+def keyword_idf(texts: Sequence[str], keywords: Words) -> dict[str, float]:
+    """Each keyword's rarity over the texts: log((n + 1) / (texts holding it + 1))."""
+    held: dict[str, int] = {}
+    for text in texts:
+        for word in set(keywords(text)):
+            held[word] = held.get(word, 0) + 1
+    return {w: math.log((len(texts) + 1) / (k + 1)) for w, k in held.items()}
+
+
+@dataclass
+class Shared:
+    """What the question shares with a text: the share of its keywords, and that share weighted by rarity."""
+
+    share: float
+    rare_share: float
+
+    @classmethod
+    def of(cls, asked: set[str], text_words: set[str], idf: Callable[[str], float]) -> "Shared":
+        found = asked & text_words
+        weight = sum(idf(w) for w in asked) or 1.0
+        return cls(len(found) / max(1, len(asked)), sum(idf(w) for w in found) / weight)
+
+
+def passage_features(query: Query, glossary: bool, fused_rank: int, similarity: float, dense_rank: int,
+                     bm25: float, bm25_rank: int, sentence_cosines: Sequence[float], shared: Shared,
+                     heading_share: float, defined: bool) -> list[float]:
+    """The ``PASSAGE_FEATURES`` of one passage (``bm25``: its score over the best passage's)."""
+    closest = sorted(sentence_cosines, reverse=True) or [similarity]
+    return [
+        math.log1p(fused_rank), similarity, math.log1p(dense_rank), bm25, math.log1p(bm25_rank), float(glossary),
+        closest[0], closest[1] if len(closest) > 1 else closest[0], shared.share, shared.rare_share, heading_share,
+        float(query.explains and glossary), float(query.asks == "definition" and glossary), float(defined),
+    ]
+
+
+def sentence_features(query: Query, candidate: Candidate, best: float, idf: Callable[[str], float],
+                      keywords: Words) -> list[float]:
+    """The ``SENTENCE_FEATURES`` of one candidate (``best``: the best candidate's cosine for this question)."""
+    sentence = candidate.chosen.sentence
+    context = candidate.chosen.context
+    shared = Shared.of(set(keywords(query.search_text)), set(keywords(sentence)), idf)
+    glossary = context.passage.topic == "glossary"
+    low = sentence.lower()
+    return [
+        candidate.similarity,
+        candidate.similarity - best,
+        float(context.n - 1),
+        float(candidate.shaped),
+        min(candidate.position, 6) / 6,
+        float(glossary),
+        shared.share,
+        float(any(t.lower() in low for t in query.course_terms)),
+        float(len(candidate.chosen.quotes) > 1),
+        float(query.explains and bool(_CAUSE.search(sentence))),
+        float(query.explains and glossary),
+        float(query.asks == "definition" and glossary),
+        float(query.explains and bool(_MEANS.search(sentence))),
+        context.relevance - candidate.similarity,
+        shared.rare_share,
+        float(bool(re.search(r"\d", sentence))),
+        float(candidate.position == 0),
+    ]
+
+
+@dataclass
+class LinearRanker:
+    """Standardise the features, then a linear score (the logistic regression's log-odds)."""
+
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float
+    features: list[str]
+    trained_on: str = ""  # what it was trained on, for the record
+
+    def scores(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        x = (np.asarray(rows, dtype="float64") - np.asarray(self.mean)) / np.asarray(self.scale)
+        return x @ np.asarray(self.weights) + self.bias
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, features: Sequence[str]) -> "LinearRanker | None":
+        """The ranker in ``path``; None when the file is missing or was made for other features."""
+        try:
+            ranker = cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        return ranker if tuple(ranker.features) == tuple(features) and len(ranker.weights) == len(features) else None
+
+
+def fit(rows: list[list[float]], labels: list[int], features: Sequence[str], trained_on: str = "",
+        c: float = 1.0) -> LinearRanker:
+    """A logistic regression on the rows (positives weighted up to balance them), L2 strength 1/c."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(rows, dtype="float64")
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, labels)
+    return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
+                        [round(float(v), 6) for v in model.coef_[0]], round(float(model.intercept_[0]), 6),
+                        list(features), trained_on)
+
+
+def _answerable(tutor, questions: list[dict]):
+    """(question, retrieval result) for the questions with known answers that the tutor would not decline."""
+    for q in questions:
+        if q.get("kind") == "out_of_scope" or not q.get("answers"):
+            continue
+        result = tutor.retrieve(tutor.retriever.understand(q["question"], q.get("history") or []))
+        if result.top_similarity >= tutor.settings.decline_threshold:
+            yield q, result
+
+
+def passage_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list[int], list[int]]:
+    """Each passage candidate's features and label (it contains an answer); the third list numbers the questions.
+    The candidates are the first stage's best (``Retriever.first_stage``, then the e5 stage if it is on)."""
+    from .evaluate import contains_answer
+
+    rows, labels, groups = [], [], []
+    retriever = tutor.retriever
+    for i, (q, result) in enumerate(_answerable(tutor, questions)):
+        stage = retriever.first_stage(retriever.understand(q["question"], q.get("history") or []))
+        head = np.argsort(-retriever.rerank(stage.query, stage.fused), kind="stable")[:PASSAGE_CANDIDATES]
+        for index, row in zip(head, retriever.passage_rows(stage, head)):
+            rows.append(row)
+            labels.append(int(contains_answer(retriever.index.chunks[int(index)].text, q["answers"])))
+            groups.append(i)
+    return rows, labels, groups
+
+
+def sentence_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list[int], list[int]]:
+    """Each candidate sentence's features and label (it contains an answer); the third list numbers the questions."""
+    from .evaluate import contains_answer
+
+    rows, labels, groups = [], [], []
+    for i, (q, result) in enumerate(_answerable(tutor, questions)):
+        candidates = tutor.candidates(result.query, tutor.contexts(result))
+        for cand, row in zip(candidates, tutor.feature_rows(result.query, candidates)):
+            rows.append(row)
+            labels.append(int(contains_answer(cand.chosen.sentence, q["answers"])))
+            groups.append(i)
+    return rows, labels, groups
+
+
+def _report(name: str, ranker: LinearRanker, rows, labels, groups) -> str:
+    best: dict[int, tuple[float, int]] = {}
+    for g, s, y in zip(groups, ranker.scores(rows), labels):
+        if g not in best or s > best[g][0]:
+            best[g] = (float(s), y)
+    return (f"{name}: {len(rows)} candidates of {len(best)} questions ({sum(labels)} hold an answer); the top-scored "
+            f"one holds it for {sum(y for _, y in best.values())} of {len(best)} (training fit)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the passage ranker, then the sentence ranker, on question sets with known answers; write their weights."""
+    from .answer import Tutor
+    from .config import load_settings
+
+    ap = argparse.ArgumentParser(prog="python -m rag_tutor.rankers", description=main.__doc__)
+    ap.add_argument("--questions", nargs="+", required=True, type=Path,
+                    help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="directory for passages.json and sentences.json")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regressions")
+    args = ap.parse_args(argv)
+    questions = [json.loads(line) for f in args.questions for line in f.read_text().splitlines() if line.strip()]
+    trained_on = " + ".join(f.name for f in args.questions)
+    settings = load_settings().with_overrides(generate=False)
+
+    # The passage ranker learns from the first stage's order (its own off), the sentence ranker from the passages
+    # the passage ranker puts first (its own off): each as it will be used.
+    tutor = Tutor(settings.with_overrides(learned_passage_ranker=False, learned_sentence_ranker=False))
+    rows, labels, groups = passage_rows(tutor, questions)
+    if not sum(labels):
+        raise SystemExit("no retrieved passage contains a known answer: nothing to learn from")
+    passages = fit(rows, labels, PASSAGE_FEATURES, trained_on, args.c)
+    passages.save(args.out / PASSAGE_WEIGHTS.name)
+    print(_report("passages", passages, rows, labels, groups))
+
+    tutor = Tutor(settings.with_overrides(learned_sentence_ranker=False))
+    tutor.retriever.passage_ranker_path = args.out / PASSAGE_WEIGHTS.name
+    rows, labels, groups = sentence_rows(tutor, questions)
+    if not sum(labels):
+        raise SystemExit("no candidate sentence contains a known answer: nothing to learn from")
+    sentences = fit(rows, labels, SENTENCE_FEATURES, trained_on, args.c)
+    sentences.save(args.out / SENTENCE_WEIGHTS.name)
+    print(_report("sentences", sentences, rows, labels, groups))
+    print(f"wrote {args.out / PASSAGE_WEIGHTS.name} and {args.out / SENTENCE_WEIGHTS.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
