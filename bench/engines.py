@@ -9,7 +9,8 @@ Engines (``--engines``, comma-separated; the default is all four):
   transformers-bf16  the same in bfloat16
   llama              the product's engine: the merged q8_0 GGUF run by ik_llama.cpp, our decode loop
                      (rag_tutor/engines.py; threads from the settings, RAG_TUTOR_LLAMA_THREADS / _BATCH_THREADS)
-  binding            the peer: ik-llama-cpp-python's own high-level API on the SAME q8_0 file, 1 thread:
+  binding            the peer: ik-llama-cpp-python's own high-level API on the SAME q8_0 file, as many threads as
+                     ours at most (settings.llama_threads):
                      ``IkLlama(...).generate(ids, temperature=0)``. Its ``create_chat_completion`` cannot be the
                      peer: it has no ``stream`` argument and renders every model's prompt in Gemma's chat format,
                      so it is given the same prompt ids as ours (ChatML, from the transformers tokenizer). It has
@@ -29,7 +30,7 @@ after loading), and for the two ik_llama.cpp engines llama.cpp's own timer of it
 no Python in it). "differ" counts greedy answers not identical to transformers fp32's.
 
 ``--quality FILE`` runs ``rag-tutor eval``'s metrics (rag_tutor/evaluate.py run_eval) with each product engine
-on FILE and lists every answer that changed from the first engine's.
+writing the answers (``writer="model"``) on FILE and lists every answer that changed from the first engine's.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _reset_peak_rss() -> bool:
 
 class _Binding:
     """The peer: ik_llama_cpp's high-level ``IkLlama`` on the product's q8_0 file, with the binding's own
-    prefill, sampler and decode loop (greedy), 1 thread."""
+    prefill, sampler and decode loop (greedy), with the most threads ours may use (``llama_threads``)."""
 
     def __init__(self, settings) -> None:
         import ik_llama_cpp
@@ -89,7 +90,7 @@ class _Binding:
         self.settings = settings
         self.tokenizer = AutoTokenizer.from_pretrained(converted_model_dir(settings))
         # Kept referenced: the bindings segfault when the object that owns the model is collected.
-        self.llm = ik_llama_cpp.IkLlama(str(fast_model_path(settings)), n_ctx=4096, n_threads=1,
+        self.llm = ik_llama_cpp.IkLlama(str(fast_model_path(settings)), n_ctx=4096, n_threads=settings.llama_threads,
                                         flash_attn=False, verbose=False)
 
     def answer(self, messages: list[dict]) -> dict:
@@ -128,7 +129,7 @@ class _Product:
         text = "".join(self.gen.stream(messages, stats, self.settings))
         ids = self.gen.prompt_ids(messages)  # token ids (llama) or the tokenizer's tensors (transformers)
         out = {"text": text, "first_token_s": stats.first_token_s, "total_s": stats.total_s,
-               "new_tokens": stats.new_tokens,
+               "new_tokens": stats.new_tokens, "threads": stats.threads,
                "prompt_tokens": len(ids) if api is not None else ids["input_ids"].shape[1]}
         if api is not None:
             perf = api.llama_get_timings(self.gen._ctx)
@@ -280,7 +281,8 @@ def speed(args, questions: list[dict]) -> dict:
     print(f"\n{len(messages)} prompts ({args.questions}: the first {len(messages)} not out of scope), "
           f"median prompt {_fmt(_median(r['prompt_tokens'] for r in rows.values()), 0)} tokens, greedy, "
           f"max_new_tokens {settings.max_new_tokens}; ours: llama_threads {settings.llama_threads}, "
-          f"llama_batch_threads {settings.llama_batch_threads}; binding: 1 thread\n")
+          f"llama_batch_threads {settings.llama_batch_threads} (fewer while other tasks hold cores); binding: "
+          f"{settings.llama_threads} threads\n")
     print("| engine | first token s | decode tok/s | answer s | tokens | llama.cpp decode tok/s | peak RSS MB "
           f"| differ from {REFERENCE} (first sentence) |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
@@ -302,6 +304,8 @@ def speed(args, questions: list[dict]) -> dict:
     print()
     for key, value in ratios.items():
         print(f"- {key}: {value:.2f}")
+    if "llama" in by_name:
+        print(f"- threads ours wrote each answer with: {[r.get('threads') for r in by_name['llama'].results]}")
     return {"prompts": len(messages), "engines": rows, "ratios": ratios,
             "texts": {e.name: [r["text"] for r in e.results] for e in engines}}
 
@@ -322,7 +326,9 @@ def quality(args) -> dict:
     metrics, answers = {}, {}
     for name in engines:
         dtype = "bfloat16" if name == "transformers-bf16" else "float32"
-        tutor = Tutor(settings.with_overrides(engine=name.split("-")[0], generator_dtype=dtype), retriever)
+        # the model writes every answer (the shipped selector runs no model, so it would compare nothing)
+        tutor = Tutor(settings.with_overrides(engine=name.split("-")[0], generator_dtype=dtype, writer="model"),
+                      retriever)
         if tutor.generator.engine != name.split("-")[0]:
             raise SystemExit(f"the {name} engine is not available: {tutor.generator.notice}")
         started = time.perf_counter()

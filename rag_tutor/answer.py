@@ -295,7 +295,7 @@ class Tutor:
         why/how/weakness/comparison questions, and the glossary entries left out rather than moved down.
         """
         s = self.settings
-        qvec = self.retriever.embedder.embed_query(result.search_text)
+        qvec = self.retriever.query_vector(result.search_text)
         out: list[Context] = []
         for passage in result.passages:
             if len(out) == s.context_passages:
@@ -364,7 +364,7 @@ class Tutor:
         items as one sentence, if that sentence has at most ``answer_list_words`` words; a list item that is no
         sentence of its own reads with its lead-in."""
         s = self.settings
-        qvec = self.retriever.embedder.embed_query(query.search_text)
+        qvec = self.retriever.query_vector(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
         out: list[Candidate] = []
         for ctx in contexts[:3]:

@@ -219,8 +219,11 @@ class Settings:
     # "llama": the merged model exported once to q8_0 GGUF and run by ik_llama.cpp (rag_tutor/engines.py), several
     # times faster per token; "transformers": the fp32 model in torch (the fallback when ik_llama.cpp cannot load)
     engine: str = "llama"
-    llama_threads: int = 1  # ik_llama.cpp threads writing the answer: 2 collapsed to 3-15 tok/s (from ~40) when the other core was busy
-    llama_batch_threads: int = 2  # ... and reading the prompt: 2 read it ~1.9x faster (448 vs 235 tok/s); busy core: ~0.7x
+    # ik_llama.cpp threads writing the answer and reading the prompt, at most: fewer when other tasks hold cores at the
+    # start of the answer (engines.free_threads). Quiet 2-core machine: 2 write ~1.7x and read ~1.9x as fast as 1;
+    # with the other core busy, 2 wrote 3-15 tok/s (1: ~40) and read ~0.7x as fast.
+    llama_threads: int = 2
+    llama_batch_threads: int = 2
     generator_dtype: str = "float32"  # torch dtype on CPU; bf16 prefill measured 5x slower on this CPU
     adapter_dir: Path | None = None  # LoRA adapter folder; None = the one shipped in rag_tutor/adapter
     max_new_tokens: int = 120  # answers are 2-5 sentences

@@ -208,18 +208,18 @@ def others_running(reads: int = 5, loadavg: Path = Path("/proc/loadavg")) -> int
     return max(0, min(counts))
 
 
-def prefill_threads(settings: Settings, others: int | None = None, cores: int | None = None) -> int:
-    """Threads for reading the prompt: ``llama_batch_threads``, but no more than the cores no other task is using
-    right now (``others_running``), and at least 1. ik_llama.cpp's threads wait for each other by spinning: on a
-    2-core machine kept busy by other work, 2 threads read a 400-token prompt 1.7x slower than 1 (paired medians of
-    8 course prompts, twice: 6.3 vs 3.8 s and 7.8 vs 4.9 s, load average 7-9), while on a quiet one they read it
-    ~1.9x faster (448 vs 235 tokens/s). (The 1-minute load average, used before, still counted a process that had
-    just finished, the benchmark's other engine for one: the prompt was then read with 1 thread on an idle
-    machine.)"""
+def free_threads(wanted: int, others: int | None = None, cores: int | None = None) -> int:
+    """``wanted`` threads, but no more than the cores no other task is using right now (``others_running``), and at
+    least 1. ik_llama.cpp's threads wait for each other by spinning, so a thread without a core of its own stalls
+    the rest: on a 2-core machine kept busy by other work, 2 threads read a 400-token prompt 1.7x slower than 1
+    (paired medians of 8 course prompts, twice: 6.3 vs 3.8 s and 7.8 vs 4.9 s, load average 7-9) and wrote 3-15
+    tokens/s instead of ~40, while on a quiet one they read it ~1.9x faster (448 vs 235 tokens/s) and write ~1.7x
+    faster (57-61 vs 28-37 tokens/s, 320-token prompt). (The 1-minute load average, used before, still counted a
+    process that had just finished, the benchmark's other engine for one: the prompt was then read with 1 thread
+    on an idle machine.)"""
     cores = cores or os.cpu_count() or 1
     others = others_running() if others is None else others
-    wanted = max(1, min(settings.llama_batch_threads, cores))
-    return max(1, min(wanted, cores - others))
+    return max(1, min(wanted, cores, cores - others))
 
 
 def _bind(lib, name: str, argtypes: list, restype):
@@ -379,7 +379,9 @@ class LlamaGenerator:
         text = ""
         with self._lock:
             start = time.perf_counter()
-            self._set_threads(self._ctx, max(1, s.llama_threads), prefill_threads(s))
+            # decided once per answer, before its threads run: a busy thread of ours would count as another task
+            stats.threads = free_threads(s.llama_threads)
+            self._set_threads(self._ctx, stats.threads, free_threads(s.llama_batch_threads))
             logits = self._prefill(messages, ids)
             for _ in range(s.max_new_tokens):
                 if penalty != 1.0 and seen.any():  # transformers' RepetitionPenaltyLogitsProcessor

@@ -126,6 +126,7 @@ class GenerationStats:
     first_token_s: float = 0.0
     total_s: float = 0.0
     new_tokens: int = 0
+    threads: int = 0  # threads that wrote the answer (the fast engine decides per answer; 0: not recorded)
 
 
 class Generator:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +51,9 @@ class RetrievalResult:
         return self.query.notices
 
 
+QUERY_VECTORS_KEPT = 64  # question embeddings kept for reuse (a few per conversation turn)
+
+
 @dataclass
 class FirstStage:
     """The first stage's view of a question: the fused dense and BM25 ranking, and what the learned ranker reads."""
@@ -80,6 +85,8 @@ class Retriever:
         self._reranker: object | None = None
         self._reranker_loaded = False
         self.passage_weights = PASSAGE_WEIGHTS  # the learned passage ranker's file (rankers.py retrains it)
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last questions' embeddings
+        self._vectors_lock = threading.Lock()
 
     @property
     def reranker(self):
@@ -93,6 +100,22 @@ class Retriever:
 
     def understand(self, question: str, history: list[str] | None = None) -> Query:
         return understand(question, history, self.vocabulary, self.settings)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedding of a question's text, computed once: retrieval, the prompt's excerpts and the selector all
+        need it (it was embedded up to three times per answer)."""
+        with self._vectors_lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = self.embedder.embed_query(text)
+        vector.setflags(write=False)  # shared: nobody may change it
+        with self._vectors_lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > QUERY_VECTORS_KEPT:
+                self._vectors.popitem(last=False)
+        return vector
 
     @cached_property
     def passage_ranker(self) -> LinearRanker | None:
@@ -122,7 +145,7 @@ class Retriever:
     # -- single rankings
 
     def dense_scores(self, text: str) -> np.ndarray:
-        return self._dense(self.embedder.embed_query(text))
+        return self._dense(self.query_vector(text))
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
         n = self.index.vectors.ntotal
@@ -153,7 +176,7 @@ class Retriever:
     def first_stage(self, query: Query) -> FirstStage:
         """Dense and BM25 rankings fused by weighted reciprocal ranks (the expanded text leads for a follow-up)."""
         s = self.settings
-        vector_q = self.embedder.embed_query(query.text)
+        vector_q = self.query_vector(query.text)
         dense_q = self._dense(vector_q)
         vector_h = dense_h = None
         if (not query.uses_history and query.history and s.resolve_follow_ups
@@ -162,7 +185,7 @@ class Retriever:
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
             again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
             if again.uses_history:
-                vector_h = self.embedder.embed_query(again.search_text)
+                vector_h = self.query_vector(again.search_text)
                 dense_h = self._dense(vector_h)
                 if float(dense_h.max()) >= s.decline_threshold:
                     again.notices = query.notices
@@ -173,7 +196,7 @@ class Retriever:
         if not query.uses_history:
             return FirstStage(query, fused, dense_q, dense_q, bm25_q, vector_q)
         if dense_h is None or vector_h is None:
-            vector_h = self.embedder.embed_query(query.search_text)
+            vector_h = self.query_vector(query.search_text)
             dense_h = self._dense(vector_h)
         bm25_h = self.bm25_scores(query.search_text)
         # The expanded query carries the subject the question points back to: it leads.

@@ -271,16 +271,15 @@ def test_flash_attention_only_where_the_cpu_has_avx_vnni(tmp_path):
     assert not flash_attention_safe(tmp_path / "missing")
 
 
-def test_the_prompt_is_read_with_one_thread_while_the_machine_is_busy():
-    from rag_tutor.engines import prefill_threads
+def test_the_model_runs_on_one_thread_while_the_machine_is_busy():
+    from rag_tutor.engines import free_threads
 
-    settings = load_settings(env={}, llama_batch_threads=2)
-    assert prefill_threads(settings, others=0, cores=2) == 2  # quiet: both cores
-    assert prefill_threads(settings, others=1, cores=2) == 1  # the other core is taken
-    assert prefill_threads(settings, others=5, cores=2) == 1  # never fewer than 1
-    assert prefill_threads(settings, others=0, cores=1) == 1  # never more threads than cores
-    assert prefill_threads(settings.with_overrides(llama_batch_threads=4), others=5, cores=8) == 3
-    assert prefill_threads(settings.with_overrides(llama_batch_threads=1), others=0, cores=8) == 1
+    assert free_threads(2, others=0, cores=2) == 2  # quiet: both cores
+    assert free_threads(2, others=1, cores=2) == 1  # the other core is taken
+    assert free_threads(2, others=5, cores=2) == 1  # never fewer than 1
+    assert free_threads(2, others=0, cores=1) == 1  # never more threads than cores
+    assert free_threads(4, others=5, cores=8) == 3
+    assert free_threads(1, others=0, cores=8) == 1
 
 
 def test_others_running_reads_the_runnable_count_without_this_reader(tmp_path):
