@@ -1,9 +1,8 @@
 """The learned second stage: which passages come first, and which of their sentences answer.
 
-Two linear scores over a few properties of a passage (``PASSAGE_FEATURES``) or a sentence (``SENTENCE_FEATURES``)
-and the question (a logistic regression for passages, a softmax over each question's candidates for sentences),
-trained on question sets whose answers are known: a passage or a candidate sentence is a positive when it contains
-one of the question's answers. Their weights are small JSON files shipped with
+Two logistic regressions over a few properties of a passage (``PASSAGE_FEATURES``) or a sentence
+(``SENTENCE_FEATURES``) and the question, trained on question sets whose answers are known: a passage or a candidate
+sentence is a positive when it contains one of the question's answers. Their weights are small JSON files shipped with
 the package (``ranker_weights/``); nothing in them names a question or a document, so they carry over to a changed
 corpus, and ``python -m rag_tutor.rankers --questions FILE ...`` retrains both (on question sets written for that
 corpus, in the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages.
@@ -186,50 +185,12 @@ def fit(rows: list[list[float]], labels: list[int], features: Sequence[str], tra
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(rows, dtype="float64")
-    mean, scale = _standardisation(x)
-    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, labels)
-    return _ranker(mean, scale, model.coef_[0], float(model.intercept_[0]), features, trained_on)
-
-
-def fit_listwise(rows: list[list[float]], labels: list[int], groups: list[int], features: Sequence[str],
-                 trained_on: str = "") -> LinearRanker:
-    """A linear score trained to put a positive first within each question: the softmax over a question's
-    candidates, maximising the probability of its positives (questions without one teach nothing and are left out).
-    The sentence ranker is trained so: on tune it chose an answering sentence first for 0.675 of the questions
-    against 0.640 trained pointwise (``fit``), and one of the first three for 0.851 against 0.842."""
-    import torch
-
-    x = np.asarray(rows, dtype="float64")
-    mean, scale = _standardisation(x)
-    z = (x - mean) / scale
-    by_question: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        by_question.setdefault(g, []).append(i)
-    batches = [(torch.tensor(z[idx], dtype=torch.float64), torch.tensor([labels[i] > 0 for i in idx]))
-               for idx in by_question.values() if any(labels[i] for i in idx)]
-    weights = torch.zeros(z.shape[1], dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([weights], max_iter=200, line_search_fn="strong_wolfe")
-
-    def loss():
-        optimiser.zero_grad()
-        total = sum(-torch.logsumexp(torch.log_softmax(q @ weights, 0)[pos], 0) for q, pos in batches)
-        total = total / len(batches) + 0.01 * (weights * weights).sum()
-        total.backward()
-        return total
-
-    optimiser.step(loss)
-    return _ranker(mean, scale, weights.detach().numpy(), 0.0, features, trained_on)
-
-
-def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, scale = x.mean(0), x.std(0)
     scale[scale == 0] = 1.0
-    return mean, scale
-
-
-def _ranker(mean, scale, weights, bias: float, features: Sequence[str], trained_on: str) -> LinearRanker:
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, labels)
     return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
-                        [round(float(v), 6) for v in weights], round(bias, 6), list(features), trained_on)
+                        [round(float(v), 6) for v in model.coef_[0]], round(float(model.intercept_[0]), 6),
+                        list(features), trained_on)
 
 
 def _answerable(tutor, questions: list[dict]):
@@ -291,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", nargs="+", required=True, type=Path,
                     help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="directory for passages.json and sentences.json")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the passage ranker's logistic regression")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regressions")
     args = ap.parse_args(argv)
     questions = [json.loads(line) for f in args.questions for line in f.read_text().splitlines() if line.strip()]
     trained_on = " + ".join(f.name for f in args.questions)
@@ -312,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, labels, groups = sentence_rows(tutor, questions)
     if not sum(labels):
         raise SystemExit("no candidate sentence contains a known answer: nothing to learn from")
-    sentences = fit_listwise(rows, labels, groups, SENTENCE_FEATURES, trained_on)
+    sentences = fit(rows, labels, SENTENCE_FEATURES, trained_on, args.c)
     sentences.save(args.out / SENTENCE_WEIGHTS.name)
     print(_report("sentences", sentences, rows, labels, groups))
     print(f"wrote {args.out / PASSAGE_WEIGHTS.name} and {args.out / SENTENCE_WEIGHTS.name}")

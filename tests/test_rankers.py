@@ -10,7 +10,7 @@ from rag_tutor.answer import Candidate, Chosen, Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
 from rag_tutor.rankers import (PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker,
-                               Shared, fit, fit_listwise, keyword_idf, passage_features, sentence_features)
+                               Shared, fit, keyword_idf, passage_features, sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
                  "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
@@ -118,21 +118,3 @@ def test_passage_features_describe_the_passage_against_what_is_asked():
 def test_keyword_idf_weighs_rare_words_up():
     idf = keyword_idf(["gan training", "gan sampling", "gan loss"], str.split)
     assert idf["gan"] == pytest.approx(0.0) and idf["loss"] == pytest.approx(math.log(2))
-
-
-def test_fit_listwise_puts_each_questions_answer_first():
-    rng = np.random.default_rng(1)
-    rows, labels, groups = [], [], []
-    for question in range(40):  # 6 candidates each; the answer is the one with the highest keyword_share
-        block = rng.normal(size=(6, len(SENTENCE_FEATURES)))
-        block[:, 0] += rng.normal() * 3  # a per-question offset that tells nothing within the question
-        best = int(np.argmax(block[:, 6]))
-        for i, r in enumerate(block):
-            rows.append(r.tolist())
-            labels.append(int(i == best))
-            groups.append(question)
-    ranker = fit_listwise(rows, labels, groups, SENTENCE_FEATURES, "made up")
-    assert ranker.weights[6] == max(ranker.weights, key=abs) and ranker.bias == 0.0
-    scores = ranker.scores(rows)
-    firsts = [int(np.argmax(scores[q * 6:(q + 1) * 6])) for q in range(40)]
-    assert sum(labels[q * 6 + f] for q, f in enumerate(firsts)) >= 36
