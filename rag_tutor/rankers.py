@@ -234,13 +234,20 @@ def sentence_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list
     return rows, labels, groups
 
 
-def _report(name: str, ranker: LinearRanker, rows, labels, groups) -> str:
+def _train(name: str, data: tuple[list[list[float]], list[int], list[int]], features: Sequence[str],
+           trained_on: str, c: float, path: Path) -> None:
+    """Fit one ranker on (rows, labels, question numbers), save it to ``path`` and say how well it fits."""
+    rows, labels, groups = data
+    if not sum(labels):
+        raise SystemExit(f"{name}: no candidate contains a known answer: nothing to learn from")
+    ranker = fit(rows, labels, features, trained_on, c)
+    ranker.save(path)
     best: dict[int, tuple[float, int]] = {}
     for g, s, y in zip(groups, ranker.scores(rows), labels):
         if g not in best or s > best[g][0]:
             best[g] = (float(s), y)
-    return (f"{name}: {len(rows)} candidates of {len(best)} questions ({sum(labels)} hold an answer); the top-scored "
-            f"one holds it for {sum(y for _, y in best.values())} of {len(best)} (training fit)")
+    print(f"{name}: {len(rows)} candidates of {len(best)} questions ({sum(labels)} hold an answer); the top-scored "
+          f"one holds it for {sum(y for _, y in best.values())} of {len(best)} (training fit); wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,24 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings().with_overrides(generate=False)
 
     # The passage ranker learns from the first stage's order (its own off), the sentence ranker from the passages
-    # the passage ranker puts first (its own off): each as it will be used.
+    # the new passage ranker puts first (its own off): each as it will be used.
     tutor = Tutor(settings.with_overrides(learned_passage_ranker=False, learned_sentence_ranker=False))
-    rows, labels, groups = passage_rows(tutor, questions)
-    if not sum(labels):
-        raise SystemExit("no retrieved passage contains a known answer: nothing to learn from")
-    passages = fit(rows, labels, PASSAGE_FEATURES, trained_on, args.c)
-    passages.save(args.out / PASSAGE_WEIGHTS.name)
-    print(_report("passages", passages, rows, labels, groups))
-
+    _train("passages", passage_rows(tutor, questions), PASSAGE_FEATURES, trained_on, args.c,
+           args.out / PASSAGE_WEIGHTS.name)
     tutor = Tutor(settings.with_overrides(learned_sentence_ranker=False))
-    tutor.retriever.passage_ranker_path = args.out / PASSAGE_WEIGHTS.name
-    rows, labels, groups = sentence_rows(tutor, questions)
-    if not sum(labels):
-        raise SystemExit("no candidate sentence contains a known answer: nothing to learn from")
-    sentences = fit(rows, labels, SENTENCE_FEATURES, trained_on, args.c)
-    sentences.save(args.out / SENTENCE_WEIGHTS.name)
-    print(_report("sentences", sentences, rows, labels, groups))
-    print(f"wrote {args.out / PASSAGE_WEIGHTS.name} and {args.out / SENTENCE_WEIGHTS.name}")
+    tutor.retriever.passage_weights = args.out / PASSAGE_WEIGHTS.name
+    _train("sentences", sentence_rows(tutor, questions), SENTENCE_FEATURES, trained_on, args.c,
+           args.out / SENTENCE_WEIGHTS.name)
     return 0
 
 
