@@ -9,8 +9,9 @@ import pytest
 from rag_tutor.answer import Candidate, Chosen, Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
-from rag_tutor.rankers import (PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker,
-                               Shared, fit, keyword_idf, passage_features, sentence_features)
+from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES,
+                               SENTENCE_WEIGHTS, LinearRanker, Shared, fit, keyword_idf, passage_features,
+                               sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
                  "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
@@ -118,3 +119,33 @@ def test_passage_features_describe_the_passage_against_what_is_asked():
 def test_keyword_idf_weighs_rare_words_up():
     idf = keyword_idf(["gan training", "gan sampling", "gan loss"], str.split)
     assert idf["gan"] == pytest.approx(0.0) and idf["loss"] == pytest.approx(math.log(2))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question,history,answer", [
+    ("What does a VAE encoder output?", [], "mean"),  # what
+    ("Why can GAN training be unstable?", [], "gradient"),  # why
+    ("Who came up with the variational autoencoder model?", [], "Kingma"),  # who
+    ("Which metrics are used to evaluate generated images?", [], "FID"),  # list
+    ("And who introduced it?", ["What is a variational autoencoder?"], "Kingma"),  # follow-up
+])
+def test_training_rows_label_what_holds_the_answer_for_each_question_form(course_retriever, question, history,
+                                                                          answer):
+    from rag_tutor.answer import Tutor
+    from rag_tutor.rankers import passage_rows, sentence_rows
+
+    tutor = Tutor(course_retriever.settings.with_overrides(generate=False), retriever=course_retriever)
+    asked = [{"question": question, "history": history, "answers": [answer], "kind": "in_scope"},
+             {"question": question, "history": history, "answers": [answer], "kind": "out_of_scope"}]  # skipped
+    rows, labels, groups = passage_rows(tutor, asked)
+    assert len(rows) == PASSAGE_CANDIDATES and set(groups) == {0}
+    assert all(len(r) == len(PASSAGE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
+    rows, labels, groups = sentence_rows(tutor, asked)
+    assert rows and all(len(r) == len(SENTENCE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
+    candidates = tutor.candidates(*_query_and_contexts(tutor, question, history))
+    assert [int(answer.lower() in c.chosen.sentence.lower()) for c in candidates] == labels
+
+
+def _query_and_contexts(tutor, question, history):
+    result = tutor.retrieve(tutor.retriever.understand(question, history))
+    return result.query, tutor.contexts(result)
