@@ -408,8 +408,9 @@ class Tutor:
     def feature_rows(self, query: Query, candidates: list[Candidate]) -> list[list[float]]:
         """The learned sentence ranker's features of each candidate."""
         best = max((c.similarity for c in candidates), default=0.0)
+        asked = set(keyword_tokens(query.search_text))
         rarity = self.retriever.keyword_rarity
-        return [sentence_features(query, c, best, rarity, keyword_tokens) for c in candidates]
+        return [sentence_features(query, asked, c, best, rarity, keyword_tokens) for c in candidates]
 
     def scores(self, query: Query, candidates: list[Candidate]) -> list[float]:
         """Each candidate's score: the learned ranker's (learned_sentence_ranker), else ``hand_score``."""

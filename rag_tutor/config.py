@@ -179,9 +179,10 @@ class Settings:
     learned_passage_ranker: bool = True
     learned_sentence_ranker: bool = True
     # Removed by ablation on tune (bench/answers.py --ablate, selector): answering a low-similarity question because it
-    # names a course term cost declines (0.913 with it, 0.957 without) and won nothing. definition_entry_first changed
-    # nothing on tune (0.784 either way) but stays: on 14 plain "What is X?" questions of our own, without it "What's
-    # a GAN?" opened with DCGAN's entry instead of the GAN's, and nothing improved.
+    # names a course term cost declines (0.913 with it, 0.957 without) and won nothing. definition_entry_first changes
+    # no tune answer's correctness (0.836 either way; top-1 0.888 with it, 0.905 without) but stays: on 14 plain
+    # "What is X?" questions of our own, without it 5 answers lost the definition they opened with ("What's a GAN?"
+    # opened with the Wasserstein GAN's entry) and none gained one.
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
     # The extractive answer chooses among the extract_candidates sentences of each of the top 3 passages closest to
     # the question, and adds answer_shape_bonus to the cosine of one with the shape asked for (query.ANSWER_SHAPES: a

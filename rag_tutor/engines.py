@@ -219,7 +219,7 @@ def free_threads(wanted: int, others: int | None = None, cores: int | None = Non
     on an idle machine.)"""
     cores = cores or os.cpu_count() or 1
     others = others_running() if others is None else others
-    return max(1, min(wanted, cores, cores - others))
+    return max(1, min(wanted, cores - others))
 
 
 def _bind(lib, name: str, argtypes: list, restype):

@@ -82,11 +82,12 @@ SENTENCE_FEATURES = (
 Words = Callable[[str], list[str]]
 
 
-def keyword_idf(texts: Sequence[str], keywords: Words) -> dict[str, float]:
-    """Each keyword's rarity over the texts: log((n + 1) / (texts holding it + 1))."""
+def keyword_idf(texts: Sequence[frozenset[str]]) -> dict[str, float]:
+    """Each keyword's rarity over the texts (each given as its set of keywords): log((n + 1) / (texts holding it +
+    1))."""
     held: dict[str, int] = {}
-    for text in texts:
-        for word in set(keywords(text)):
+    for words in texts:
+        for word in words:
             held[word] = held.get(word, 0) + 1
     return {w: math.log((len(texts) + 1) / (k + 1)) for w, k in held.items()}
 
@@ -117,12 +118,13 @@ def passage_features(query: Query, glossary: bool, fused_rank: int, similarity: 
     ]
 
 
-def sentence_features(query: Query, candidate: Candidate, best: float, idf: Callable[[str], float],
-                      keywords: Words) -> list[float]:
-    """The ``SENTENCE_FEATURES`` of one candidate (``best``: the best candidate's cosine for this question)."""
+def sentence_features(query: Query, asked: set[str], candidate: Candidate, best: float,
+                      idf: Callable[[str], float], keywords: Words) -> list[float]:
+    """The ``SENTENCE_FEATURES`` of one candidate (``asked``: the keywords of the searched text; ``best``: the best
+    candidate's cosine for this question)."""
     sentence = candidate.chosen.sentence
     context = candidate.chosen.context
-    shared = Shared.of(set(keywords(query.search_text)), set(keywords(sentence)), idf)
+    shared = Shared.of(asked, set(keywords(sentence)), idf)
     glossary = context.passage.topic == "glossary"
     low = sentence.lower()
     return [

@@ -15,8 +15,8 @@ import numpy as np
 from .config import Settings
 from .index import LoadedIndex, keyword_tokens, load_index
 from .query import Query, Vocabulary, understand
-from .rankers import PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, LinearRanker, Shared, keyword_idf, \
-    passage_features
+from .rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, LinearRanker, Shared, keyword_idf,
+                      passage_features)
 
 @dataclass
 class Passage:
@@ -64,6 +64,13 @@ class FirstStage:
     dense: np.ndarray  # every chunk's cosine to the searched text
     bm25: np.ndarray  # every chunk's BM25 score for the searched text
     vector: np.ndarray  # the searched text's embedding
+
+
+def above_the_rest(fused: np.ndarray, head: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The ranking with the passages ``head`` ordered by a second stage's ``scores`` and kept above all others."""
+    out = fused.astype("float64")
+    out[head] = out.max() + 1.0 + scores - scores.min()
+    return out
 
 
 def lessons_only(topics: list[str], minimum: int = 2) -> list[int]:
@@ -125,9 +132,15 @@ class Retriever:
         return LinearRanker.load(self.passage_weights, PASSAGE_FEATURES)
 
     @cached_property
+    def chunk_keywords(self) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """Each indexed chunk's keywords: of its text, and of its title and section heading (computed once)."""
+        return [(frozenset(keyword_tokens(c.text)), frozenset(keyword_tokens(f"{c.title} {c.section}")))
+                for c in self.index.chunks]
+
+    @cached_property
     def idf(self) -> dict[str, float]:
         """Each keyword's rarity over the indexed chunks (the learned rankers weigh shared keywords by it)."""
-        return keyword_idf([c.text for c in self.index.chunks], keyword_tokens)
+        return keyword_idf([text for text, _ in self.chunk_keywords])
 
     def keyword_rarity(self, word: str) -> float:
         return self.idf.get(word, math.log(len(self.index.chunks) + 1))  # a keyword no chunk holds: the rarest
@@ -195,7 +208,7 @@ class Retriever:
         fused += self._rrf(bm25_q, s.bm25_weight, s.rrf_k, True)
         if not query.uses_history:
             return FirstStage(query, fused, dense_q, dense_q, bm25_q, vector_q)
-        if dense_h is None or vector_h is None:
+        if vector_h is None:  # set together with dense_h
             vector_h = self.query_vector(query.search_text)
             dense_h = self._dense(vector_h)
         bm25_h = self.bm25_scores(query.search_text)
@@ -243,14 +256,13 @@ class Retriever:
         asked = set(keyword_tokens(stage.query.search_text))
         rows = []
         for rank, i in enumerate(int(i) for i in head):
-            chunk = self.index.chunks[i]
             cosines = (self.index.sentences[i][1] @ stage.vector).tolist() if self.index.sentences else []
-            heading = set(keyword_tokens(f"{chunk.title} {chunk.section}"))
+            text_words, heading = self.chunk_keywords[i]
             rows.append(passage_features(
-                stage.query, chunk.topic == "glossary", rank, float(stage.dense[i]), int(ranks_dense[i]),
-                float(stage.bm25[i]) / top_bm25, int(ranks_bm25[i]), cosines,
-                Shared.of(asked, set(keyword_tokens(chunk.text)), self.keyword_rarity),
-                len(asked & heading) / max(1, len(asked)), stage.query.defined_entry == i))
+                stage.query, self.index.chunks[i].topic == "glossary", rank, float(stage.dense[i]),
+                int(ranks_dense[i]), float(stage.bm25[i]) / top_bm25, int(ranks_bm25[i]), cosines,
+                Shared.of(asked, text_words, self.keyword_rarity), len(asked & heading) / max(1, len(asked)),
+                stage.query.defined_entry == i))
         return rows
 
     def learned_order(self, stage: FirstStage, fused: np.ndarray) -> np.ndarray:
@@ -260,10 +272,7 @@ class Retriever:
         if ranker is None:
             return fused
         head = np.argsort(-fused, kind="stable")[:PASSAGE_CANDIDATES]
-        scores = ranker.scores(self.passage_rows(stage, head))
-        out = fused.astype("float64")
-        out[head] = out.max() + 1.0 + scores - scores.min()
-        return out
+        return above_the_rest(fused, head, ranker.scores(self.passage_rows(stage, head)))
 
     def rerank(self, query: Query, fused: np.ndarray) -> np.ndarray:
         """The second stage: the first stage's best ``rerank_candidates`` scored again, kept above the rest."""
@@ -273,9 +282,7 @@ class Retriever:
         head = np.argsort(-fused, kind="stable")[:n]
         scores = reranker.rescore(query.search_text, [self.index.chunks[int(i)].search_text for i in head],
                                   fused[head], self.settings.rerank_weight)
-        out = fused.astype("float64")
-        out[head] = out.max() + 1.0 + scores - scores.min()
-        return out
+        return above_the_rest(fused, head, scores)
 
     def search(self, question: str, k: int | None = None, history: list[str] | None = None) -> list[Passage]:
         return self.retrieve(question, k, history).passages

@@ -30,7 +30,8 @@ def words(text):
 
 
 def row(query, cand, best=0.7):
-    values = sentence_features(query, cand, best, lambda w: {"unstable": 3.0}.get(w, 1.0), words)
+    values = sentence_features(query, set(words(query.search_text)), cand, best,
+                               lambda w: {"unstable": 3.0}.get(w, 1.0), words)
     return dict(zip(SENTENCE_FEATURES, values))
 
 
@@ -117,7 +118,7 @@ def test_passage_features_describe_the_passage_against_what_is_asked():
 
 
 def test_keyword_idf_weighs_rare_words_up():
-    idf = keyword_idf(["gan training", "gan sampling", "gan loss"], str.split)
+    idf = keyword_idf([frozenset(t.split()) for t in ["gan training", "gan sampling", "gan loss"]])
     assert idf["gan"] == pytest.approx(0.0) and idf["loss"] == pytest.approx(math.log(2))
 
 
