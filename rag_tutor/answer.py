@@ -367,12 +367,13 @@ class Tutor:
         qvec = self.retriever.query_vector(query.search_text)
         shape = ANSWER_SHAPES.get(query.asks)
         out: list[Candidate] = []
-        for ctx in contexts[:3]:
+        for ctx in contexts[:s.answer_passages]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
             blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
             lead_of = {j: i for i, items in blocks.items() for j in items}
             found = [(sim, pos, sent, (sent,)) for sim, pos, sent in
-                     self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates, informative)]
+                     self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates or len(sents),
+                                  informative)]
             if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
                 for sim, pos, _ in self.closest(query.search_text, qvec, ctx.passage.text, len(sents)):
                     if pos in blocks:

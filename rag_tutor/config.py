@@ -173,7 +173,7 @@ class Settings:
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
-    # The learned second stage (rankers.py, trained on the dev and heldout sets): the first stage's best passages
+    # The learned second stage (rankers.py, trained on the dev, heldout and train sets): the first stage's best passages
     # ordered by the passage ranker, and the selector's candidate sentences scored by the sentence ranker (else by
     # the cosine, answer_shape_bonus and a rank penalty).
     learned_passage_ranker: bool = True
@@ -184,13 +184,17 @@ class Settings:
     # "What is X?" questions of our own, without it 5 answers lost the definition they opened with ("What's a GAN?"
     # opened with the Wasserstein GAN's entry) and none gained one.
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
-    # The extractive answer chooses among the extract_candidates sentences of each of the top 3 passages closest to
-    # the question, and adds answer_shape_bonus to the cosine of one with the shape asked for (query.ANSWER_SHAPES: a
-    # year for "when", a name for "who", a "because" for "why"). Extractive-only accuracy on the tune set
-    # (bench/data): 2 candidates, no bonus 0.681; 4 and 0 0.716; 4 and 0.05 0.733; 4 and 0.1 0.741 (follow-ups
-    # 0.588 -> 0.647); 4 and 0.15, or 6 and 0.1, 0.741 too.
+    # The extractive answer chooses among the sentences of the first answer_passages passages (extract_candidates
+    # closest to the question in each; 0: all of them, scored by the sentence ranker). Without the ranker a candidate
+    # scores its cosine plus answer_shape_bonus when it has the shape asked for (query.ANSWER_SHAPES: a year for
+    # "when", a name for "who"); that bonus was set with 4 candidates (tune, bench/data: 0.716 without, 0.741 with
+    # 0.1). With the ranker retrained on each variant (dev + heldout + train sets), tune, selector: 3 passages x 4
+    # sentences 0.845 (follow-ups 0.824); 3 x 6 0.871; 3 x 8 and 3 x all 0.879 (0.824); 2 x all 0.888 (0.882);
+    # 4 x all 0.871 (0.824). PEFT docs: 3 x 4 0.619, 3 x all 0.524, 2 x all 0.476. Two passages leave the answer
+    # at the mercy of the passage order, so three.
     answer_shape_bonus: float = 0.1
-    extract_candidates: int = 4
+    extract_candidates: int = 0
+    answer_passages: int = 3
     # A list's lead-in ("Several factors drove this:") is a selector candidate, shown with its items as one sentence
     # of at most this many words (0: lists are not candidates). Tune, selector: 0.767 without; 0.784 with 60 (the
     # answer-length target), 0.793 with no cap but up to ~130-word answers and follow-ups 0.824 -> 0.765.
