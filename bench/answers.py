@@ -6,7 +6,8 @@
 Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), ``dev``
 (../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
 ``peft`` (bench/data/peft_questions.jsonl, answered from an index of ../shared/external/peft-docs built once under
-/tmp/rag-tutor-bench) and ``blind`` (bench/data/blind_questions.jsonl). **Score ``blind`` only to report a finished
+/tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev and heldout, the learned rankers'
+training data, so its scores are a training fit) and ``blind`` (bench/data/blind_questions.jsonl). **Score ``blind`` only to report a finished
 change, never to choose between variants.**
 
 Modes, all on the same index and question:
@@ -53,6 +54,7 @@ SETS = {
     "heldout": ROOT / "bench" / "data" / "heldout_questions.jsonl",
     "peft": ROOT / "bench" / "data" / "peft_questions.jsonl",
     "blind": ROOT / "bench" / "data" / "blind_questions.jsonl",
+    "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
