@@ -359,8 +359,9 @@ class Tutor:
         return " ".join(parts), numbering.citations, share
 
     def candidates(self, query: Query, contexts: list[Context]) -> list[Candidate]:
-        """The sentences an answer may be made of, from the top 3 passages, with their cosine to the question. A
-        list's lead-in ("Several factors drove this:") is a candidate too, scored as itself and shown with its
+        """The sentences an answer may be made of, from the first ``answer_passages`` passages (the
+        ``extract_candidates`` closest to the question in each; 0: all of them), with their cosine to the question.
+        A list's lead-in ("Several factors drove this:") is a candidate too, scored as itself and shown with its
         items as one sentence, if that sentence has at most ``answer_list_words`` words; a list item that is no
         sentence of its own reads with its lead-in."""
         s = self.settings
