@@ -190,10 +190,12 @@ class Settings:
     # "when", a name for "who"); that bonus was set with 4 candidates (tune, bench/data: 0.716 without, 0.741 with
     # 0.1). With the ranker retrained on each variant (dev + heldout + train sets), tune, selector: 3 passages x 4
     # sentences 0.845 (follow-ups 0.824); 3 x 6 0.871; 3 x 8 and 3 x all 0.879 (0.824); 2 x all 0.888 (0.882);
-    # 4 x all 0.871 (0.824). PEFT docs: 3 x 4 0.619, 3 x all 0.524, 2 x all 0.476. Two passages leave the answer
-    # at the mercy of the passage order, so three.
+    # 4 x all 0.871 (0.824). PEFT docs: 3 x 4 0.619, 3 x all 0.524, 2 x all 0.476. Kept: 3 x 4. With every
+    # sentence a candidate, the three chosen came from the first passage more often: on 6 "who introduced X?"
+    # questions of our own the answer named the person 5 times with 3 x 4 and 2 times with 3 x all, and it lost
+    # on PEFT; two passages leave the answer at the mercy of the passage order.
     answer_shape_bonus: float = 0.1
-    extract_candidates: int = 0
+    extract_candidates: int = 4
     answer_passages: int = 3
     # A list's lead-in ("Several factors drove this:") is a selector candidate, shown with its items as one sentence
     # of at most this many words (0: lists are not candidates). Tune, selector: 0.767 without; 0.784 with 60 (the
