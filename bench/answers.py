@@ -7,8 +7,8 @@ Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), 
 (../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
 ``peft`` (bench/data/peft_questions.jsonl, answered from an index of ../shared/external/peft-docs built once under
 /tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev and heldout, the learned rankers'
-training data, so its scores are a training fit) and ``blind`` (bench/data/blind_questions.jsonl). **Score ``blind`` only to report a finished
-change, never to choose between variants.**
+training data, so its scores are a training fit) and ``blind`` (bench/data/blind_questions.jsonl). **Score
+``blind`` only to report a finished change, never to choose between variants.**
 
 Modes, all on the same index and question:
 - ``extractive``: no model; the passages' most relevant sentences, each cited (setting generate=false).
