@@ -101,6 +101,15 @@ class Chosen(NamedTuple):
 
 
 # Sentences about the course itself ("This lesson explains...") answer no question about the subject.
+# A reading list's entry: a bold "Authors (year), "Title"." opening. It tells where to read, and explains nothing.
+_READING_ENTRY = re.compile(r"^\*\*[^*]{1,200}\((?:1[89]|20)\d\d[a-z]?\)[^*]*\*\*")
+
+
+def reading_entry(sentence: str) -> bool:
+    """Whether a sentence is a reading list's entry (see ``_READING_ENTRY``)."""
+    return bool(_READING_ENTRY.match(sentence.lstrip("- ")))
+
+
 _META = re.compile(r"^(this|the|each|every) (lesson|document|section|chapter|article|page|course)\b", re.I)
 
 
@@ -428,9 +437,13 @@ class Tutor:
         candidates = self.candidates(query, contexts)
         scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
         chosen = [c for _, c in scored[:1]]
+        # reading_entries_lead_only: an entry may lead (it answers "which paper..."), never explain
+        explain_with_entries = not s.reading_entries_lead_only or query.asks_sources
         for _, extra in scored[1:]:
             if len(chosen) == n_sentences:
                 break
+            if not explain_with_entries and reading_entry(extra.chosen.sentence):
+                continue
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in
             if (max(float(extra.vector @ c.vector) for c in chosen) < s.answer_duplicate_cosine

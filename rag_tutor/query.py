@@ -300,6 +300,9 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 _EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
                        r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
                        re.I)
+# Questions after a source: who wrote or proposed something, when, or what to read.
+_SOURCES = re.compile(r"\b(papers?|articles?|books?|publications?|published|publish|read|reading|cite\w*|authors?|"
+                      r"sources?|references?)\b", re.I)
 
 
 @dataclass
@@ -313,6 +316,7 @@ class Query:
     search_text: str = ""  # what is searched: resolved, else text and earlier turns, else text
     asks: str = "other"  # the first kind in ASKS that matches
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
+    asks_sources: bool = False  # asks who or when, or for a paper or something to read
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -354,6 +358,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
         asks=next((kind for kind, pattern in ASKS if pattern.search(asked)), "other"),
         explains=bool(_EXPLAINS.search(asked)),
+        asks_sources=bool(_SOURCES.search(asked)) or any(
+            kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=vocabulary.course_terms(search_text), unknown_names=unknown,
         notices=notices)
@@ -375,6 +381,9 @@ RULES: tuple[Rule, ...] = (
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
+    Rule("reading_entries_lead_only", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) may "
+                                      "lead an answer but is not added to explain one, unless the question asks "
+                                      "who, when, or for a paper or something to read"),
     Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "
                                    "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "

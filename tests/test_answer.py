@@ -88,6 +88,30 @@ def test_the_selector_does_not_say_the_same_thing_twice(tutor):
     assert sum("Kingma and Welling" in c.sentence for c in repeating.select(query, both)) == 2
 
 
+def test_a_reading_list_entry_may_lead_an_answer_but_does_not_explain_one(tutor):
+    from dataclasses import replace
+
+    from rag_tutor.answer import reading_entry
+
+    entry = ('**Dinh, Krueger and Bengio (2014), "NICE: Non-linear Independent Components Estimation".** Built a '
+             'flow from invertible coupling layers with an exact likelihood.')
+    assert reading_entry(entry) and reading_entry("- " + entry)
+    assert not reading_entry("**Coupling layers** keep half of the input (2014) and transform the rest.")
+    assert not reading_entry("Dinh and colleagues (2014) built a flow from coupling layers.")
+    lesson = Passage("corpus/flows.md", "Flows", "Coupling layers", "A coupling layer splits its input in two halves. "
+                     "One half passes through unchanged and sets the scale and shift applied to the other half. "
+                     "Because of this, the layer is easy to invert and its Jacobian is triangular.", 1.0, "f#0",
+                     "flows", 0.7)
+    reading = Passage("corpus/reading.md", "Reading list", "Flows", entry, 0.9, "r#0", "reading", 0.6)
+    both = [Context(1, lesson, lesson.text), Context(2, reading, reading.text)]
+    why = tutor.retriever.understand("Why is a coupling layer in a flow easy to invert?")
+    assert not any(reading_entry(c.sentence) for c in tutor.select(why, both))
+    off = Tutor(replace(tutor.settings, reading_entries_lead_only=False), retriever=tutor.retriever)
+    assert any(reading_entry(c.sentence) for c in off.select(why, both))
+    paper = tutor.retriever.understand("Which paper introduced coupling layers for flows?")
+    assert any(reading_entry(c.sentence) for c in tutor.select(paper, both))
+
+
 def test_off_topic_question_is_declined_with_suggestions_and_no_citations(tutor):
     answer = tutor.ask("How do I make pancakes?")
     assert answer.declined and answer.mode == "declined"

@@ -59,6 +59,18 @@ def test_understand(question, history, asks, explains, entry, terms, unknown, re
     assert query.uses_history == bool(resolved)
 
 
+@pytest.mark.parametrize("question,asks_sources", [
+    ("Who proposed the first flows?", True),
+    ("When were flows first proposed?", True),
+    ("Which paper introduced normalizing flows?", True),
+    ("What should I read to learn about beam search?", True),
+    ("Why can normalizing flows compute exact likelihoods?", False),
+    ("What is a normalizing flow?", False),
+])
+def test_a_question_asking_for_a_source_is_told_apart(question, asks_sources):
+    assert understand(question, [], VOCABULARY, SETTINGS).asks_sources is asks_sources
+
+
 def test_a_question_that_stands_alone_is_searched_alone_even_after_a_conversation():
     query = understand("Why can normalizing flows compute exact likelihoods?", ["Tell me about beam search"],
                        VOCABULARY, SETTINGS)
