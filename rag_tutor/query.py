@@ -113,6 +113,9 @@ _ASKS = re.compile(
     r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
     r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
     r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
+# Openers after which the rest of the question is the thing asked about ("What is prompt injection?")
+_NAMES_A_THING = re.compile(r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were)|tell me (?:more )?about|"
+                            r"explain|describe|define|what about)\s+", re.I)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 
 
@@ -120,15 +123,20 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     """What an earlier question was about: the longest course term it names ("Why are diffusion models
     so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
     None when neither is clear."""
-    if names is not None:
-        found = [m.group(0) for m in names.finditer(turn)]
-        if found:
-            return max(found, key=len)
     text = turn.strip().rstrip("?.! ")
     m = _ASKS.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
     # "How does it work for text?" has no subject of its own: the one before it does.
-    return subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
+    subject = subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
+    if names is not None:
+        found = [m.group(0) for m in names.finditer(turn)]
+        if found:
+            term = max(found, key=len)
+            # "What is prompt injection?" is about prompt injection, not the course term inside it, "prompt"
+            if subject and _NAMES_A_THING.match(text) and term.lower() in subject.lower():
+                return subject
+            return term
+    return subject
 
 
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
