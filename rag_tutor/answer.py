@@ -436,14 +436,13 @@ class Tutor:
         s = self.settings
         candidates = self.candidates(query, contexts)
         scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
+        if s.reading_entries_for_sources and not query.asks_sources:
+            # a reading list's entry answers "which paper...?", and explains nothing else
+            scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
         chosen = [c for _, c in scored[:1]]
-        # reading_entries_lead_only: an entry may lead (it answers "which paper..."), never explain
-        explain_with_entries = not s.reading_entries_lead_only or query.asks_sources
         for _, extra in scored[1:]:
             if len(chosen) == n_sentences:
                 break
-            if not explain_with_entries and reading_entry(extra.chosen.sentence):
-                continue
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in
             if (max(float(extra.vector @ c.vector) for c in chosen) < s.answer_duplicate_cosine

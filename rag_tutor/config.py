@@ -173,10 +173,11 @@ class Settings:
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
-    # A reading list's entry may lead an answer but not explain one, unless the question asks for a source
-    # (query.RULES). Tune 0.845 / follow-ups 0.824 with or without; train set (not written on) 0.728 / 0.56 with,
-    # 0.719 / 0.52 without; PEFT 0.619 either way.
-    reading_entries_lead_only: bool = True
+    # A reading list's entry is an answer sentence only for a question after a source (query.RULES). Tune 0.862 /
+    # follow-ups 0.882 with or without; train set (not written on) 0.732 / 0.60 with, 0.723 / 0.56 without; PEFT
+    # 0.619 either way; dev 0.867 with, 0.90 without (a follow-up counted right for an entry holding the expected
+    # word).
+    reading_entries_for_sources: bool = True
     # The learned second stage (rankers.py, trained on the dev, heldout and train sets): the first stage's best passages
     # ordered by the passage ranker, and the selector's candidate sentences scored by the sentence ranker (else by
     # the cosine, answer_shape_bonus and a rank penalty).

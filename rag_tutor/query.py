@@ -389,9 +389,9 @@ RULES: tuple[Rule, ...] = (
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
-    Rule("reading_entries_lead_only", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) may "
-                                      "lead an answer but is not added to explain one, unless the question asks "
-                                      "who, when, or for a paper or something to read"),
+    Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
+                                        "is an answer sentence only when the question asks who, when, or for a "
+                                        "paper or something to read"),
     Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "
                                    "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "

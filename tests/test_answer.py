@@ -88,7 +88,7 @@ def test_the_selector_does_not_say_the_same_thing_twice(tutor):
     assert sum("Kingma and Welling" in c.sentence for c in repeating.select(query, both)) == 2
 
 
-def test_a_reading_list_entry_may_lead_an_answer_but_does_not_explain_one(tutor):
+def test_a_reading_list_entry_answers_only_a_question_after_a_source(tutor):
     from dataclasses import replace
 
     from rag_tutor.answer import reading_entry
@@ -106,7 +106,7 @@ def test_a_reading_list_entry_may_lead_an_answer_but_does_not_explain_one(tutor)
     both = [Context(1, lesson, lesson.text), Context(2, reading, reading.text)]
     why = tutor.retriever.understand("Why is a coupling layer in a flow easy to invert?")
     assert not any(reading_entry(c.sentence) for c in tutor.select(why, both))
-    off = Tutor(replace(tutor.settings, reading_entries_lead_only=False), retriever=tutor.retriever)
+    off = Tutor(replace(tutor.settings, reading_entries_for_sources=False), retriever=tutor.retriever)
     assert any(reading_entry(c.sentence) for c in off.select(why, both))
     paper = tutor.retriever.understand("Which paper introduced coupling layers for flows?")
     assert any(reading_entry(c.sentence) for c in tutor.select(paper, both))
