@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -196,6 +197,15 @@ def answer_json(item_id, answer) -> dict:
     }
 
 
+_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def for_terminal(text: str) -> str:
+    """An answer as a terminal shows it: the passages' markdown bold ("**Quantization**: ...") without its
+    asterisks, which the app renders and a terminal would print as they are."""
+    return _EMPHASIS.sub(r"\1", text)
+
+
 def print_sources(answer, out=sys.stdout) -> None:
     if answer.citations:
         print("Sources:", file=out)
@@ -220,7 +230,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             continue
         stream = tutor.stream(item["question"], item["history"])
         for piece in stream:
-            print(piece, end="", flush=True)
+            print(for_terminal(piece), end="", flush=True)
         _finish_streamed(stream.answer)
     return 0
 
@@ -255,7 +265,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if reply.stream is not None:
             print("tutor> ", end="", flush=True)
             for piece in reply.stream:
-                print(piece, end="", flush=True)
+                print(for_terminal(piece), end="", flush=True)
             _finish_streamed(reply.stream.answer)
             note = conversation.study.reminder()
             if note:
@@ -278,7 +288,7 @@ def _print_resumed(conversation, shown: int = 6) -> None:
     if len(chat.turns) > shown:
         print(f"... {len(chat.turns) - shown} earlier turns")
     for turn in chat.turns[-shown:]:
-        print(f"\n{'you' if turn.role == 'user' else 'tutor'}> {turn.text}")
+        print(f"\n{'you' if turn.role == 'user' else 'tutor'}> {for_terminal(turn.text)}")
     if resumed.study is not None:
         print("\n" + resumed.study.text)
 

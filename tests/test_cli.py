@@ -101,3 +101,12 @@ def test_engine_flag_sets_the_decoder_and_refuses_unknown_ones(capsys):
         parser.parse_args(["ask", "x", "--engine", "onnx"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_answers_in_a_terminal_drop_the_markdown_bold_the_app_renders():
+    from rag_tutor.cli import for_terminal
+
+    assert for_terminal("Key techniques include: **Pruning**: removing weights [1].") == (
+        "Key techniques include: Pruning: removing weights [1].")
+    assert for_terminal("**Smith (2020), \"A title\".** Read it first [2].") == 'Smith (2020), "A title". Read it first [2].'
+    assert for_terminal("2 ** 10 is 1024, and a*b stays") == "2 ** 10 is 1024, and a*b stays"
