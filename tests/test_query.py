@@ -43,10 +43,10 @@ CASES = [
     ("any weaknesses?", ["Tell me about beam search"], "weakness", True, None, ["Beam search"], [],
      "About beam search: any weaknesses?"),
     # the thing a plain question names, when a course term is only part of it; else the course term
-    ("Who proposed it?", ["What is a conditional normalizing flow?"], "person", False, None, ["Normalizing flow"], [],
-     "Who proposed a conditional normalizing flow?"),
-    ("Who proposed them?", ["Why are normalizing flows exact?"], "person", False, None, ["Normalizing flow"], [],
-     "Who proposed normalizing flows?"),
+    ("Who first proposed it?", ["What is a conditional normalizing flow?"], "person", False, None,
+     ["Normalizing flow"], [], "Who first proposed a conditional normalizing flow?"),
+    ("Who first came up with them?", ["Why are normalizing flows exact?"], "person", False, None,
+     ["Normalizing flow"], [], "Who first came up with normalizing flows?"),
 ]
 
 
