@@ -100,7 +100,6 @@ class Chosen(NamedTuple):
     quotes: tuple[str, ...]
 
 
-# Sentences about the course itself ("This lesson explains...") answer no question about the subject.
 # A reading list's entry: a bold "Authors (year), "Title"." opening. It tells where to read, and explains nothing.
 _READING_ENTRY = re.compile(r"^\*\*[^*]{1,200}\((?:1[89]|20)\d\d[a-z]?\)[^*]*\*\*")
 
@@ -110,6 +109,7 @@ def reading_entry(sentence: str) -> bool:
     return bool(_READING_ENTRY.match(sentence.lstrip("- ")))
 
 
+# Sentences about the course itself ("This lesson explains...") answer no question about the subject.
 _META = re.compile(r"^(this|the|each|every) (lesson|document|section|chapter|article|page|course)\b", re.I)
 
 

@@ -18,11 +18,11 @@ from functools import lru_cache
 from ..config import StudyConfig
 from ..index import keyword_tokens
 from .cards import FACT, build_deck
-from .material import BLANK, DANGLING, Citation, Material, Term, alias_pattern, mentions, normalise, sentences_of
+from .material import (BLANK, DANGLING, EMPHASIS, Citation, Material, Term, alias_pattern, mentions, normalise,
+                       sentences_of)
 from .quiz import gloss, masked_definition
 
 EXPLAIN, NAME = "explain", "name"  # "explain X in your own words" / "which term is this?"
-_EMPHASIS = re.compile(r"\*\*|__|`")
 # Stems a reply is never asked to use: they say nothing about one idea.
 _GENERIC = frozenset(keyword_tokens(
     "model models data generative network networks use used using method methods called one two also often "
@@ -121,7 +121,7 @@ def section_sentences(material: Material, topic: str, config: StudyConfig) -> di
         sentences = out.setdefault(chunk.section, [])
         for paragraph in chunk.text.split("\n"):
             for s in sentences_of(paragraph):
-                s = _EMPHASIS.sub("", s).strip()
+                s = EMPHASIS.sub("", s).strip()
                 if _prose(s, config) and s not in [x.text for x in sentences]:
                     sentences.append(_Sentence(s, row))
     return {k: v for k, v in out.items() if v}

@@ -23,7 +23,7 @@ from ..config import StudyConfig
 GLOSSARY_TOPIC = "glossary"
 BLANK = "_____"
 _PAREN = re.compile(r"\s*\(([^()]*)\)\s*")
-_EMPHASIS = re.compile(r"\*\*|__|`")
+EMPHASIS = re.compile(r"\*\*|__|`")  # markdown emphasis and code marks, dropped from quoted sentences
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 # A sentence opening with one of these leans on the sentence before it: not a card on its own.
 DANGLING = re.compile(
@@ -301,7 +301,7 @@ def _facts(index: LoadedIndex, by_source: dict[str, str], terms: list[Term], con
         if topic == GLOSSARY_TOPIC or taken.get(key, 0) >= config.facts_per_section:
             continue
         for sentence in sentences_of(chunk.text):
-            sentence = _EMPHASIS.sub("", sentence).strip()
+            sentence = EMPHASIS.sub("", sentence).strip()
             if not _readable(sentence, config):
                 continue
             target = _cloze_target(sentence, specific)
