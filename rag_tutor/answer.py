@@ -22,6 +22,7 @@ from .config import Settings
 from .index import keyword_tokens
 from .query import ANSWER_SHAPES, Query
 from .retrieval import Passage, Retriever, RetrievalResult
+from .matcher import Matcher, load_matcher
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
 DECLINE = "The course material doesn't cover this."
@@ -416,12 +417,36 @@ class Tutor:
             return None
         return LinearRanker.load(SENTENCE_WEIGHTS, SENTENCE_FEATURES)
 
-    def feature_rows(self, query: Query, candidates: list[Candidate]) -> list[list[float]]:
-        """The learned sentence ranker's features of each candidate."""
+    @cached_property
+    def matcher(self) -> Matcher | None:
+        """The matcher (matcher.py) when the rule ``learned_matcher`` is on and its adapter ships."""
+        if not (self.settings.learned_matcher and self.settings.learned_sentence_ranker):
+            return None
+        return load_matcher(self.settings.embedder_package)
+
+    def scored_text(self, candidate: Candidate) -> str:
+        """The passage sentence a candidate's cosine is taken on: itself, or for a list shown whole its lead-in, and
+        for a list item shown with its lead-in the item."""
+        return self.checker.sentence_vectors(candidate.chosen.context.passage.text)[0][candidate.position]
+
+    def matched(self, query: Query, candidates: list[Candidate]) -> list[float]:
+        """The matcher's cosine of each candidate; without a matcher, MiniLM's (the feature it refines)."""
+        if self.matcher is None:
+            return [c.similarity for c in candidates]
+        texts = [self.scored_text(c) for c in candidates]
+        return [float(v) for v in self.matcher.similarities(query.search_text, texts)]
+
+    def feature_rows(self, query: Query, candidates: list[Candidate],
+                     matched: list[float] | None = None) -> list[list[float]]:
+        """The learned sentence ranker's features of each candidate (``matched``: the matcher's cosines, given when
+        training the ranker on cosines of matchers that did not see the question)."""
         best = max((c.similarity for c in candidates), default=0.0)
         asked = set(keyword_tokens(query.search_text))
         rarity = self.retriever.keyword_rarity
-        return [sentence_features(query, asked, c, best, rarity, keyword_tokens) for c in candidates]
+        matched = self.matched(query, candidates) if matched is None else matched
+        best_matched = max(matched, default=0.0)
+        return [sentence_features(query, asked, c, best, rarity, keyword_tokens, m, best_matched)
+                for c, m in zip(candidates, matched)]
 
     def scores(self, query: Query, candidates: list[Candidate]) -> list[float]:
         """Each candidate's score: the learned ranker's (learned_sentence_ranker), else ``hand_score``."""

@@ -339,7 +339,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         raise RagTutorError(f"the app is not at {app}; run from a checkout of rag-tutor")
     os.environ["RAG_TUTOR_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     os.chdir(PROJECT_DIR)  # Streamlit reads .streamlit/config.toml (127.0.0.1, no telemetry) from here
-    preload_embedder(settings)
+    preload_models(settings)
     from streamlit.web import cli as streamlit_cli
 
     sys.argv = ["streamlit", "run", str(app), "--server.address", args.address, "--server.port", str(args.port)]
@@ -347,19 +347,22 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached: Streamlit exits the process
 
 
-def preload_embedder(settings: Settings) -> threading.Thread:
-    """Load the embedder (and the libraries under it, ~8 s on a busy 2-core CPU) in the background while the server
-    starts and the browser opens, so that the first question does not wait for it. A failure is left to the app,
-    which loads the tutor itself and says on the page what went wrong."""
+def preload_models(settings: Settings) -> threading.Thread:
+    """Load the embedder and the matcher (and the libraries under them, ~8 s on a busy 2-core CPU) in the background
+    while the server starts and the browser opens, so that the first question does not wait for them. A failure is
+    left to the app, which loads the tutor itself and says on the page what went wrong."""
     from .embedder import load_embedder
+    from .matcher import load_matcher
 
     def load() -> None:
         try:
             load_embedder(settings.embedder_package)
+            if settings.learned_matcher and settings.learned_sentence_ranker:
+                load_matcher(settings.embedder_package)  # the sentence ranker's matcher: a second MiniLM
         except Exception:  # reported by the app's own load, with its message, on the page
             pass
 
-    thread = threading.Thread(target=load, name="embedder-preload", daemon=True)
+    thread = threading.Thread(target=load, name="models-preload", daemon=True)
     thread.start()
     return thread
 

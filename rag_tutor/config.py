@@ -183,6 +183,8 @@ class Settings:
     # the cosine, answer_shape_bonus and a rank penalty).
     learned_passage_ranker: bool = True
     learned_sentence_ranker: bool = True
+    # The sentence ranker weighs the matcher's cosine too (matcher.py; off: MiniLM's cosine stands in for it).
+    learned_matcher: bool = True
     # Removed by ablation on tune (bench/answers.py --ablate, selector): answering a low-similarity question because it
     # names a course term cost declines (0.913 with it, 0.957 without) and won nothing. definition_entry_first changes
     # no tune answer's correctness (0.836 either way; top-1 0.888 with it, 0.905 without) but stays: on 14 plain

@@ -396,6 +396,8 @@ RULES: tuple[Rule, ...] = (
                                    "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "
                                     "known answers (rankers.py), not by the cosine and hand-set bonuses"),
+    Rule("learned_matcher", "the sentence ranker weighs the cosine of a matcher, MiniLM with a LoRA adapter trained "
+                            "on questions with known answers (matcher.py), besides MiniLM's own"),
 )
 
 

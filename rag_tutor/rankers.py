@@ -77,6 +77,8 @@ SENTENCE_FEATURES = (
     "rare_keyword_share",  # like keyword_share, each keyword weighted by its rarity in the corpus (idf)
     "has_digits",          # a number or a year
     "first_sentence",      # the first sentence of its passage
+    "matched",             # the matcher's cosine (matcher.py: MiniLM tuned on questions with known answers)
+    "matched_behind_best", # that cosine minus the best candidate's matcher cosine for this question
 )
 
 Words = Callable[[str], list[str]]
@@ -119,9 +121,10 @@ def passage_features(query: Query, glossary: bool, fused_rank: int, similarity: 
 
 
 def sentence_features(query: Query, asked: set[str], candidate: Candidate, best: float,
-                      idf: Callable[[str], float], keywords: Words) -> list[float]:
+                      idf: Callable[[str], float], keywords: Words, matched: float,
+                      best_matched: float) -> list[float]:
     """The ``SENTENCE_FEATURES`` of one candidate (``asked``: the keywords of the searched text; ``best``: the best
-    candidate's cosine for this question)."""
+    candidate's cosine for this question; ``matched`` / ``best_matched``: the same two by the matcher)."""
     sentence = candidate.chosen.sentence
     context = candidate.chosen.context
     shared = Shared.of(asked, set(keywords(sentence)), idf)
@@ -145,6 +148,8 @@ def sentence_features(query: Query, asked: set[str], candidate: Candidate, best:
         shared.rare_share,
         float(bool(re.search(r"\d", sentence))),
         float(candidate.position == 0),
+        matched,
+        matched - best_matched,
     ]
 
 
@@ -222,18 +227,74 @@ def passage_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list[
     return rows, labels, groups
 
 
-def sentence_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list[int], list[int]]:
-    """Each candidate sentence's features and label (it contains an answer); the third list numbers the questions."""
+@dataclass
+class Group:
+    """One question's candidate sentences (answer.Candidate) and whether each holds one of its answers."""
+
+    query: Query
+    candidates: list
+    labels: list[int]
+
+
+def sentence_groups(tutor, questions: list[dict]) -> list[Group]:
+    """The candidate sentences of each answerable question, as the tutor chooses among them."""
     from .evaluate import contains_answer
 
-    rows, labels, groups = [], [], []
-    for i, (q, result) in enumerate(_answerable(tutor, questions)):
+    groups = []
+    for q, result in _answerable(tutor, questions):
         candidates = tutor.candidates(result.query, tutor.contexts(result))
-        for cand, row in zip(candidates, tutor.feature_rows(result.query, candidates)):
-            rows.append(row)
-            labels.append(int(contains_answer(cand.chosen.sentence, q["answers"])))
-            groups.append(i)
-    return rows, labels, groups
+        groups.append(Group(result.query, candidates,
+                            [int(contains_answer(c.chosen.sentence, q["answers"])) for c in candidates]))
+    return groups
+
+
+def sentence_rows(tutor, groups: list[Group], matched: list[list[float]] | None = None
+                  ) -> tuple[list[list[float]], list[int], list[int]]:
+    """Each candidate sentence's features and label; the third list numbers the questions. ``matched``: each
+    group's matcher cosines (else the tutor's own matcher, or MiniLM's cosine without one)."""
+    rows, labels, numbers = [], [], []
+    for i, group in enumerate(groups):
+        given = matched[i] if matched is not None else None
+        rows.extend(tutor.feature_rows(group.query, group.candidates, given))
+        labels.extend(group.labels)
+        numbers.extend([i] * len(group.candidates))
+    return rows, labels, numbers
+
+
+MATCHER_POSITIVES = 2  # answering candidates per question a matcher learns from
+MATCHER_NEGATIVES = 4  # ... each against this many other candidates, the closest to the question by MiniLM first
+
+
+def matcher_triplets(tutor, groups: Sequence[Group]) -> list:
+    """The matcher's training examples: (question, an answering candidate, a candidate that does not answer), each
+    candidate as the text its cosine is taken on (``Tutor.scored_text``)."""
+    from .matcher import Triplet
+
+    out = []
+    for group in groups:
+        ranked = sorted(zip(group.candidates, group.labels), key=lambda t: -t[0].similarity)
+        answers = list(dict.fromkeys(tutor.scored_text(c) for c, y in ranked if y))[:MATCHER_POSITIVES]
+        others = [t for t in dict.fromkeys(tutor.scored_text(c) for c, y in ranked if not y) if t not in answers]
+        out += [Triplet(group.query.search_text, a, o) for a in answers for o in others[:MATCHER_NEGATIVES]]
+    return out
+
+
+def out_of_fold_matched(tutor, groups: list[Group], folds: int, progress=None) -> list[list[float]]:
+    """Each group's matcher cosines from a matcher trained on the other folds' questions, so that the sentence
+    ranker learns how much the cosine is worth on questions the matcher has not seen."""
+    from .matcher import train
+
+    matched: list[list[float]] = [[] for _ in groups]
+    for k in range(folds):
+        held = [i for i in range(len(groups)) if i % folds == k]
+        matcher = train(tutor.settings.embedder_package,
+                        matcher_triplets(tutor, [g for i, g in enumerate(groups) if i % folds != k]),
+                        progress=progress)
+        for i in held:
+            texts = [tutor.scored_text(c) for c in groups[i].candidates]
+            matched[i] = [float(v) for v in matcher.similarities(groups[i].query.search_text, texts)]
+        print(f"matcher fold {k + 1} of {folds}: trained without {len(held)} questions", flush=True)
+    return matched
 
 
 def _train(name: str, data: tuple[list[list[float]], list[int], list[int]], features: Sequence[str],
@@ -253,15 +314,23 @@ def _train(name: str, data: tuple[list[list[float]], list[int], list[int]], feat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the passage ranker, then the sentence ranker, on question sets with known answers; write their weights."""
+    """Train the passage ranker, then the matcher and the sentence ranker, on question sets with known answers; write
+    their weights."""
     from .answer import Tutor
     from .config import load_settings
+    from .matcher import MATCHER_DIR, train
 
     ap = argparse.ArgumentParser(prog="python -m rag_tutor.rankers", description=main.__doc__)
     ap.add_argument("--questions", nargs="+", required=True, type=Path,
                     help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
-    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="directory for passages.json and sentences.json")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR,
+                    help="directory for passages.json, sentences.json and the matcher's adapter")
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regressions")
+    ap.add_argument("--folds", type=int, default=5,
+                    help="matchers trained for the sentence ranker's out-of-fold cosines (~3 min each)")
+    ap.add_argument("--no-matcher", action="store_true",
+                    help="train no matcher (quick: ~1 min); the sentence ranker learns with MiniLM's cosine in its "
+                         "place, and a matcher in --out is removed")
     args = ap.parse_args(argv)
     questions = [json.loads(line) for f in args.questions for line in f.read_text().splitlines() if line.strip()]
     trained_on = " + ".join(f.name for f in args.questions)
@@ -274,7 +343,19 @@ def main(argv: list[str] | None = None) -> int:
            args.out / PASSAGE_WEIGHTS.name)
     tutor = Tutor(settings.with_overrides(learned_sentence_ranker=False))
     tutor.retriever.passage_weights = args.out / PASSAGE_WEIGHTS.name
-    _train("sentences", sentence_rows(tutor, questions), SENTENCE_FEATURES, trained_on, args.c,
+    groups = sentence_groups(tutor, questions)
+    matcher_dir = args.out / MATCHER_DIR.name
+    if args.no_matcher:
+        matched = [[c.similarity for c in g.candidates] for g in groups]
+        if matcher_dir.exists():
+            import shutil
+
+            shutil.rmtree(matcher_dir)
+    else:
+        matched = out_of_fold_matched(tutor, groups, args.folds)
+        train(settings.embedder_package, matcher_triplets(tutor, groups), matcher_dir)
+        print(f"matcher: trained on {len(groups)} questions; wrote {matcher_dir}")
+    _train("sentences", sentence_rows(tutor, groups, matched), SENTENCE_FEATURES, trained_on, args.c,
            args.out / SENTENCE_WEIGHTS.name)
     return 0
 

