@@ -112,6 +112,8 @@ def reading_entry(sentence: str) -> bool:
 
 # Sentences about the course itself ("This lesson explains...") answer no question about the subject.
 _META = re.compile(r"^(this|the|each|every) (lesson|document|section|chapter|article|page|course)\b", re.I)
+# A line that continues the one before it, most often a formula ("where w is the guidance scale"): no sentence alone.
+_CONTINUATION = re.compile(r"^(?:where|and|or|but|with|which|whereas|so)\b")
 
 
 class Candidate(NamedTuple):
@@ -127,10 +129,11 @@ class Candidate(NamedTuple):
 
 def informative(sentence: str) -> bool:
     """Whether a passage sentence can answer something on its own: not about the course itself, not a
-    list's lead-in ("...two terms with clear roles:"), not mostly a formula."""
+    list's lead-in ("...two terms with clear roles:"), not mostly a formula, not the rest of a line before it
+    ("where w is the guidance scale")."""
     words = sentence.split()
     prose = sum(bool(re.fullmatch(r"[A-Za-z][a-z'-]*[,.;]?", w)) for w in words)
-    return (not _META.match(sentence) and not sentence.startswith("Related terms")
+    return (not _META.match(sentence) and not _CONTINUATION.match(sentence) and not sentence.startswith("Related terms")
             and not sentence.rstrip(" []0-9").endswith(":") and prose >= 0.5 * len(words))
 
 

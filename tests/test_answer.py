@@ -135,6 +135,9 @@ def test_context_sentences_must_say_something_about_the_subject():
     assert not informative("The ELBO has two terms with clear roles:")
     assert not informative("ELBO(x) = E_{q(z|x)}[ log p(x|z) ] - KL( q(z|x) || p(z) )")
     assert not informative("Related terms: ELBO, KL divergence.")
+    assert not informative("where k is the number of kettles in the kitchen.")  # the rest of a formula's line
+    assert not informative("and the loss then falls to zero for every batch.")
+    assert informative("beta-VAE weighs the KL term more heavily than a plain VAE does.")  # a term in lower case
 
 
 class _AlwaysDeclines:
