@@ -20,7 +20,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import ANSWER_SHAPES, Query
+from .query import Query, answer_shape
 from .retrieval import Passage, Retriever, RetrievalResult
 from .matcher import Matcher, load_matcher
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
@@ -379,7 +379,7 @@ class Tutor:
         sentence of its own reads with its lead-in."""
         s = self.settings
         qvec = self.retriever.query_vector(query.search_text)
-        shape = ANSWER_SHAPES.get(query.asks)
+        shape = answer_shape(query, s)
         out: list[Candidate] = []
         for ctx in contexts[:s.answer_passages]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)

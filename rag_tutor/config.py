@@ -178,6 +178,9 @@ class Settings:
     # 0.619 either way; dev 0.867 with, 0.90 without (a follow-up counted right for an entry holding the expected
     # word).
     reading_entries_for_sources: bool = True
+    # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
+    # a person, a year or a quoted title as shaped (query.answer_shape).
+    sources_shaped: bool = True
     # The learned second stage (rankers.py, trained on the dev, heldout and train sets): the first stage's best passages
     # ordered by the passage ranker, and the selector's candidate sentences scored by the sentence ranker (else by
     # the cosine, answer_shape_bonus and a rank penalty).

@@ -304,6 +304,19 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
     "example": r"(?i)\b(?:for example|for instance|such as|e\.g\.|including|like)\b",
     "comparison": r"(?i)\b(?:while|whereas|unlike|compared|than|instead|rather|both|differ\w*)\b",
 }.items()}
+# A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
+SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
+                                    r"[\"“][A-Z][^\"”]{8,}[\"”]")))
+
+
+def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
+    """The shape of a sentence that answers the query (``ANSWER_SHAPES``); for a question after a source whose kind
+    has no shape of its own ("which paper first did that?"), ``SOURCE_SHAPE``
+    (rule ``sources_shaped``)."""
+    shape = ANSWER_SHAPES.get(query.asks)
+    if shape is None and query.asks_sources and settings.sources_shaped:
+        return SOURCE_SHAPE
+    return shape
 # Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
 _EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
                        r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
@@ -392,6 +405,8 @@ RULES: tuple[Rule, ...] = (
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),
+    Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
+                           "sentence naming a person, a year or a quoted title as having the shape asked for"),
     Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "
                                    "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "

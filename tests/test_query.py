@@ -76,6 +76,26 @@ def test_a_question_asking_for_a_source_is_told_apart(question, asks_sources):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_sources is asks_sources
 
 
+@pytest.mark.parametrize("question,history,sentence,shaped", [
+    # a question after a source whose kind has no shape: a person, a year or a quoted title is the shape
+    ("Which paper introduced normalizing flows?", [], 'The flow paper was "Density Estimation Using Real NVP".', True),
+    ("Which paper introduced normalizing flows?", [], "Dinh and colleagues proposed early flows.", True),
+    ("what was that paper's title?", ["Who proposed normalizing flows?"], "Early flows appeared in 2014.", True),
+    ("Which paper introduced normalizing flows?", [], "Flows use invertible layers.", False),
+    # a kind with a shape of its own keeps it, and a question after no source has none
+    ("Why did the flows paper matter?", [], "The paper appeared in 2014.", False),
+    ("Which decoding method keeps several sequences?", [], "Beam search appeared in 1977.", False),
+])
+def test_a_sentence_naming_a_source_has_the_shape_a_source_question_asks_for(question, history, sentence, shaped):
+    from rag_tutor.query import ANSWER_SHAPES, answer_shape
+
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    shape = answer_shape(query, SETTINGS)
+    assert (shape is not None and bool(shape.search(sentence))) is shaped
+    # with the rule off, the shape is only the one the question's kind asks for
+    assert answer_shape(query, without(SETTINGS, "sources_shaped")) is ANSWER_SHAPES.get(query.asks)
+
+
 def test_a_question_that_stands_alone_is_searched_alone_even_after_a_conversation():
     query = understand("Why can normalizing flows compute exact likelihoods?", ["Tell me about beam search"],
                        VOCABULARY, SETTINGS)
