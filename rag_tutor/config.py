@@ -166,6 +166,8 @@ class Settings:
     context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
     context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
     # --- the rules of the answer path (query.RULES; `bench/answers.py --without NAME` switches one off) ---
+    # A misspelt word is read as the course's word it stands for, with a notice (query.Vocabulary.respell).
+    respell_questions: bool = True
     resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
     definition_entry_first: bool = True  # a definition question gets the term's glossary entry first
     # A question asking why, how, what goes wrong or how two things differ is shown the lessons' passages only

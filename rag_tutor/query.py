@@ -206,12 +206,41 @@ def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
     return text, notices
 
 
+RESPELL_MIN_LETTERS = 5  # shorter words are too often another word one edit away ("bake" / "base", "thru")
+_ENDINGS = ("s", "es", "ed", "ing", "er", "ers", "y", "ly", "ily", "ness", "ful", "less", "able")
+# Contractions typed without their apostrophe: words, not misspellings.
+_BARE_CONTRACTIONS = frozenset("whats thats theres heres hows whys wheres whos dont doesnt didnt isnt arent wasnt "
+                               "werent cant couldnt wont wouldnt shouldnt havent hasnt youre theyre".split())
+RESPELL_TWO_EDITS = 8  # from this length a word may be two edits from the course's
+
+
+def edits(a: str, b: str, most: int) -> int:
+    """The number of single-letter insertions, deletions, substitutions and swaps of neighbours that turn a into b
+    (optimal string alignment), or ``most + 1`` once it is sure to exceed ``most``."""
+    if abs(len(a) - len(b)) > most:
+        return most + 1
+    before, row = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > most:
+            return most + 1
+        before, row = row, current
+    return row[-1]
+
+
 class Vocabulary:
     """The course's names, read from the indexed chunks: glossary terms under each of their names, the
     specific ones that mark a question as on-topic, and the whole text (to tell a name the course never uses)."""
 
-    def __init__(self, chunks) -> None:
+    def __init__(self, chunks, english: frozenset[str] = frozenset()) -> None:
         self.chunks = chunks
+        self.english = english  # words known to be spelt right though the course never uses them (respell)
+        self._counts: dict[str, int] | None = None  # how often the documents use each word, made on first need
+        self._english_stems: set[str] = set()  # the stems of ``english``, made with _counts
         self.term_patterns = course_term_patterns(chunks)
         ordinary = ordinary_words(chunks)
         self.names = terms_pattern(glossary_names(chunks), ordinary)  # any glossary term: the subject of a turn
@@ -239,6 +268,43 @@ class Vocabulary:
                  if len(w) >= 3 and w not in STOPWORDS_EN_PLUS and not _POINTING.match(w)
                  and not _EXPLAINS.search(w) and not any(pattern.search(w) for _, pattern in ASKS)]
         return [w for w, stem in zip(words, stemmer.stemWords(words)) if stem not in self._stems]
+
+    def respell(self, question: str) -> dict[str, str]:
+        """Misspelt words of a question and the course's word each stands for: "halucination" -> "hallucination".
+
+        Only a word in lower case (not a name: "Keras" stays what it is) of at least ``RESPELL_MIN_LETTERS`` letters
+        that the documents never use and that is no English word the embedder knows ("baking" stays), and only for
+        a course word with the same first letter one edit away (two for a word of ``RESPELL_TWO_EDITS`` letters or
+        more; a swap of neighbours is one edit); of several, the one the documents use most."""
+        import Stemmer
+
+        stem = Stemmer.Stemmer("english").stemWord
+        if self._counts is None:
+            counts: dict[str, int] = {}
+            for w in re.findall(r"[a-z]+", self._text):
+                counts[w] = counts.get(w, 0) + 1
+            self._counts = counts
+            self._english_stems = {stem(w) for w in self.english}
+        out: dict[str, str] = {}
+        for word in dict.fromkeys(re.findall(r"(?<![\w'’-])[a-z]+(?![\w'’-])", question)):
+            if (len(word) < RESPELL_MIN_LETTERS or word in _BARE_CONTRACTIONS or word in self._counts
+                    or not self.foreign_words(word) or self._english(word, stem)):
+                continue  # a word the course uses in some form ("diverges"), or an English word ("bounding")
+            most = 2 if len(word) >= RESPELL_TWO_EDITS else 1
+            near = [(n, w) for w, n in self._counts.items()
+                    if w[0] == word[0] and abs(len(w) - len(word)) <= most and edits(word, w, most) <= most]
+            if near:
+                out[word] = max(near)[1]
+        return out
+
+    def _english(self, word: str, stem) -> bool:
+        """Whether a word is English though not a whole word of the embedder: a form of one ("invent", "bounding"),
+        one with a common ending ("crispy"), or two joined ("lifelike", "overtake")."""
+        if stem(word) in self._english_stems:
+            return True
+        if any(word.endswith(end) and word[:-len(end)] in self.english for end in _ENDINGS):
+            return True
+        return any(word[:i] in self.english and word[i:] in self.english for i in range(3, len(word) - 2))
 
     def entry(self, name: str) -> int | None:
         """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
@@ -360,6 +426,11 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     fresh chat). Then a question in the course's own words ("what do you lose by raising that weight?") is taken as
     pointing back too, even without a pronoun: in a conversation, that is what such a question usually does."""
     text, notices = clean_question(question, settings.max_question_chars)
+    if settings.respell_questions:
+        fixes = vocabulary.respell(text)
+        if fixes:
+            text = re.sub(r"(?<![\w'’-])[a-z]+(?![\w'’-])", lambda m: fixes.get(m.group(0), m.group(0)), text)
+            notices.append("Read as: " + ", ".join(f"{w} → {r}" for w, r in fixes.items()) + ".")
     turns = [t for t in (history or []) if t and t.strip()][-settings.history_turns:]
     # Earlier turns help only a question that points back to them. One about something the course never mentions
     # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
@@ -407,6 +478,8 @@ RULES: tuple[Rule, ...] = (
                                         "paper or something to read"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
+    Rule("respell_questions", "a lower-case word the course never uses and no English word is read as the course's "
+                              "word one or two edits away (\"halucination\" as \"hallucination\"), saying so"),
     Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "
                                    "with known answers (rankers.py), not by their fused dense and BM25 ranks"),
     Rule("learned_sentence_ranker", "the selector's sentences are scored by a ranker learned from questions with "

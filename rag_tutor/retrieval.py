@@ -81,6 +81,16 @@ def lessons_only(topics: list[str], minimum: int = 2) -> list[int]:
     return lessons if len(lessons) >= minimum else []
 
 
+def english_words(embedder) -> frozenset[str]:
+    """The whole words of the embedder's tokenizer (~20,000 for MiniLM): English words that are not misspellings
+    of the course's (query.Vocabulary.respell). Empty for an embedder without a word-piece vocabulary."""
+    try:
+        vocab = embedder.model.tokenizer.get_vocab()
+    except AttributeError:
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.islower())
+
+
 class Retriever:
     """Hybrid search over a loaded index. The same object serves the CLI, the answer pipeline and the UI."""
 
@@ -88,7 +98,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.vocabulary = Vocabulary(index.chunks)
+        self.vocabulary = Vocabulary(index.chunks, english_words(embedder))
         self._reranker: object | None = None
         self._reranker_loaded = False
         self.passage_weights = PASSAGE_WEIGHTS  # the learned passage ranker's file (rankers.py retrains it)

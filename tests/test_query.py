@@ -96,6 +96,37 @@ def test_a_sentence_naming_a_source_has_the_shape_a_source_question_asks_for(que
     assert answer_shape(query, without(SETTINGS, "sources_shaped")) is ANSWER_SHAPES.get(query.asks)
 
 
+ENGLISH = frozenset("the a an of what is how does do why can i bread bake kettle bound like life sequence "
+                    "search keep keeps best partial".split())
+SPELLING = Vocabulary(CHUNKS, ENGLISH)
+
+
+@pytest.mark.parametrize("question,fixes", [
+    ("what is perplexty?", {"perplexty": "perplexity"}),  # a letter left out
+    ("how does beam serach keep the best sequences?", {"serach": "search"}),  # two letters swapped
+    ("why are normalizing flwos exact?", {"flwos": "flows"}),
+    ("how do invertible layres work?", {"layres": "layers"}),
+    ("what are likelihods?", {"likelihods": "likelihoods"}),
+    ("What is perplexity?", {}),  # spelt right
+    ("Can I use Kerass for beam search?", {}),  # a name, not a misspelling
+    ("can i bake bread with it?", {}),  # English words the course never uses
+    ("what is a lifelike kettle?", {}),  # two English words joined
+    ("how do i bound a flow?", {}),  # too short to tell from another word
+    ("what is a quorble trick?", {}),  # no course word this close with the same first letter
+    ("how do invertable layers work?", {}),  # the course uses its stem (invert): the search finds it as it is
+])
+def test_a_misspelt_word_is_read_as_the_course_word_it_stands_for(question, fixes):
+    assert SPELLING.respell(question) == fixes
+    query = understand(question, [], SPELLING, SETTINGS)
+    if fixes:
+        assert all(w not in query.text and r in query.text for w, r in fixes.items())
+        assert query.notices == ["Read as: " + ", ".join(f"{w} → {r}" for w, r in fixes.items()) + "."]
+    else:
+        assert query.text == question and not query.notices
+    off = understand(question, [], SPELLING, without(SETTINGS, "respell_questions"))
+    assert off.text == question and not off.notices
+
+
 def test_a_question_that_stands_alone_is_searched_alone_even_after_a_conversation():
     query = understand("Why can normalizing flows compute exact likelihoods?", ["Tell me about beam search"],
                        VOCABULARY, SETTINGS)
