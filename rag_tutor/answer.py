@@ -459,8 +459,9 @@ class Tutor:
 
     def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
         """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
-        reading order. A sentence that repeats one already chosen (``answer_duplicate_cosine``) is passed over,
-        and so is a list's item beside its list."""
+        reading order, each only if the learned ranker scores it at least ``answer_extra_min_score``. A sentence that
+        repeats one already chosen (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its
+        list."""
         s = self.settings
         candidates = self.candidates(query, contexts)
         scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
@@ -468,8 +469,8 @@ class Tutor:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
         chosen = [c for _, c in scored[:1]]
-        for _, extra in scored[1:]:
-            if len(chosen) == n_sentences:
+        for score, extra in scored[1:]:
+            if len(chosen) == n_sentences or (self.ranker is not None and score < s.answer_extra_min_score):
                 break
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in

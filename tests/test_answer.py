@@ -88,6 +88,22 @@ def test_the_selector_does_not_say_the_same_thing_twice(tutor):
     assert sum("Kingma and Welling" in c.sentence for c in repeating.select(query, both)) == 2
 
 
+def test_an_explaining_sentence_the_ranker_thinks_unrelated_is_left_out(tutor):
+    from dataclasses import replace
+
+    query = tutor.retriever.understand("Which two researchers came up with the variational autoencoder?")
+    candidates = tutor.candidates(query, contexts())
+    scores = dict(zip((c.chosen.sentence for c in candidates), tutor.scores(query, candidates)))
+    lead = max(scores, key=scores.get)
+    assert "Kingma and Welling" in lead and len(scores) == 3
+    everything = Tutor(replace(tutor.settings, answer_extra_min_score=-1e9), retriever=tutor.retriever)
+    assert len(everything.select(query, contexts())) == 3
+    between = sorted(scores.values())[1]  # keeps the second-best sentence, not the worst
+    picky = Tutor(replace(tutor.settings, answer_extra_min_score=between), retriever=tutor.retriever)
+    chosen = [c.sentence for c in picky.select(query, contexts())]
+    assert chosen[0] == lead and len(chosen) == 2 and min(scores, key=scores.get) not in chosen
+
+
 def test_a_reading_list_entry_answers_only_a_question_after_a_source(tutor):
     from dataclasses import replace
 
