@@ -107,7 +107,7 @@ SPELLING = Vocabulary(CHUNKS, ENGLISH)
     ("why are normalizing flwos exact?", {"flwos": "flows"}),
     ("how do invertible layres work?", {"layres": "layers"}),
     ("what are likelihods?", {"likelihods": "likelihoods"}),
-    ("What is perplexity?", {}),  # spelt right
+    ("What does perplexity measure?", {}),  # spelt right
     ("Can I use Kerass for beam search?", {}),  # a name, not a misspelling
     ("can i bake bread with it?", {}),  # English words the course never uses
     ("what is a lifelike kettle?", {}),  # two English words joined
