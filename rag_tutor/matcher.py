@@ -146,6 +146,7 @@ def train(package: str, triplets: Sequence[Triplet], out: Path | None = None, tr
     if out is not None:
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
+        model[0].model.peft_config["default"].base_model_name_or_path = package  # not this machine's path
         model[0].model.save_pretrained(str(tmp))
         (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model card
         shutil.rmtree(out, ignore_errors=True)
