@@ -21,8 +21,8 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
 from .config import Settings
 from .index import keyword_tokens
 from .query import Query, answer_shape
+from .matcher import Matcher, matcher_for
 from .retrieval import Passage, Retriever, RetrievalResult
-from .matcher import Matcher, load_matcher
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
 DECLINE = "The course material doesn't cover this."
@@ -423,21 +423,21 @@ class Tutor:
     @cached_property
     def matcher(self) -> Matcher | None:
         """The matcher (matcher.py) when the rule ``learned_matcher`` is on and its adapter ships."""
-        if not (self.settings.learned_matcher and self.settings.learned_sentence_ranker):
-            return None
-        return load_matcher(self.settings.embedder_package)
+        return matcher_for(self.settings)
 
     def scored_text(self, candidate: Candidate) -> str:
         """The passage sentence a candidate's cosine is taken on: itself, or for a list shown whole its lead-in, and
         for a list item shown with its lead-in the item."""
         return self.checker.sentence_vectors(candidate.chosen.context.passage.text)[0][candidate.position]
 
-    def matched(self, query: Query, candidates: list[Candidate]) -> list[float]:
-        """The matcher's cosine of each candidate; without a matcher, MiniLM's (the feature it refines)."""
-        if self.matcher is None:
+    def matched(self, query: Query, candidates: list[Candidate], matcher: Matcher | None = None) -> list[float]:
+        """Each candidate's cosine by ``matcher`` (else the tutor's own); without one, MiniLM's (the feature it
+        refines)."""
+        matcher = matcher or self.matcher
+        if matcher is None:
             return [c.similarity for c in candidates]
         texts = [self.scored_text(c) for c in candidates]
-        return [float(v) for v in self.matcher.similarities(query.search_text, texts)]
+        return [float(v) for v in matcher.similarities(query.search_text, texts)]
 
     def feature_rows(self, query: Query, candidates: list[Candidate],
                      matched: list[float] | None = None) -> list[list[float]]:

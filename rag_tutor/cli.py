@@ -352,13 +352,12 @@ def preload_models(settings: Settings) -> threading.Thread:
     while the server starts and the browser opens, so that the first question does not wait for them. A failure is
     left to the app, which loads the tutor itself and says on the page what went wrong."""
     from .embedder import load_embedder
-    from .matcher import load_matcher
+    from .matcher import matcher_for
 
     def load() -> None:
         try:
             load_embedder(settings.embedder_package)
-            if settings.learned_matcher and settings.learned_sentence_ranker:
-                load_matcher(settings.embedder_package)  # the sentence ranker's matcher: a second MiniLM
+            matcher_for(settings)  # the sentence ranker's matcher, a second MiniLM, when the settings use it
         except Exception:  # reported by the app's own load, with its message, on the page
             pass
 

@@ -99,6 +99,13 @@ def load_matcher(package: str, directory: Path = MATCHER_DIR) -> Matcher | None:
     return Matcher.load(package, directory)
 
 
+def matcher_for(settings) -> Matcher | None:
+    """The shipped matcher when the settings use it: rule ``learned_matcher``, which only the sentence ranker reads."""
+    if not (settings.learned_matcher and settings.learned_sentence_ranker):
+        return None
+    return load_matcher(settings.embedder_package)
+
+
 def train(package: str, triplets: Sequence[Triplet], out: Path | None = None, training: Training = Training(),
           progress: Callable[[int, int, float], None] | None = None) -> Matcher:
     """Train an adapter on the triplets; save it to ``out`` (replacing what is there only once it is complete).

@@ -212,6 +212,7 @@ _ENDINGS = ("s", "es", "ed", "ing", "er", "ers", "y", "ly", "ily", "ness", "ful"
 _BARE_CONTRACTIONS = frozenset("whats thats theres heres hows whys wheres whos dont doesnt didnt isnt arent wasnt "
                                "werent cant couldnt wont wouldnt shouldnt havent hasnt youre theyre".split())
 RESPELL_TWO_EDITS = 8  # from this length a word may be two edits from the course's
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")  # a word typed in lower case, not part of a longer one
 
 
 def edits(a: str, b: str, most: int) -> int:
@@ -286,7 +287,7 @@ class Vocabulary:
             self._counts = counts
             self._english_stems = {stem(w) for w in self.english}
         out: dict[str, str] = {}
-        for word in dict.fromkeys(re.findall(r"(?<![\w'’-])[a-z]+(?![\w'’-])", question)):
+        for word in dict.fromkeys(_LOWER_WORD.findall(question)):
             if (len(word) < RESPELL_MIN_LETTERS or word in _BARE_CONTRACTIONS or word in self._counts
                     or not self.foreign_words(word) or self._english(word, stem)):
                 continue  # a word the course uses in some form ("diverges"), or an English word ("bounding")
@@ -377,12 +378,13 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
 
 def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
     """The shape of a sentence that answers the query (``ANSWER_SHAPES``); for a question after a source whose kind
-    has no shape of its own ("which paper first did that?"), ``SOURCE_SHAPE``
-    (rule ``sources_shaped``)."""
+    has no shape of its own ("which paper first did that?"), ``SOURCE_SHAPE`` (rule ``sources_shaped``)."""
     shape = ANSWER_SHAPES.get(query.asks)
     if shape is None and query.asks_sources and settings.sources_shaped:
         return SOURCE_SHAPE
     return shape
+
+
 # Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
 _EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
                        r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
@@ -429,7 +431,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     if settings.respell_questions:
         fixes = vocabulary.respell(text)
         if fixes:
-            text = re.sub(r"(?<![\w'’-])[a-z]+(?![\w'’-])", lambda m: fixes.get(m.group(0), m.group(0)), text)
+            text = _LOWER_WORD.sub(lambda m: fixes.get(m.group(0), m.group(0)), text)
             notices.append("Read as: " + ", ".join(f"{w} → {r}" for w, r in fixes.items()) + ".")
     turns = [t for t in (history or []) if t and t.strip()][-settings.history_turns:]
     # Earlier turns help only a question that points back to them. One about something the course never mentions

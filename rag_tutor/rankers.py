@@ -291,8 +291,7 @@ def out_of_fold_matched(tutor, groups: list[Group], folds: int, progress=None) -
                         matcher_triplets(tutor, [g for i, g in enumerate(groups) if i % folds != k]),
                         progress=progress)
         for i in held:
-            texts = [tutor.scored_text(c) for c in groups[i].candidates]
-            matched[i] = [float(v) for v in matcher.similarities(groups[i].query.search_text, texts)]
+            matched[i] = tutor.matched(groups[i].query, groups[i].candidates, matcher)
         print(f"matcher fold {k + 1} of {folds}: trained without {len(held)} questions", flush=True)
     return matched
 
@@ -346,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = sentence_groups(tutor, questions)
     matcher_dir = args.out / MATCHER_DIR.name
     if args.no_matcher:
-        matched = [[c.similarity for c in g.candidates] for g in groups]
+        matched = None  # this tutor has no matcher (its sentence ranker is off): MiniLM's cosine stands in
         if matcher_dir.exists():
             import shutil
 
