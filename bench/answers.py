@@ -26,6 +26,8 @@ sentences are chosen, without the model's noise), one column per policy rule of 
 
 Metrics are those of ``rag-tutor eval`` (rag_tutor/evaluate.py): an answer is correct if it contains one of the
 question's reference answers and is not a decline; retrieval ranks are those of the passages the answer was built on.
+``declined_mid_chat``: the out-of-scope questions asked again after a course question (``evaluate.mid_chat``), the
+share declined (product modes only; the plain RAG reads the question alone).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag_tutor.answer import Tutor  # noqa: E402
 from rag_tutor.config import load_settings  # noqa: E402
-from rag_tutor.evaluate import load_questions, run_eval  # noqa: E402
+from rag_tutor.evaluate import load_questions, mid_chat, run_eval  # noqa: E402
 from rag_tutor.query import RULES, without  # noqa: E402
 
 from retrieval import hit, langchain_store  # noqa: E402  (bench/retrieval.py, beside this file)
@@ -60,7 +62,7 @@ PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
 MODES = ("extractive", "base", "adapter", "adapter-writes", "base-writes", "plain")
 ROWS = ["questions", "answer_accuracy", "follow_up_accuracy", "citation_precision", "decline_accuracy",
-        "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5", "median_words",
+        "declined_mid_chat", "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5", "median_words",
         "extractive_fallbacks", "recaps_shown", "out_of_range_markers", "median_total_s"]
 
 
@@ -84,6 +86,8 @@ def product(settings, questions: list[dict], mode: str, records: Path | None = N
     else:
         tutor = Tutor(settings, use_adapter=mode == "adapter")
     report = run_eval(tutor, questions)
+    later = mid_chat(questions)
+    declined = [tutor.ask(q["question"], q["history"]).declined for q in later]
     for r in report.records:
         print(f"[{mode}] {r.question['id']!s:<6} {r.answer.mode:<10} {r.answer.answer[:110]!r}", file=sys.stderr)
     if records:  # one line per question, to read where two columns differ
@@ -92,7 +96,8 @@ def product(settings, questions: list[dict], mode: str, records: Path | None = N
                 f.write(json.dumps({"id": r.question["id"], "kind": r.question["kind"], "mode": r.answer.mode,
                                     "declined": r.answer.declined, "correct": correct(r), "answer": r.answer.answer,
                                     "raw": r.answer.raw, "recap": r.answer.recap, "sources": r.answer.prompt_sources}) + "\n")
-    return report.metrics(tutor)
+    return {**report.metrics(tutor),
+            "declined_mid_chat": round(sum(declined) / len(declined), 3) if declined else None}
 
 
 def correct(record) -> bool | None:

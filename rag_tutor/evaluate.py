@@ -119,6 +119,21 @@ class Report:
         }
 
 
+def mid_chat(questions: list[dict]) -> list[dict]:
+    """Each out-of-scope question asked again after a course question, as a learner does in the middle of a chat:
+    with the nearest in-scope question before it (one with no history of its own) as the earlier turn, else the
+    set's first one. A question set asks its out-of-scope questions in fresh chats only; these copies check that
+    the conversation's subject does not make them answerable."""
+    opening = [i for i, q in enumerate(questions) if q["kind"] == "in_scope" and not q.get("history")]
+    out = []
+    for i, q in enumerate(questions):
+        if q["kind"] != "out_of_scope" or not opening:
+            continue
+        before = max((j for j in opening if j < i), default=opening[0])
+        out.append({**q, "history": [questions[before]["question"]]})
+    return out
+
+
 def run_eval(tutor: Tutor, questions: list[dict], progress=None) -> Report:
     report = Report()
     for i, q in enumerate(questions, 1):

@@ -1,0 +1,18 @@
+from rag_tutor.evaluate import mid_chat
+
+
+def q(id_, kind, history=()):
+    return {"id": id_, "kind": kind, "question": f"question {id_}", "history": list(history)}
+
+
+def test_each_out_of_scope_question_follows_the_nearest_opening_course_question():
+    questions = [q(1, "out_of_scope"), q(2, "in_scope"), q(3, "follow_up", ["question 2"]), q(4, "out_of_scope"),
+                 q(5, "in_scope", ["question 2"]), q(6, "out_of_scope")]
+    later = mid_chat(questions)
+    assert [(x["id"], x["history"]) for x in later] == [(1, ["question 2"]), (4, ["question 2"]),
+                                                         (6, ["question 2"])]
+    assert questions[0]["history"] == []  # the set itself is unchanged
+
+
+def test_a_set_without_course_questions_has_no_mid_chat_copies():
+    assert mid_chat([q(1, "out_of_scope"), q(2, "follow_up", ["x"])]) == []
