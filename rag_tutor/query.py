@@ -84,6 +84,8 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
 
 # Words that point into the conversation without naming anything ("the second one", "the former").
 _POINTING = re.compile(_ANAPHORA.pattern + r"|^(first|second|third|last|latter|former|other|previous|earlier)$", re.I)
+# "the first one", "that second one", "the former", "the latter": one of several earlier subjects, by its place.
+_ORDINAL = re.compile(r"\b(?:the|that|this)\s+(first|second|former|latter|last)(?:\s+one)?\b", re.I)
 # How an elliptical follow-up opens ("And the decoder?", "What about training?").
 _ELLIPSIS = re.compile(r"^\W*(and|but|so|also|then|what about|how about|what else|more)\b", re.I)
 
@@ -101,7 +103,7 @@ def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
     terms, a short elliptical question naming none of them ("so any catch with that?"), else 3 words
     or fewer."""
     words = re.findall(r"\w+", question)
-    if _ANAPHORA.search(question):
+    if _ANAPHORA.search(question) or _ORDINAL.search(question):
         return True
     if names is None:
         return len(words) <= 3
@@ -110,11 +112,12 @@ def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
 
 
 _ASKS = re.compile(
-    r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
+    r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
     r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
     r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
 # Openers after which the rest of the question is the thing asked about ("What is prompt injection?")
-_NAMES_A_THING = re.compile(r"^(?:(?:can|could) you |please )?(?:what (?:is|are|was|were)|tell me (?:more )?about|"
+_NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?"
+                            r"(?:what (?:is|are|was|were)|tell me (?:more )?about|"
                             r"explain|describe|define|what about)\s+", re.I)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 
@@ -139,10 +142,25 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     return subject
 
 
+def ordinal_subject(question: str, history: list[str], names: re.Pattern | None = None) -> tuple[re.Match, str] | None:
+    """For a question pointing at one of two or more earlier subjects by its place ("What was the main weakness of the
+    first one?" after a question on VAEs and one on GANs), where it points and that subject (VAEs); None otherwise."""
+    m = _ORDINAL.search(question)
+    subjects = [s for s in (subject_of(t, names) for t in history) if s]
+    if m is None or len(subjects) < 2:
+        return None
+    place = {"first": 0, "second": 1, "former": -2}.get(m.group(1).lower(), -1)
+    return m, subjects[place]
+
+
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
     """The follow-up made to stand alone: its first pronoun replaced by the earlier subject ("Who introduced
     it?" after "What is a VAE?" -> "Who introduced a VAE?"), or, with no pronoun, the subject put in front
     ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
+    pointed = ordinal_subject(question, history, names)
+    if pointed:
+        m, subject = pointed
+        return question[:m.start()] + subject + question[m.end():]
     subject = next((s for s in (subject_of(t, names) for t in reversed(history)) if s), None)
     if subject is None:
         return None
@@ -443,7 +461,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         points_back = depends_on_history(text, vocabulary.names)
         if points_back or weak_alone:
             foreign = len(vocabulary.foreign_words(text))
-            uses_history = ((points_back and foreign < (2 if _ANAPHORA.search(text) else 1))
+            pointer = _ANAPHORA.search(text) or _ORDINAL.search(text)
+            uses_history = ((points_back and foreign < (2 if pointer else 1))
                             or (weak_alone and foreign == 0 and not unknown))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text

@@ -225,3 +225,21 @@ def test_an_off_topic_question_stays_alone_even_when_weak(question):
 def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before():
     talk = ["What is beam search?", "How does it work for long texts?"]
     assert understand("Can it be fooled?", talk, VOCABULARY, SETTINGS).resolved == "Can beam search be fooled?"
+
+
+@pytest.mark.parametrize("question, resolved", [
+    ("How was the first one trained?", "How was normalizing flows trained?"),
+    ("Is the former slower?", "Is normalizing flows slower?"),
+    ("and what are the downsides of the second one?", "and what are the downsides of beam search?"),
+    ("Does the latter keep several sequences?", "Does beam search keep several sequences?"),
+])
+def test_a_follow_up_naming_an_earlier_subject_by_its_place_gets_that_subject(question, resolved):
+    history = ["Tell me about normalizing flows.", "And what about beam search?"]
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    assert query.uses_history and query.resolved == resolved
+
+
+def test_a_place_with_a_single_earlier_subject_is_no_pointer_to_a_turn():
+    # "the first one" after one subject points into the answer, not at a turn: the subject is put in front
+    query = understand("How was the first one trained?", ["What is beam search?"], VOCABULARY, SETTINGS)
+    assert query.resolved == "About beam search: How was the first one trained?"
