@@ -142,25 +142,43 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     return subject
 
 
-def ordinal_subject(question: str, history: list[str], names: re.Pattern | None = None) -> tuple[re.Match, str] | None:
-    """For a question pointing at one of two or more earlier subjects by its place ("What was the main weakness of the
-    first one?" after a question on VAEs and one on GANs), where it points and that subject (VAEs); None otherwise."""
-    m = _ORDINAL.search(question)
+def by_place(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """A question pointing at earlier subjects by their place, with each replaced by its subject ("What was the main
+    weakness of the first one?" after a question on VAEs and one on GANs -> "... of VAEs?"); None when it points at
+    none, or fewer than two earlier turns have a subject (then "the first one" is more likely in the answer)."""
     subjects = [s for s in (subject_of(t, names) for t in history) if s]
-    if m is None or len(subjects) < 2:
+    if len(subjects) < 2 or not _ORDINAL.search(question):
         return None
-    place = {"first": 0, "second": 1, "former": -2}.get(m.group(1).lower(), -1)
-    return m, subjects[place]
+    place = {"first": 0, "second": 1, "former": -2}
+    return _ORDINAL.sub(lambda m: subjects[place.get(m.group(1).lower(), -1)], question)
+
+
+# "and VAEs?", "what about for diffusion models?": the question before, asked again of another subject.
+_ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+)?(?P<x>[^?.!]+?)\s*[?.!]*$", re.I)
+
+
+def asked_again(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """An elliptical question that is only a course term ("and VAEs?" after "Which paper introduced GANs?"): the
+    latest earlier question with its subject replaced by that term ("Which paper introduced VAEs?"); None otherwise."""
+    m = _ASKED_AGAIN.match(question)
+    if names is None or m is None or not history or not names.fullmatch(m.group("x")):
+        return None
+    turn = history[-1].strip()
+    subject = subject_of(turn, names)
+    at = turn.lower().find(subject.lower()) if subject else -1
+    if at < 0 or subject.lower() == m.group("x").lower():
+        return None
+    return turn[:at] + m.group("x") + turn[at + len(subject):]
 
 
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
-    """The follow-up made to stand alone: its first pronoun replaced by the earlier subject ("Who introduced
-    it?" after "What is a VAE?" -> "Who introduced a VAE?"), or, with no pronoun, the subject put in front
+    """The follow-up made to stand alone: earlier subjects it points at by place put in (``by_place``), else its first
+    pronoun replaced by the earlier subject ("Who introduced it?" after "What is a VAE?" -> "Who introduced a VAE?"),
+    or, with no pronoun, the subject put in front
     ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
-    pointed = ordinal_subject(question, history, names)
-    if pointed:
-        m, subject = pointed
-        return question[:m.start()] + subject + question[m.end():]
+    placed = by_place(question, history, names)
+    if placed:
+        return placed
     subject = next((s for s in (subject_of(t, names) for t in reversed(history)) if s), None)
     if subject is None:
         return None
@@ -465,6 +483,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             uses_history = ((points_back and foreign < (2 if pointer else 1))
                             or (weak_alone and foreign == 0 and not unknown))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
+    again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
+    if again:
+        uses_history, resolved = True, again
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
     return Query(
@@ -488,8 +509,9 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("resolve_follow_ups", "a question that points back, or that is too far from every passage alone but "
-                               "answerable with the earlier turn's subject, is searched and asked with that subject; "
-                               "one with words no document uses is judged alone"),
+                               "answerable with the earlier turn's subject, is searched and asked with that subject "
+                               "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
+                               "X); one with words no document uses is judged alone"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

@@ -232,6 +232,7 @@ def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before
     ("Is the former slower?", "Is normalizing flows slower?"),
     ("and what are the downsides of the second one?", "and what are the downsides of beam search?"),
     ("Does the latter keep several sequences?", "Does beam search keep several sequences?"),
+    ("Is the second one faster than the first?", "Is beam search faster than normalizing flows?"),
 ])
 def test_a_follow_up_naming_an_earlier_subject_by_its_place_gets_that_subject(question, resolved):
     history = ["Tell me about normalizing flows.", "And what about beam search?"]
@@ -243,3 +244,22 @@ def test_a_place_with_a_single_earlier_subject_is_no_pointer_to_a_turn():
     # "the first one" after one subject points into the answer, not at a turn: the subject is put in front
     query = understand("How was the first one trained?", ["What is beam search?"], VOCABULARY, SETTINGS)
     assert query.resolved == "About beam search: How was the first one trained?"
+
+
+@pytest.mark.parametrize("question, history, resolved", [
+    ("and beam search?", ["Who proposed normalizing flows?"], "Who proposed beam search?"),
+    ("What about perplexity?", ["How is beam search used in decoding?"], "How is perplexity used in decoding?"),
+    ("and for beam search?", ["Why are normalizing flows exact?"], "Why are beam search exact?"),
+])
+def test_an_elliptical_question_naming_another_course_term_asks_the_earlier_question_of_it(question, history, resolved):
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    assert query.uses_history and query.resolved == resolved
+
+
+@pytest.mark.parametrize("question, history", [
+    ("and beam search?", []),  # nothing before it
+    ("and beam search with a cat?", ["Who proposed normalizing flows?"]),  # more than a course term
+    ("and beam search?", ["Who proposed beam search?"]),  # the same subject
+])
+def test_no_earlier_question_is_asked_again_without_a_new_course_term_alone(question, history):
+    assert understand(question, history, VOCABULARY, SETTINGS).resolved is None
