@@ -20,7 +20,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import Query, answer_shape
+from .query import Query, answer_shape, too_far
 from .matcher import Matcher, matcher_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
@@ -587,7 +587,7 @@ class Tutor:
         words = len(keyword_tokens(question)) or 1
         unknown = (query.unknown_names if s.decline_unknown_names
                    and s.unknown_name_share <= len(query.unknown_names) / words else [])
-        if unknown or result.top_similarity < s.decline_threshold:
+        if unknown or too_far(query, result.top_similarity, s):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, unknown)
             yield out.answer.answer

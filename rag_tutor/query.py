@@ -446,6 +446,8 @@ class Query:
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
     notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
+    # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
+    continues_course: bool = False
 
     def __post_init__(self) -> None:
         self.search_text = self.search_text or self.text
@@ -474,7 +476,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
     # that it is declined as in a fresh chat.
     unknown = vocabulary.unknown_names(text)
-    uses_history = False
+    uses_history = points_back = False
     if settings.resolve_follow_ups and turns:
         points_back = depends_on_history(text, vocabulary.names)
         if points_back or weak_alone:
@@ -486,6 +488,12 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
     if again:
         uses_history, resolved = True, again
+    # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
+    # course teaches, and adds no word the course never uses: however far its wording is from every passage, it asks
+    # about that subject. Not a question merely too weak alone ("What is the speed of sound in water?" is in course
+    # words).
+    continues_course = bool(settings.follow_ups_in_scope and resolved and (points_back or again) and not unknown
+                            and vocabulary.course_terms(" ".join(turns)) and not vocabulary.foreign_words(text))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
     return Query(
@@ -496,7 +504,13 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=vocabulary.course_terms(search_text), unknown_names=unknown,
-        notices=notices)
+        notices=notices, continues_course=continues_course)
+
+
+def too_far(query: Query, top_similarity: float, settings: Settings) -> bool:
+    """Declined as not covered: no passage is within ``decline_threshold`` of the question, and it does not continue a
+    subject the course teaches (follow_ups_in_scope)."""
+    return top_similarity < settings.decline_threshold and not query.continues_course
 
 
 @dataclass(frozen=True)
@@ -512,6 +526,8 @@ RULES: tuple[Rule, ...] = (
                                "answerable with the earlier turn's subject, is searched and asked with that subject "
                                "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
                                "X); one with words no document uses is judged alone"),
+    Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
+                                "never uses, is answered even when its wording is far from every passage"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

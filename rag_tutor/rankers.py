@@ -201,12 +201,15 @@ def fit(rows: list[list[float]], labels: list[int], features: Sequence[str], tra
 
 
 def _answerable(tutor, questions: list[dict]):
-    """(question, retrieval result) for the questions with known answers that the tutor would not decline."""
+    """(question, retrieval result) for the questions with known answers that the tutor would not decline for
+    distance."""
+    from .query import too_far
+
     for q in questions:
         if q.get("kind") == "out_of_scope" or not q.get("answers"):
             continue
         result = tutor.retrieve(tutor.retriever.understand(q["question"], q.get("history") or []))
-        if result.top_similarity >= tutor.settings.decline_threshold:
+        if not too_far(result.query, result.top_similarity, tutor.settings):
             yield q, result
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from rag_tutor.chunking import Chunk
 from rag_tutor.config import load_settings
-from rag_tutor.query import RULES, Query, Vocabulary, understand, without
+from rag_tutor.query import RULES, Query, Vocabulary, too_far, understand, without
 
 CHUNKS = [
     Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
@@ -263,3 +263,18 @@ def test_an_elliptical_question_naming_another_course_term_asks_the_earlier_ques
 ])
 def test_no_earlier_question_is_asked_again_without_a_new_course_term_alone(question, history):
     assert understand(question, history, VOCABULARY, SETTINGS).resolved is None
+
+
+@pytest.mark.parametrize("question, history, kept", [
+    ("and why is it exact?", ["What is a normalizing flow?"], True),  # points back, in the course's words
+    ("Is the former exact?", ["Tell me about normalizing flows.", "And what about beam search?"], True),
+    ("can I bake it into bread?", ["What is a normalizing flow?"], False),  # words no document uses
+    ("and why is it exact?", ["Where should we eat tonight?"], False),  # the earlier subject is no course term
+    ("How are flows trained?", ["What is beam search?"], False),  # names its own subject: judged alone
+])
+def test_a_follow_up_on_a_course_subject_in_course_words_is_not_declined_for_distance(question, history, kept):
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    assert query.continues_course is kept
+    assert too_far(query, 0.1, SETTINGS) is not kept
+    assert not too_far(query, SETTINGS.decline_threshold, SETTINGS)  # close enough is never too far
+    assert too_far(understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_in_scope")), 0.1, SETTINGS)
