@@ -7,8 +7,9 @@ Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), 
 (../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
 ``peft`` (bench/data/peft_questions.jsonl, answered from an index of ../shared/external/peft-docs built once under
 /tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev and heldout, the learned rankers'
-training data, so its scores are a training fit) and ``blind`` (bench/data/blind_questions.jsonl), and ``followup`` (bench/data/followup_questions.jsonl: follow-up
-chains and out-of-scope questions asked mid-chat, for choosing like ``tune``). **Score
+training data, so its scores are a training fit), ``blind`` (bench/data/blind_questions.jsonl) and ``followup``
+(bench/data/followup_questions.jsonl: follow-up chains and out-of-scope questions asked mid-chat, for choosing
+like ``tune``). **Score
 ``blind`` only to report a finished change, never to choose between variants.**
 
 Modes, all on the same index and question:

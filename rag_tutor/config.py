@@ -210,9 +210,15 @@ class Settings:
     # 4 x all 0.871 (0.824). PEFT docs: 3 x 4 0.619, 3 x all 0.524, 2 x all 0.476. Kept: 3 x 4. With every
     # sentence a candidate, the three chosen came from the first passage more often: on 6 "who introduced X?"
     # questions of our own the answer named the person 5 times with 3 x 4 and 2 times with 3 x all, and it lost
-    # on PEFT; two passages leave the answer at the mercy of the passage order.
+    # on PEFT; two passages leave the answer at the mercy of the passage order. With the matcher (2026-12-04),
+    # 3 x 8: of the tune and train answers still wrong, 11 had the answering sentence in the first passage but
+    # outside its 4 closest. `python bench/answers.py --sets tune,followup,peft --modes extractive`, tune / the
+    # follow-up set / PEFT: 3 x 4 0.897 / 0.770 / 0.714; 3 x 8 with the same weights 0.905 / 0.885 / 0.714; 3 x 8
+    # with the rankers and matcher retrained for it 0.94 / 0.852 / 0.714 (kept: 161 of the 177 in-scope questions
+    # of both sets against 159; median words 68 -> 69). 10 "who introduced X?" questions of our own named the
+    # person 9 times either way.
     answer_shape_bonus: float = 0.1
-    extract_candidates: int = 4
+    extract_candidates: int = 8
     answer_passages: int = 3
     # A list's lead-in ("Several factors drove this:") is a selector candidate, shown with its items as one sentence
     # of at most this many words (0: lists are not candidates). Tune, selector: 0.767 without; 0.784 with 60 (the

@@ -121,9 +121,12 @@ def test_a_reading_list_entry_answers_only_a_question_after_a_source(tutor):
     reading = Passage("corpus/reading.md", "Reading list", "Flows", entry, 0.9, "r#0", "reading", 0.6)
     both = [Context(1, lesson, lesson.text), Context(2, reading, reading.text)]
     why = tutor.retriever.understand("Why is a coupling layer in a flow easy to invert?")
-    assert not any(reading_entry(c.sentence) for c in tutor.select(why, both))
-    off = Tutor(replace(tutor.settings, reading_entries_for_sources=False), retriever=tutor.retriever)
-    assert any(reading_entry(c.sentence) for c in off.select(why, both))
+    # every candidate may be shown (no minimum score, four sentences): only the rule keeps the entry out
+    every = replace(tutor.settings, answer_extra_min_score=-1e9)
+    on, off = (Tutor(replace(every, reading_entries_for_sources=rule), retriever=tutor.retriever)
+               for rule in (True, False))
+    assert not any(reading_entry(c.sentence) for c in on.select(why, both, n_sentences=4))
+    assert any(reading_entry(c.sentence) for c in off.select(why, both, n_sentences=4))
     paper = tutor.retriever.understand("Which paper introduced coupling layers for flows?")
     assert any(reading_entry(c.sentence) for c in tutor.select(paper, both))
 
