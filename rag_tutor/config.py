@@ -171,8 +171,8 @@ class Settings:
     resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
-    # still 22 of 24 declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone:
-    # that variant answered "what is the speed of sound in water?" asked after a course question.
+    # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that
+    # variant answered an everyday question in course words asked after a course question (dev, mid-chat).
     follow_ups_in_scope: bool = True
     definition_entry_first: bool = True  # a definition question gets the term's glossary entry first
     # A question asking why, how, what goes wrong or how two things differ is shown the lessons' passages only

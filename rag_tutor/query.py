@@ -159,8 +159,8 @@ _ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+
 
 
 def asked_again(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
-    """An elliptical question that is only a course term ("and VAEs?" after "Which paper introduced GANs?"): the
-    latest earlier question with its subject replaced by that term ("Which paper introduced VAEs?"); None otherwise."""
+    """An elliptical question that is only a course term ("and diffusion?" after "Who proposed flows?"): the latest
+    earlier question with its subject replaced by that term ("Who proposed diffusion?"); None otherwise."""
     m = _ASKED_AGAIN.match(question)
     if names is None or m is None or not history or not names.fullmatch(m.group("x")):
         return None
@@ -491,8 +491,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         uses_history, resolved = True, again
     # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
     # course teaches, and adds no word the course never uses: however far its wording is from every passage, it asks
-    # about that subject. Not a question merely too weak alone ("What is the speed of sound in water?" is in course
-    # words).
+    # about that subject. Not a question merely too weak alone: an everyday question can be in course words.
     continues_course = bool(settings.follow_ups_in_scope and resolved and (points_back or again) and not unknown
                             and vocabulary.course_terms(" ".join(turns)) and not vocabulary.foreign_words(text))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text

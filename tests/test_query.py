@@ -228,28 +228,28 @@ def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before
 
 
 @pytest.mark.parametrize("question, resolved", [
-    ("How was the first one trained?", "How was normalizing flows trained?"),
-    ("Is the former slower?", "Is normalizing flows slower?"),
-    ("and what are the downsides of the second one?", "and what are the downsides of beam search?"),
-    ("Does the latter keep several sequences?", "Does beam search keep several sequences?"),
-    ("Is the second one faster than the first?", "Is beam search faster than normalizing flows?"),
+    ("How was the first one trained?", "How was beam search trained?"),
+    ("Is the former slower?", "Is beam search slower?"),
+    ("and what are the downsides of the second one?", "and what are the downsides of normalizing flows?"),
+    ("Does the latter keep several sequences?", "Does normalizing flows keep several sequences?"),
+    ("Is the second one faster than the first?", "Is normalizing flows faster than beam search?"),
 ])
 def test_a_follow_up_naming_an_earlier_subject_by_its_place_gets_that_subject(question, resolved):
-    history = ["Tell me about normalizing flows.", "And what about beam search?"]
+    history = ["Tell me about beam search.", "And what about normalizing flows?"]
     query = understand(question, history, VOCABULARY, SETTINGS)
     assert query.uses_history and query.resolved == resolved
 
 
 def test_a_place_with_a_single_earlier_subject_is_no_pointer_to_a_turn():
     # "the first one" after one subject points into the answer, not at a turn: the subject is put in front
-    query = understand("How was the first one trained?", ["What is beam search?"], VOCABULARY, SETTINGS)
+    query = understand("How was the first one trained?", ["Tell me about beam search."], VOCABULARY, SETTINGS)
     assert query.resolved == "About beam search: How was the first one trained?"
 
 
 @pytest.mark.parametrize("question, history, resolved", [
-    ("and beam search?", ["Who proposed normalizing flows?"], "Who proposed beam search?"),
+    ("and perplexity?", ["Who proposed normalizing flows?"], "Who proposed perplexity?"),
     ("What about perplexity?", ["How is beam search used in decoding?"], "How is perplexity used in decoding?"),
-    ("and for beam search?", ["Why are normalizing flows exact?"], "Why are beam search exact?"),
+    ("and for perplexity?", ["Why are normalizing flows exact?"], "Why are perplexity exact?"),
 ])
 def test_an_elliptical_question_naming_another_course_term_asks_the_earlier_question_of_it(question, history, resolved):
     query = understand(question, history, VOCABULARY, SETTINGS)
@@ -257,20 +257,20 @@ def test_an_elliptical_question_naming_another_course_term_asks_the_earlier_ques
 
 
 @pytest.mark.parametrize("question, history", [
-    ("and beam search?", []),  # nothing before it
-    ("and beam search with a cat?", ["Who proposed normalizing flows?"]),  # more than a course term
-    ("and beam search?", ["Who proposed beam search?"]),  # the same subject
+    ("and perplexity?", []),  # nothing before it
+    ("and perplexity with a cat?", ["Who proposed normalizing flows?"]),  # more than a course term
+    ("and perplexity?", ["Who proposed perplexity?"]),  # the same subject
 ])
 def test_no_earlier_question_is_asked_again_without_a_new_course_term_alone(question, history):
     assert understand(question, history, VOCABULARY, SETTINGS).resolved is None
 
 
 @pytest.mark.parametrize("question, history, kept", [
-    ("and why is it exact?", ["What is a normalizing flow?"], True),  # points back, in the course's words
-    ("Is the former exact?", ["Tell me about normalizing flows.", "And what about beam search?"], True),
-    ("can I bake it into bread?", ["What is a normalizing flow?"], False),  # words no document uses
+    ("and why is it exact?", ["Tell me about normalizing flows."], True),  # points back, in the course's words
+    ("Is the former exact?", ["Tell me about normalizing flows.", "And what about perplexity?"], True),
+    ("can I bake it into bread?", ["Tell me about normalizing flows."], False),  # words no document uses
     ("and why is it exact?", ["Where should we eat tonight?"], False),  # the earlier subject is no course term
-    ("How are flows trained?", ["What is beam search?"], False),  # names its own subject: judged alone
+    ("How are flows trained?", ["Tell me about beam search."], False),  # names its own subject: judged alone
 ])
 def test_a_follow_up_on_a_course_subject_in_course_words_is_not_declined_for_distance(question, history, kept):
     query = understand(question, history, VOCABULARY, SETTINGS)
