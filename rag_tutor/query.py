@@ -440,7 +440,6 @@ class Query:
     uses_history: bool = False  # it points back to them
     resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
     search_text: str = ""  # what is searched: resolved, else text and earlier turns, else text
-    scope_text: str = ""  # whose closeness to the course decides whether it is covered (default: search_text)
     asks: str = "other"  # the first kind in ASKS that matches
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
     asks_sources: bool = False  # asks who or when, or for a paper or something to read
@@ -453,7 +452,6 @@ class Query:
 
     def __post_init__(self) -> None:
         self.search_text = self.search_text or self.text
-        self.scope_text = self.scope_text or self.search_text
 
     @property
     def asked(self) -> str:
@@ -497,17 +495,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     continues_course = bool(settings.follow_ups_in_scope and resolved and (points_back or again) and not unknown
                             and vocabulary.course_terms(" ".join(turns)) and not vocabulary.foreign_words(text))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
-    scope_text = search_text
-    # earlier_question_in_search: after a question that is not about a named thing ("Why is sampling from flows
-    # slow?"), a pronoun may stand for more than the course term it names ("how can it be sped up?"): the earlier
-    # question is searched with it. Whether it is covered is still judged on the follow-up alone (scope_text).
-    if (settings.earlier_question_in_search and resolved and not again and not by_place(text, turns, vocabulary.names)
-            and not _NAMES_A_THING.match(turns[-1].strip())):
-        search_text = f"{turns[-1].strip()} {resolved}"
     asked = resolved or text
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
-        scope_text=scope_text,
         asks=next((kind for kind, pattern in ASKS if pattern.search(asked)), "other"),
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
@@ -538,9 +528,6 @@ RULES: tuple[Rule, ...] = (
                                "X); one with words no document uses is judged alone"),
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
-    Rule("earlier_question_in_search", "a follow-up to a question not about a named thing (why, how, when...) is "
-                                       "searched with that question in front; whether it is covered is judged "
-                                       "without it"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

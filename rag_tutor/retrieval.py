@@ -210,7 +210,7 @@ class Retriever:
             if again.uses_history:
                 vector_h = self.query_vector(again.search_text)
                 dense_h = self._dense(vector_h)
-                if float(self._scope(again, dense_h).max()) >= s.decline_threshold:
+                if float(dense_h.max()) >= s.decline_threshold:
                     again.notices = query.notices
                     query = again
         bm25_q = self.bm25_scores(query.text)
@@ -226,14 +226,7 @@ class Retriever:
         fused *= 1.0 - s.history_weight
         fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
         fused += s.history_weight * self._rrf(bm25_h, s.bm25_weight, s.rrf_k, True)
-        return FirstStage(query, fused, np.maximum(dense_q, self._scope(query, dense_h)), dense_h, bm25_h, vector_h)
-
-    def _scope(self, query: Query, dense_h: np.ndarray) -> np.ndarray:
-        """Every chunk's cosine to the text whose closeness decides whether the question is covered: the searched
-        text, unless an earlier question was put in front of it only to search (query.scope_text)."""
-        if query.scope_text == query.search_text:
-            return dense_h
-        return self._dense(self.query_vector(query.scope_text))
+        return FirstStage(query, fused, np.maximum(dense_q, dense_h), dense_h, bm25_h, vector_h)
 
     def retrieve(self, query: Query | str, k: int | None = None, history: list[str] | None = None) -> RetrievalResult:
         """The k passages for a question (a ``Query``, or its text and the earlier turns), with the rules of

@@ -278,19 +278,3 @@ def test_a_follow_up_on_a_course_subject_in_course_words_is_not_declined_for_dis
     assert too_far(query, 0.1, SETTINGS) is not kept
     assert not too_far(query, SETTINGS.decline_threshold, SETTINGS)  # close enough is never too far
     assert too_far(understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_in_scope")), 0.1, SETTINGS)
-
-
-def test_a_follow_up_to_a_question_about_no_named_thing_is_searched_with_that_question():
-    history = ["Why are normalizing flows exact?"]
-    query = understand("and why is it exact?", history, VOCABULARY, SETTINGS)
-    assert query.resolved == "and why is normalizing flows exact?"
-    assert query.search_text == "Why are normalizing flows exact? and why is normalizing flows exact?"
-    assert query.scope_text == query.resolved  # whether it is covered is judged on the follow-up alone
-    off = understand("and why is it exact?", history, VOCABULARY, without(SETTINGS, "earlier_question_in_search"))
-    assert off.search_text == off.scope_text == off.resolved
-    # after a question about a named thing, the subject says it all
-    named = understand("and why is it exact?", ["Tell me about normalizing flows."], VOCABULARY, SETTINGS)
-    assert named.search_text == named.scope_text == named.resolved
-    # a question standing alone searches its own text
-    alone = understand("Why are normalizing flows exact?", [], VOCABULARY, SETTINGS)
-    assert alone.search_text == alone.scope_text == alone.text
