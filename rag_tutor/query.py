@@ -154,7 +154,7 @@ def by_place(question: str, history: list[str], names: re.Pattern | None = None)
     return _ORDINAL.sub(lambda m: subjects[place.get(m.group(1).lower(), -1)], question)
 
 
-# "and VAEs?", "what about for diffusion models?": the question before, asked again of another subject.
+# "and diffusion?", "what about for language models?": the question before, asked again of another subject.
 _ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+)?(?P<x>[^?.!]+?)\s*[?.!]*$", re.I)
 
 

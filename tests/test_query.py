@@ -232,7 +232,7 @@ def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before
     ("Is the former slower?", "Is beam search slower?"),
     ("and what are the downsides of the second one?", "and what are the downsides of normalizing flows?"),
     ("Does the latter keep several sequences?", "Does normalizing flows keep several sequences?"),
-    ("Is the second one faster than the first?", "Is normalizing flows faster than beam search?"),
+    ("Is the first one less exact than the second one?", "Is beam search less exact than normalizing flows?"),
 ])
 def test_a_follow_up_naming_an_earlier_subject_by_its_place_gets_that_subject(question, resolved):
     history = ["Tell me about beam search.", "And what about normalizing flows?"]
