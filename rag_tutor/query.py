@@ -486,6 +486,10 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             uses_history = ((points_back and foreign < (2 if pointer else 1))
                             or (weak_alone and foreign == 0 and not unknown))
     resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
+    if uses_history and not points_back and resolved is None:
+        # weak alone, but it names its own subject ("What is the context window of model X?"): nothing to take from
+        # the earlier turn, which would only lend it that turn's closeness to the course
+        uses_history = False
     again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
     if again:
         uses_history, resolved = True, again

@@ -278,3 +278,9 @@ def test_a_follow_up_on_a_course_subject_in_course_words_is_not_declined_for_dis
     assert too_far(query, 0.1, SETTINGS) is not kept
     assert not too_far(query, SETTINGS.decline_threshold, SETTINGS)  # close enough is never too far
     assert too_far(understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_in_scope")), 0.1, SETTINGS)
+
+
+def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
+    # taken with the earlier turn it would only borrow that turn's closeness to the course
+    query = understand("Is perplexity exact?", ["Tell me about beam search."], VOCABULARY, SETTINGS, weak_alone=True)
+    assert not query.uses_history and query.search_text == "Is perplexity exact?"
