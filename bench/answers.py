@@ -9,7 +9,8 @@ Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), 
 /tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev and heldout, the learned rankers'
 training data, so its scores are a training fit), ``blind`` (bench/data/blind_questions.jsonl) and ``followup``
 (bench/data/followup_questions.jsonl: follow-up chains and out-of-scope questions asked mid-chat, for choosing
-like ``tune``). **Score
+like ``tune``), ``whowhen`` (bench/data/whowhen_questions.jsonl: bare "who introduced X?" / "when was X released?"
+questions, and out-of-scope ones of the same form). **Score
 ``blind`` only to report a finished change, never to choose between variants.**
 
 Modes, all on the same index and question:
@@ -60,6 +61,7 @@ SETS = {
     "blind": ROOT / "bench" / "data" / "blind_questions.jsonl",
     "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
+    "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")

@@ -449,6 +449,8 @@ class Query:
     notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
     # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
     continues_course: bool = False
+    # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope)
+    term_fact: bool = False
 
     def __post_init__(self) -> None:
         self.search_text = self.search_text or self.text
@@ -500,21 +502,42 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
                             and vocabulary.course_terms(" ".join(turns)) and not vocabulary.foreign_words(text))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
+    asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
+    terms = vocabulary.course_terms(search_text)
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
-        asks=next((kind for kind, pattern in ASKS if pattern.search(asked)), "other"),
+        asks=asks,
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
-        course_terms=vocabulary.course_terms(search_text), unknown_names=unknown,
+        course_terms=terms, unknown_names=unknown,
+        term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(asked, terms),
         notices=notices, continues_course=continues_course)
 
 
+# The words of a question asking who made or when came something, besides the thing ("Who first proposed X?").
+_FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w*|propos\w*|invent\w*|creat\w*|"
+                         r"made|make|develop\w*|releas\w*|publish\w*|wrote|writ\w*|came|come|up|with|by|did|was|were|is|"
+                         r"are|the|a|an|in|of|it)$", re.I)
+
+
+def term_fact(question: str, terms: list[str]) -> bool:
+    """Whether the question is only an ask about course terms: every word but the terms' is a word of asking who or
+    when ("Who introduced BLEU?", "When was PPO first proposed?"), not "Who introduced BLEU scores for recipes?"."""
+    if not terms:
+        return False
+    rest = question.lower()
+    for term in sorted(terms, key=len, reverse=True):
+        rest = re.sub(r"\b(?:a |an |the )?" + re.escape(term.lower()) + r"(?:s|es)?\b", " ", rest)
+    return all(_FACT_WORDS.match(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", rest))
+
+
 def too_far(query: Query, top_similarity: float, settings: Settings) -> bool:
-    """Declined as not covered: no passage is within ``decline_threshold`` of the question, and it does not continue a
-    subject the course teaches (follow_ups_in_scope)."""
-    return top_similarity < settings.decline_threshold and not query.continues_course
+    """Declined as not covered: no passage is within ``decline_threshold`` of the question, and it neither continues a
+    subject the course teaches (follow_ups_in_scope) nor asks only who made or when came a course term
+    (term_facts_in_scope: MiniLM places a bare abbreviation far from everything, "Who introduced BLEU?" at 0.35)."""
+    return top_similarity < settings.decline_threshold and not (query.continues_course or query.term_fact)
 
 
 @dataclass(frozen=True)
@@ -532,6 +555,8 @@ RULES: tuple[Rule, ...] = (
                                "X); one with words no document uses is judged alone"),
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
+    Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
+                                "BLEU?\") is answered even when its wording is far from every passage"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

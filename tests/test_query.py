@@ -284,3 +284,18 @@ def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
     # taken with the earlier turn it would only borrow that turn's closeness to the course
     query = understand("Is perplexity exact?", ["Tell me about beam search."], VOCABULARY, SETTINGS, weak_alone=True)
     assert not query.uses_history and query.search_text == "Is perplexity exact?"
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("Who introduced beam search?", True),
+    ("when was beam search first proposed", True),
+    ("Who came up with the normalizing flow?", True),
+    ("Who introduced beam search for cooking recipes?", False),  # more than the term
+    ("Why is beam search greedy?", False),  # not who or when
+    ("Who won the match yesterday?", False),  # no course term
+])
+def test_a_question_asking_only_who_or_when_of_a_course_term_is_not_declined_for_distance(question, fact):
+    query = understand(question, [], VOCABULARY, SETTINGS)
+    assert query.term_fact is fact
+    assert too_far(query, 0.1, SETTINGS) is not fact
+    assert not understand(question, [], VOCABULARY, without(SETTINGS, "term_facts_in_scope")).term_fact
