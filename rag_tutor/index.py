@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -53,22 +54,24 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 
 def keyword_tokens(text: str) -> list[str]:
     """Lower-case word tokens without English stopwords, Snowball-stemmed (for BM25)."""
-    import Stemmer
     from bm25s.stopwords import STOPWORDS_EN
 
-    stemmer = _stemmer(Stemmer)
     words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS_EN]
-    return stemmer.stemWords(words)
+    return english_stemmer().stemWords(words)
 
 
-_STEMMER = None
+_STEMMERS = threading.local()
 
 
-def _stemmer(module):
-    global _STEMMER
-    if _STEMMER is None:
-        _STEMMER = module.Stemmer("english")
-    return _STEMMER
+def english_stemmer():
+    """This thread's English Snowball stemmer (PyStemmer), made on first need: a stemmer keeps a cache and is not
+    shared between threads (the app answers from several)."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _STEMMERS.english = Stemmer.Stemmer("english")
+    return stemmer
 
 
 @dataclass

@@ -143,11 +143,11 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     return subject
 
 
-def by_place(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
-    """A question pointing at earlier subjects by their place, with each replaced by its subject ("What was the main
-    weakness of the first one?" after a question on VAEs and one on GANs -> "... of VAEs?"); None when it points at
-    none, or fewer than two earlier turns have a subject (then "the first one" is more likely in the answer)."""
-    subjects = [s for s in (subject_of(t, names) for t in history) if s]
+def by_place(question: str, subjects: list[str]) -> str | None:
+    """A question pointing at earlier subjects (``subjects``, oldest first) by their place, with each replaced by its
+    subject ("What was the main weakness of the first one?" after a question on VAEs and one on GANs -> "... of
+    VAEs?"); None when it points at none, or there are fewer than two subjects (then "the first one" is more likely
+    in the answer)."""
     if len(subjects) < 2 or not _ORDINAL.search(question):
         return None
     place = {"first": 0, "second": 1, "former": -2}
@@ -177,12 +177,13 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
     pronoun replaced by the earlier subject ("Who introduced it?" after "What is a VAE?" -> "Who introduced a VAE?"),
     or, with no pronoun, the subject put in front
     ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
-    placed = by_place(question, history, names)
+    subjects = [s for s in (subject_of(t, names) for t in history) if s]
+    placed = by_place(question, subjects)
     if placed:
         return placed
-    subject = next((s for s in (subject_of(t, names) for t in reversed(history)) if s), None)
-    if subject is None:
+    if not subjects:
         return None
+    subject = subjects[-1]
     if not _PRONOUN.search(question):
         if names is None or (names.search(question) and not _ANAPHORA.search(question)):
             return None  # it names its own subject
@@ -296,10 +297,11 @@ class Vocabulary:
     def foreign_words(self, question: str) -> list[str]:
         """Words of a question whose stem no document uses, besides stopwords and the words that say what is asked
         ("drawbacks"): "banana", "bread", "tonight". Signs that the question is about something else."""
-        import Stemmer
         from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-        stemmer = Stemmer.Stemmer("english")
+        from .index import english_stemmer
+
+        stemmer = english_stemmer()
         if self._stems is None:
             self._stems = set(stemmer.stemWords(sorted(set(re.findall(r"[a-z][a-z0-9]*", self._text)))))
         words = [w for w in dict.fromkeys(re.findall(r"[a-z][a-z0-9]*", question.lower()))
@@ -314,9 +316,9 @@ class Vocabulary:
         that the documents never use and that is no English word the embedder knows ("baking" stays), and only for
         a course word with the same first letter one edit away (two for a word of ``RESPELL_TWO_EDITS`` letters or
         more; a swap of neighbours is one edit); of several, the one the documents use most."""
-        import Stemmer
+        from .index import english_stemmer
 
-        stem = Stemmer.Stemmer("english").stemWord
+        stem = english_stemmer().stemWord
         if self._counts is None:
             counts: dict[str, int] = {}
             for w in re.findall(r"[a-z]+", self._text):
