@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .config import Settings
 from .errors import EmptyQuestionError
@@ -61,6 +62,10 @@ def ordinary_words(chunks) -> set[str]:
     """Words the documents write in lower case ("is", "clip"): an abbreviation spelt like one (IS, the Inception
     Score; CLIP) is that abbreviation only when written in capitals."""
     return set(re.findall(r"\b[a-z][a-z-]*\b", "\n".join(c.text for c in chunks)))
+
+
+# Words an abbreviation skips when it is spelt out ("reinforcement learning from human feedback", RLHF).
+_LINKING = frozenset("a an and by for from in of on the to with".split())
 
 
 def is_abbreviation(name: str) -> bool:
@@ -371,10 +376,33 @@ class Vocabulary:
         return None
 
     def mentions(self, name: str) -> bool:
-        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed)."""
+        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed), or it
+        abbreviates the opening words of an abbreviation the documents spell out (``short_forms``)."""
         low = name.lower()
         forms = {low, low[:-1]} if low.endswith("s") and len(low) > 3 else {low}
-        return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
+        return (any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
+                or name.upper() in self.short_forms)
+
+    @cached_property
+    def short_forms(self) -> frozenset[str]:
+        """Abbreviations of the opening words of one the documents spell out, when those words also stand on their
+        own in the documents: "reinforcement learning from human feedback (RLHF)" and "reinforcement learning"
+        elsewhere give RL. Not GA from "generative adversarial network (GAN)": "generative adversarial" always goes
+        on to "network"."""
+        text = " ".join(c.text for c in self.chunks)
+        found: set[str] = set()
+        for m in re.finditer(r"\(([A-Z]{3,8})\)", text):
+            abbr = m.group(1)
+            words = [w for w in re.findall(r"[A-Za-z]+", text[max(0, m.start() - 120):m.start()])
+                     if w.lower() not in _LINKING]
+            words = words[-len(abbr):]
+            if len(words) < len(abbr) or "".join(w[0] for w in words).upper() != abbr:
+                continue
+            for k in range(2, len(abbr)):
+                opening = r"[\s-]+".join(re.escape(w.lower()) for w in words[:k])
+                if re.search(rf"\b{opening}\b(?![\s-]+(?:\w+\s+)?{re.escape(words[k].lower())})", self._text):
+                    found.add(abbr[:k])
+        return frozenset(found)
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no document of the index mentions."""

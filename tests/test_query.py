@@ -299,3 +299,22 @@ def test_a_question_asking_only_who_or_when_of_a_course_term_is_not_declined_for
     assert query.term_fact is fact
     assert too_far(query, 0.1, SETTINGS) is not fact
     assert not understand(question, [], VOCABULARY, without(SETTINGS, "term_facts_in_scope")).term_fact
+
+
+SPELT_OUT = [
+    Chunk("s#0", "corpus/13-safety.md", "Safety", "Tuning with feedback", "safety",
+          "Models are tuned with reinforcement learning from human feedback (RLHF). Plain reinforcement learning "
+          "rewards an agent for its actions."),
+    Chunk("s#1", "corpus/06-gans.md", "GANs", "Adversarial training", "gans",
+          "A generative adversarial network (GAN) pits two networks against each other. Generative adversarial "
+          "networks were proposed in 2014."),
+]
+
+
+@pytest.mark.parametrize("question,unknown", [
+    ("Which RL algorithm tunes the model?", []),  # "reinforcement learning" stands on its own in the documents
+    ("Is GA the same thing?", ["GA"]),  # "generative adversarial" always goes on to "network(s)"
+    ("Does RLAIF need people?", ["RLAIF"]),  # spelt out nowhere
+])
+def test_an_abbreviation_of_the_opening_words_of_a_spelt_out_one_is_known(question, unknown):
+    assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
