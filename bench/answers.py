@@ -10,8 +10,10 @@ Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), 
 training data, so its scores are a training fit), ``blind`` (bench/data/blind_questions.jsonl) and ``followup``
 (bench/data/followup_questions.jsonl: follow-up chains and out-of-scope questions asked mid-chat, for choosing
 like ``tune``), ``whowhen`` (bench/data/whowhen_questions.jsonl: bare "who introduced X?" / "when was X released?"
-questions, and out-of-scope ones of the same form). **Score
-``blind`` only to report a finished change, never to choose between variants.**
+questions, and out-of-scope ones of the same form), ``nearmiss`` (bench/data/nearmiss_questions.jsonl:
+out-of-scope questions sharing words or topics with the course, fresh and mid-chat, and in-scope questions in the
+same styles; choose here) and ``nearmiss_check`` (its other half). **Score ``blind`` and ``nearmiss_check`` only to
+report a finished change, never to choose between variants.**
 
 Modes, all on the same index and question:
 - ``extractive``: no model; the passages' most relevant sentences, each cited (setting generate=false).
@@ -62,6 +64,8 @@ SETS = {
     "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
     "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
+    "nearmiss": ROOT / "bench" / "data" / "nearmiss_questions.jsonl",  # near misses and controls: choose here
+    "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
