@@ -174,7 +174,8 @@ class Settings:
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that
     # variant answered an everyday question in course words asked after a course question (dev, mid-chat).
     follow_ups_in_scope: bool = True
-    term_facts_in_scope: bool = True  # "Who introduced <course term>?" is not declined for a low cosine (query.too_far)
+    # "Who introduced <course term or a name the documents mention>?" is not declined for a low cosine (query.too_far)
+    term_facts_in_scope: bool = True
     definition_entry_first: bool = True  # a definition question gets the term's glossary entry first
     # A question asking why, how, what goes wrong or how two things differ is shown the lessons' passages only
     # (when at least 2 are retrieved): given a glossary entry, the model copies the definition instead. Shipped

@@ -542,7 +542,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown,
-        term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(asked, terms),
+        term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(
+            asked, terms or named_things(asked, vocabulary)),
         notices=notices, continues_course=continues_course)
 
 
@@ -561,6 +562,19 @@ def term_fact(question: str, terms: list[str]) -> bool:
     for term in sorted(terms, key=len, reverse=True):
         rest = re.sub(r"\b(?:a |an |the )?" + re.escape(term.lower()) + r"(?:s|es)?\b", " ", rest)
     return all(_FACT_WORDS.match(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", rest))
+
+
+def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
+    """The thing a who/when question asks about when it is a name the documents mention though no glossary term
+    ("Who introduced T5?", "When did SynthID appear?"): the question's words besides the words of asking, one run
+    of them written as a name (a capital after its first letter, or a digit); else nothing."""
+    words = re.findall(r"[\w'’-]+", question)
+    runs = "".join("f" if _FACT_WORDS.match(w) else "n" for w in words)
+    if runs.count("n") == 0 or not re.fullmatch(r"f*n{1,3}f*", runs):
+        return []
+    thing = " ".join(w for w, r in zip(words, runs) if r == "n")
+    named = any(re.search(r"\w[A-Z0-9]|^[A-Z0-9]{2}", w) for w in thing.split())
+    return [thing] if named and vocabulary.mentions(thing) else []
 
 
 def too_far(query: Query, top_similarity: float, settings: Settings) -> bool:
@@ -586,7 +600,8 @@ RULES: tuple[Rule, ...] = (
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
-                                "BLEU?\") is answered even when its wording is far from every passage"),
+                                "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
+                                "wording is far from every passage"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

@@ -318,3 +318,19 @@ SPELT_OUT = [
 ])
 def test_an_abbreviation_of_the_opening_words_of_a_spelt_out_one_is_known(question, unknown):
     assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
+
+
+NAMED = Vocabulary(CHUNKS + [Chunk("w#0", "corpus/14-audio.md", "Audio", "Flows for speech", "audio",
+                                   "WaveGlow and the T5 encoder appear in later systems.")])
+
+
+@pytest.mark.parametrize("question,fact", [
+    ("Who introduced WaveGlow?", True),  # a name the documents mention, though no glossary term
+    ("when was T5 released", True),  # a digit makes it a name
+    ("Who introduced WaveGlow for music?", False),  # more than the name
+    ("Who made Zorblax?", False),  # no document mentions it
+    ("Who wrote the encoder?", False),  # an ordinary word, not a name
+])
+def test_a_question_asking_only_who_or_when_of_a_name_the_documents_mention_is_not_declined_for_distance(
+        question, fact):
+    assert understand(question, [], NAMED, SETTINGS).term_fact is fact
