@@ -64,6 +64,7 @@ SETS = {
     "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
     "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
+    "wide": ROOT / "bench" / "data" / "wide_questions.jsonl",  # 308 over every document; first scored untuned
     "nearmiss": ROOT / "bench" / "data" / "nearmiss_questions.jsonl",  # near misses and controls: choose here
     "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
 }

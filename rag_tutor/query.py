@@ -376,12 +376,18 @@ class Vocabulary:
         return None
 
     def mentions(self, name: str) -> bool:
-        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed), or it
-        abbreviates the opening words of an abbreviation the documents spell out (``short_forms``)."""
+        """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed), it
+        abbreviates the opening words of an abbreviation the documents spell out (``short_forms``), or it joins with
+        hyphens such names and words the documents use."""
         low = name.lower()
         forms = {low, low[:-1]} if low.endswith("s") and len(low) > 3 else {low}
         return (any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
-                or name.upper() in self.short_forms)
+                or name.upper() in self.short_forms
+                # a compound of words the documents use ("RLHF-tuned", "RL-trained"); not "Zorblax-style"
+                or ("-" in name.strip("-") and all(self._known_part(part) for part in name.strip("-").split("-"))))
+
+    def _known_part(self, part: str) -> bool:
+        return self.mentions(part) or (part.islower() and not self.foreign_words(part))
 
     @cached_property
     def short_forms(self) -> frozenset[str]:

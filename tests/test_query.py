@@ -334,3 +334,11 @@ NAMED = Vocabulary(CHUNKS + [Chunk("w#0", "corpus/14-audio.md", "Audio", "Flows 
 def test_a_question_asking_only_who_or_when_of_a_name_the_documents_mention_is_not_declined_for_distance(
         question, fact):
     assert understand(question, [], NAMED, SETTINGS).term_fact is fact
+
+
+@pytest.mark.parametrize("question,unknown", [
+    ("Is an RLHF-tuned model a GAN?", []),  # every part is a name or a word the documents use
+    ("Is a Zorblax-style sampler a flow?", ["Zorblax-style"]),
+])
+def test_a_hyphenated_compound_of_known_words_is_known(question, unknown):
+    assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
