@@ -135,7 +135,7 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     text = turn.strip().rstrip("?.! ")
     m = _ASKS.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
-    # "How does it work for text?" has no subject of its own: the one before it does.
+    # "How does it work for audio?" has no subject of its own: the one before it does.
     subject = subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
     if names is not None:
         found = [m.group(0) for m in names.finditer(turn)]
@@ -572,7 +572,7 @@ def term_fact(question: str, terms: list[str]) -> bool:
 
 def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
     """The thing a who/when question asks about when it is a name the documents mention though no glossary term
-    ("Who introduced T5?", "When did SynthID appear?"): the question's words besides the words of asking, one run
+    ("Who proposed QLoRA?", "When did SynthID appear?"): the question's words besides the words of asking, one run
     of them written as a name (a capital after its first letter, or a digit); else nothing."""
     words = re.findall(r"[\w'’-]+", question)
     runs = "".join("f" if _FACT_WORDS.match(w) else "n" for w in words)

@@ -261,7 +261,7 @@ def test_extractive_answer_leads_with_the_sentence_that_answers(tutor):
 @pytest.mark.parametrize("question,history", [
     ("Why is sampling from a diffusion model slow?", []),
     ("what is a latent space", []),
-    ("And who came up with it?", ["What is a variational autoencoder?"]),
+    ("And who came up with it?", ["What's a variational autoencoder?"]),
 ])
 def test_retrieve_and_ask_draw_on_the_same_passages(course_index, tutor, question, history, capsys):
     """`rag-tutor retrieve` shows exactly the passages `ask`, the chat and the app answer from (all use Tutor)."""

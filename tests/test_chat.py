@@ -68,12 +68,12 @@ def test_terminal_chat_streams_answers_with_sources(cli, course_index):
 def test_terminal_chat_resume_continues_the_last_conversation(cli, course_index, tmp_path):
     env = {"RAG_TUTOR_HOME": str(tmp_path / "home")}
     first = cli("chat", "--index-dir", course_index.index_dir, "--extractive", env=env,
-                input="What is a variational autoencoder?\n/quiz vae 2\n/quit\n", timeout=600)
+                input="What's a variational autoencoder?\n/quiz vae 2\n/quit\n", timeout=600)
     assert first.returncode == 0, first.stderr
     again = cli("chat", "--resume", "--index-dir", course_index.index_dir, "--extractive", env=env,
                 input="Who introduced it?\n/quit\n", timeout=600)
     assert again.returncode == 0, again.stderr
-    assert 'Resuming "What is a variational autoencoder?"' in again.stdout
+    assert "Resuming \"What's a variational autoencoder?\"" in again.stdout
     assert "Resuming your unfinished quiz at question 1/2" in again.stdout  # the quiz, at the same question
     follow_up = again.stdout.split("tutor> ")[-1]  # answered with the resumed history: "it" is the VAE
     assert "Kingma" in follow_up and "Sources:" in follow_up, follow_up
@@ -105,7 +105,7 @@ def test_a_resumed_chat_continues_its_quiz_at_the_same_question_and_its_follow_u
     settings = replace(course_retriever.settings, home=tmp_path / "home")
     tutor = Tutor(settings, retriever=course_retriever)
     chat = Conversation(tutor, remember=True)
-    asked = chat.send("What is a variational autoencoder?")
+    asked = chat.send("What's a variational autoencoder?")
     assert asked.stream is not None
     first = chat.send("/quiz vae 3")
     graded = chat.send(first.study.question.answer if not first.study.question.options
@@ -119,7 +119,7 @@ def test_a_resumed_chat_continues_its_quiz_at_the_same_question_and_its_follow_u
     assert resumed.chat.id == chat.chat_id
     assert resumed.study.question == waiting and resumed.study.number == 2  # the same question, asked again
     assert "Resuming your unfinished quiz at question 2/3" in resumed.study.text
-    assert later.history == ["What is a variational autoencoder?"]
+    assert later.history == ["What's a variational autoencoder?"]
     follow = later.study.handle("Who introduced it?")  # mid-quiz, a question still goes to the tutor
     assert follow is None
     assert later.tutor.retriever.understand("Who introduced it?", later.history).resolved == \
@@ -153,7 +153,7 @@ def test_an_off_topic_question_after_a_course_conversation_is_declined_as_in_a_f
 
     tutor = Tutor(course_retriever.settings, retriever=course_retriever)
     chat = Conversation(tutor, study=NoStudy())
-    for line in ("What is a variational autoencoder?", "How is the ELBO used to train it?", "Who introduced it?"):
+    for line in ("What's a variational autoencoder?", "How is the ELBO used to train it?", "Who introduced it?"):
         chat.send(line)  # the history a learner builds (the answers themselves are not needed here)
     for question in ("How long should I knead dough for sourdough bread?", "What's the weather like today?",
                      "Any good tips for my garden tomatoes?"):

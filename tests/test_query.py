@@ -27,7 +27,7 @@ SETTINGS = load_settings(env={})
 
 CASES = [
     # question, history, asks, explains, defined entry section, course terms, unknown names, resolved
-    ("What is a normalizing flow?", [], "definition", False, "Normalizing flow (NF)", ["Normalizing flow"], [], None),
+    ("What are normalizing flows?", [], "definition", False, "Normalizing flow (NF)", ["Normalizing flow"], [], None),
     ("define perplexity", [], "definition", False, "Perplexity", [], [], None),
     ("What is perplexity used for in language modelling?", [], "definition", False, "Perplexity", [], [], None),
     ("Why can normalizing flows compute exact likelihoods?", [], "reason", True, None, ["Normalizing flow"], [], None),
@@ -38,8 +38,8 @@ CASES = [
     ("When were flows first proposed?", [], "date", False, None, [], [], None),
     ("Give an example of a decoding method.", [], "example", False, None, [], [], None),
     ("Can I run beam search in Zorblax?", [], "other", False, None, ["Beam search"], ["Zorblax"], None),
-    ("Who came up with it?", ["What is a normalizing flow?"], "person", False, None, ["Normalizing flow"], [],
-     "Who came up with a normalizing flow?"),
+    ("Who came up with it?", ["What are normalizing flows?"], "person", False, None, ["Normalizing flow"], [],
+     "Who came up with normalizing flows?"),
     ("any weaknesses?", ["Tell me about beam search"], "weakness", True, None, ["Beam search"], [],
      "About beam search: any weaknesses?"),
     # the thing a plain question names, when a course term is only part of it; else the course term
@@ -70,7 +70,7 @@ def test_understand(question, history, asks, explains, entry, terms, unknown, re
     ("Which paper introduced normalizing flows?", True),
     ("What should I read to learn about beam search?", True),
     ("Why can normalizing flows compute exact likelihoods?", False),
-    ("What is a normalizing flow?", False),
+    ("What are normalizing flows?", False),
 ])
 def test_a_question_asking_for_a_source_is_told_apart(question, asks_sources):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_sources is asks_sources
@@ -138,9 +138,9 @@ def test_each_rule_is_a_setting_that_switches_it_off():
         assert getattr(SETTINGS, rule.name) is True, rule.name
         assert getattr(without(SETTINGS, rule.name), rule.name) is False
     off = without(SETTINGS, "resolve_follow_ups", "definition_entry_first")
-    query = understand("Who came up with it?", ["What is a normalizing flow?"], VOCABULARY, off)
+    query = understand("Who came up with it?", ["What are normalizing flows?"], VOCABULARY, off)
     assert query.resolved is None and not query.uses_history
-    assert understand("What is a normalizing flow?", [], VOCABULARY, off).defined_entry is None
+    assert understand("What are normalizing flows?", [], VOCABULARY, off).defined_entry is None
     with pytest.raises(ValueError, match="unknown rule"):
         without(SETTINGS, "no_such_rule")
 
@@ -167,7 +167,7 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
 
 
 # A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
-TALK = ["What is a normalizing flow?", "Why can normalizing flows compute exact likelihoods?", "Who proposed them?"]
+TALK = ["What are normalizing flows?", "Why can normalizing flows compute exact likelihoods?", "Who proposed them?"]
 ALONE = [
     "How long should I knead dough for sourdough bread?",  # off-topic: words no document uses
     "Which wine goes with grilled salmon?",

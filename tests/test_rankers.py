@@ -129,7 +129,7 @@ def test_keyword_idf_weighs_rare_words_up():
     ("Why can GAN training be unstable?", [], "gradient"),  # why
     ("Who came up with the variational autoencoder model?", [], "Kingma"),  # who
     ("Which metrics are used to evaluate generated images?", [], "FID"),  # list
-    ("And who introduced it?", ["What is a variational autoencoder?"], "Kingma"),  # follow-up
+    ("And who introduced it?", ["What's a variational autoencoder?"], "Kingma"),  # follow-up
 ])
 def test_training_rows_label_what_holds_the_answer_for_each_question_form(course_retriever, question, history,
                                                                           answer):

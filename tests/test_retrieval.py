@@ -39,7 +39,7 @@ def test_a_follow_up_too_far_from_everything_alone_is_taken_with_the_conversatio
     alone = course_retriever.retrieve(question, history=[])
     assert not alone.query.uses_history
     assert alone.top_similarity < course_retriever.settings.decline_threshold  # alone, it would be declined
-    followed = course_retriever.retrieve(question, history=["What is classifier-free guidance?"])
+    followed = course_retriever.retrieve(question, history=["What does classifier-free guidance do?"])
     assert followed.query.uses_history and followed.query.resolved.startswith("About classifier-free guidance")
     assert "guidance" in followed.passages[0].text.lower()
     assert followed.top_similarity >= course_retriever.settings.decline_threshold
@@ -98,7 +98,7 @@ def test_questions_naming_a_course_term_are_recognised(course_retriever):
 
 def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
     assert resolve_follow_up("Who introduced it?", ["What is a VAE?"]) == "Who introduced a VAE?"
-    assert resolve_follow_up("How do they make a picture?", ["Explain diffusion models."]) == \
+    assert resolve_follow_up("How do they make a picture?", ["Describe diffusion models."]) == \
         "How do diffusion models make a picture?"
     assert resolve_follow_up("What is its main advantage?", ["Tell me about LoRA."]) == \
         "What is LoRA's main advantage?"
@@ -109,13 +109,13 @@ def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
 
 def test_the_subject_of_a_turn_is_the_course_term_it_names():
     names = terms_pattern(["Diffusion model", "FID", "DDPM", "Temperature", "Language model"])
-    assert subject_of("Why are diffusion models so popular for images?", names) == "diffusion models"
+    assert subject_of("Why are diffusion models popular for image generation?", names) == "diffusion models"
     assert resolve_follow_up("and what are their downsides?", ["Why do people like diffusion models for images?"],
                              names) == "and what are diffusion models' downsides?"
     # no pronoun to replace: the subject is put in front
     assert resolve_follow_up("any downsides worth knowing?", ["What is FID?"], names) == \
         "About FID: any downsides worth knowing?"
-    assert resolve_follow_up("Who wrote that paper?", ["What are diffusion models?", "What's DDPM?"], names) == \
+    assert resolve_follow_up("Who wrote that paper?", ["What are diffusion models, in brief?", "What's DDPM?"], names) == \
         "About DDPM: Who wrote that paper?"
     # a question that names its own subject is left alone
     assert resolve_follow_up("What does FID measure?", ["What is a diffusion model?"], names) is None
