@@ -65,6 +65,7 @@ SETS = {
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
     "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
     "wide": ROOT / "bench" / "data" / "wide_questions.jsonl",  # 308 over every document; first scored untuned
+    "chains": ROOT / "bench" / "data" / "chains_questions.jsonl",  # third turns whose pronoun means the first subject
     "nearmiss": ROOT / "bench" / "data" / "nearmiss_questions.jsonl",  # near misses and controls: choose here
     "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
 }

@@ -178,6 +178,19 @@ def asked_again(question: str, history: list[str], names: re.Pattern | None = No
     return turn[:at] + m.group("x") + turn[at + len(subject):]
 
 
+def antecedent(pronoun: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """What a follow-up's pronoun stands for: the subject of the latest earlier turn, unless that turn used a pronoun
+    of the same number itself ("How many layers does it have?" after "What is a VAE?"): then both pronouns stand for
+    the same thing, the subject of the turn before it."""
+    singular = pronoun.lower() in ("it", "its")
+    for i in range(len(history) - 1, -1, -1):
+        own = _PRONOUN.search(history[i])
+        if i > 0 and own and (own.group(1).lower() in ("it", "its")) == singular:
+            continue
+        return subject_of(history[i], names)
+    return None
+
+
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
     """The follow-up made to stand alone: earlier subjects it points at by place put in (``by_place``), else its first
     pronoun replaced by the earlier subject ("Who introduced it?" after "What is a VAE?" -> "Who introduced a VAE?"),
@@ -190,7 +203,10 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
     if not subjects:
         return None
     subject = subjects[-1]
-    if not _PRONOUN.search(question):
+    pronoun = _PRONOUN.search(question)
+    if pronoun:
+        subject = antecedent(pronoun.group(1), history, names) or subject
+    if not pronoun:
         if names is None or (names.search(question) and not _ANAPHORA.search(question)):
             return None  # it names its own subject
         if subject.lower() in question.lower():
