@@ -180,7 +180,7 @@ def asked_again(question: str, history: list[str], names: re.Pattern | None = No
 
 def antecedent(pronoun: str, history: list[str], names: re.Pattern | None = None) -> str | None:
     """What a follow-up's pronoun stands for: the subject of the latest earlier turn, unless that turn used a pronoun
-    of the same number itself ("How many layers does it have?" after "What is a VAE?"): then both pronouns stand for
+    of the same number itself ("How many layers does its encoder use?" after "Tell me about VAEs."): then both pronouns stand for
     the same thing, the subject of the turn before it."""
     singular = pronoun.lower() in ("it", "its")
     for i in range(len(history) - 1, -1, -1):
