@@ -79,6 +79,9 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright==1.58.0")
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}; apt-get install chromium")
+    # A check that follows a long wait gets 30 s, not Playwright's 5 s: on a busy 2-core runner the page can
+    # rerun in between (a background podcast render finishing redraws it once), and one such check failed CI.
+    sync_api.expect.set_options(timeout=30_000)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
