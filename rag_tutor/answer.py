@@ -26,6 +26,7 @@ from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
 DECLINE = "The course material doesn't cover this."
+NOT_ANSWERED = "The course material doesn't answer this: its closest sentences are about something else."
 
 SYSTEM = (
     "You are a tutor for a course on generative AI. Answer the learner's question in 2 to 4 short sentences, "
@@ -125,6 +126,15 @@ class Candidate(NamedTuple):
     vector: np.ndarray  # its sentence's embedding
     group: tuple[int, int]  # (passage number, the list's lead-in or the sentence itself)
     shaped: bool  # has the shape the question asks for (a year for "when", a name for "who")
+
+
+def unanswered(best: float | None, settings: Settings, foreign_share: float = 0.0) -> bool:
+    """decline_unanswered: no candidate sentence is more likely than not to answer the question (the sentence
+    ranker's best log-odds ``best`` below ``answer_min_score``). None: no ranker, so no such judgement; nor when
+    most of the question's words are words no document uses (``foreign_share``, as in a question in another
+    language): the ranker's features compare the question's words with the sentence's, and cannot read it."""
+    return (settings.decline_unanswered and best is not None and best < settings.answer_min_score
+            and foreign_share < 0.5)
 
 
 def informative(sentence: str) -> bool:
@@ -458,6 +468,9 @@ class Tutor:
         return [self.hand_score(c) for c in candidates]
 
     def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
+        return self.selection(query, contexts, n_sentences)[0]
+
+    def selection(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> tuple[list[Chosen], float | None]:
         """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
         reading order, each only if the learned ranker scores it at least ``answer_extra_min_score``. A sentence that
         repeats one already chosen (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its
@@ -478,7 +491,8 @@ class Tutor:
                     and extra.group not in {c.group for c in chosen}):
                 chosen.append(extra)
         chosen = chosen[:1] + sorted(chosen[1:], key=lambda c: (c.chosen.context.n, c.position))
-        return [c.chosen for c in chosen]
+        best = scored[0][0] if scored and self.ranker is not None else None
+        return [c.chosen for c in chosen], best
 
     def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
         """The selector's sentences, each cited: the fallback when the model's own sentences all fail the check."""
@@ -510,13 +524,16 @@ class Tutor:
 
     # ------------------------------------------------------------ the public calls
 
-    def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = ()) -> Answer:
+    def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = (),
+                answered: bool = True) -> Answer:
+        """Not answered, with the closest topics. ``answered=False``: passages are close, but no sentence of them
+        answers (``unanswered``)."""
         topics: list[str] = []
         for p in result.passages:
             if p.title not in topics and p.topic != "glossary":
                 topics.append(p.title)
         topics = topics[:3]
-        text = DECLINE
+        text = DECLINE if answered else NOT_ANSWERED
         if unknown:
             unknown = joined_names(unknown, question)
             named = ", ".join(unknown[:-1]) + (" or " if len(unknown) > 1 else "") + unknown[-1]
@@ -538,14 +555,13 @@ class Tutor:
             pass
         return stream.answer
 
-    def _selected(self, query: Query, result: RetrievalResult, contexts: list[Context], timings: dict,
-                  started: float, out: AnswerStream) -> Iterator[str]:
+    def _selected(self, query: Query, chosen: list[Chosen], result: RetrievalResult, contexts: list[Context],
+                  timings: dict, started: float, out: AnswerStream) -> Iterator[str]:
         """The selector's answer, shown at once; then the model's recap, shown only once it has passed."""
         from .generator import GenerationStats
 
         s = self.settings
         numbering = Numbering()
-        chosen = self.select(query, contexts)
         text = cited(chosen, numbering)
         timings["first_token_s"] = time.perf_counter() - started
         yield text
@@ -576,7 +592,7 @@ class Tutor:
         s = self.settings
         started = time.perf_counter()
         query = self.retriever.understand(question, history)  # raises on an empty question
-        question = query.text
+        typed, question = question, query.text  # as typed, and with misspellings read as the course's words
         result = self.retrieve(query)
         query = result.query  # a question too weak alone may have been taken as a follow-up
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
@@ -593,8 +609,15 @@ class Tutor:
             yield out.answer.answer
             return
         contexts = self.contexts(result)
+        chosen, best = self.selection(query, contexts)
+        foreign = len(self.retriever.vocabulary.foreign_words(typed)) / (len(keyword_tokens(typed)) or 1)
+        if unanswered(best, s, foreign):
+            timings["total_s"] = time.perf_counter() - started
+            out.answer = self.decline(question, result, timings, answered=False)
+            yield out.answer.answer
+            return
         if s.writer == "selector" or not s.generate:
-            yield from self._selected(query, result, contexts, timings, started, out)
+            yield from self._selected(query, chosen, result, contexts, timings, started, out)
             return
         # A follow-up reaches the model with its pronoun resolved ("Who introduced a VAE?"): a 135M model
         # cannot be relied on to look back at the earlier question by itself.

@@ -236,6 +236,17 @@ class Settings:
     # an answer) is at least this: tune 0.897 either way, median 68 words against 69.5 (0: 0.871, 61.5 words);
     # train 67 words against 72; PEFT unchanged. Without the ranker, no minimum.
     answer_extra_min_score: float = -1.0
+    # decline_unanswered: passages close to the question, but none of their candidate sentences more likely than not
+    # to answer it (the sentence ranker's log-odds below answer_min_score; 0 is even odds, set before measuring),
+    # is declined: mostly a detail of a course subject that the course never gives (a hyperparameter, a size, a
+    # score) or a method next to one it teaches. `python bench/answers.py --sets tune,followup,nearmiss,wide,train,
+    # whowhen,chains,heldout,dev,peft --modes extractive [--without decline_unanswered]`: out of scope declined
+    # followup 0.905 -> 0.952, wide 0.538 -> 0.641 (mid-chat 0.513 -> 0.667), the others unchanged; in-scope
+    # answers lost: 2 of wide's 269 (long scenario questions) and 1 of dev's 30; wrong answers turned into declines:
+    # 10 (false declines tune 0.017 -> 0.026, wide 0.056 -> 0.086, chains 0.025 -> 0.05); PEFT unchanged. Not
+    # judged when most of the question's words are words no document uses (a question in another language).
+    decline_unanswered: bool = True
+    answer_min_score: float = 0.0
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.
     sentence_rerank_weight: float = 0.5

@@ -634,6 +634,8 @@ RULES: tuple[Rule, ...] = (
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
+    Rule("decline_unanswered", "a question whose closest passages hold no sentence the sentence ranker thinks "
+                               "more likely than not to answer it is declined, saying so"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag_tutor.answer import DECLINE, Context, Tutor, build_messages, sanitize
+from rag_tutor.answer import DECLINE, NOT_ANSWERED, Context, Tutor, build_messages, sanitize
 from rag_tutor.retrieval import Passage
 
 pytestmark = pytest.mark.model
@@ -190,6 +190,20 @@ def test_a_question_naming_something_no_document_mentions_is_declined_and_says_s
     assert any("Diffusion" in topic for topic in answer.suggestions)  # the closest topics still help
     canyon = tutor.ask("How deep is the Grand Canyon?")
     assert canyon.declined and "It never mentions Grand Canyon." in canyon.answer  # one name, not two
+
+
+def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_is_off(tutor):
+    from dataclasses import replace
+
+    question = "How did the variational autoencoder get its name?"
+    assert not tutor.ask(question).declined
+    # the same question, its passages and candidate sentences unchanged, judged against a bar no sentence reaches
+    strict = Tutor(replace(tutor.settings, answer_min_score=1e9), retriever=tutor.retriever)
+    answer = strict.ask(question)
+    assert answer.declined and answer.citations == [] and answer.answer.startswith(NOT_ANSWERED)
+    assert answer.suggestions  # the closest topics, as with any decline
+    off = Tutor(replace(strict.settings, decline_unanswered=False), retriever=tutor.retriever)
+    assert not off.ask(question).declined
 
 
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):

@@ -1,7 +1,8 @@
-"""The selector's lists, without models: a lead-in and its items found in a passage, joined into one sentence, and
-cited once with each part quoted (so that each is marked in the passage)."""
+"""The selector's rules, without models: a list's lead-in and its items found in a passage, joined into one sentence,
+and cited once with each part quoted (so that each is marked in the passage); when no sentence answers."""
 
-from rag_tutor.answer import Chosen, Context, Numbering, cited, list_blocks, list_sentence
+from rag_tutor.answer import Chosen, Context, Numbering, cited, list_blocks, list_sentence, unanswered
+from rag_tutor.config import Settings
 from rag_tutor.citations import split_sentences
 from rag_tutor.retrieval import Passage
 
@@ -45,3 +46,11 @@ def test_a_list_reads_as_one_sentence_and_is_cited_once_with_every_part_marked()
     assert text == sentence[:-1] + " [1]. Kettles come in several kinds [1]."
     (citation,) = numbering.citations
     assert citation.quotes == sents[1:5] + [sents[0]]
+
+
+def test_a_question_is_unanswered_only_when_the_best_sentence_is_below_even_odds_and_the_rule_is_on():
+    on = Settings()
+    assert unanswered(-0.5, on) and not unanswered(0.5, on) and not unanswered(0.0, on)
+    assert not unanswered(None, on)  # no sentence ranker: no such judgement
+    assert not unanswered(-0.5, Settings(decline_unanswered=False))
+    assert not unanswered(-0.5, on, foreign_share=0.6)  # mostly words no document uses: the ranker can't judge
