@@ -20,7 +20,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import Query, answer_shape, too_far
+from .query import NUMBER_SHAPE, Query, answer_shape, too_far
 from .matcher import Matcher, matcher_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
@@ -128,13 +128,15 @@ class Candidate(NamedTuple):
     shaped: bool  # has the shape the question asks for (a year for "when", a name for "who")
 
 
-def unanswered(best: float | None, settings: Settings, foreign_share: float = 0.0) -> bool:
+def unanswered(best: float | None, settings: Settings, foreign_share: float = 0.0, no_number: bool = False) -> bool:
     """decline_unanswered: no candidate sentence is more likely than not to answer the question (the sentence
     ranker's best log-odds ``best`` below ``answer_min_score``). None: no ranker, so no such judgement; nor when
     most of the question's words are words no document uses (``foreign_share``, as in a question in another
-    language): the ranker's features compare the question's words with the sentence's, and cannot read it."""
-    return (settings.decline_unanswered and best is not None and best < settings.answer_min_score
-            and foreign_share < 0.5)
+    language): the ranker's features compare the question's words with the sentence's, and cannot read it.
+    Also when the question asks for an amount and no chosen sentence gives a number (``no_number``)."""
+    if not settings.decline_unanswered:
+        return False
+    return no_number or (best is not None and best < settings.answer_min_score and foreign_share < 0.5)
 
 
 def informative(sentence: str) -> bool:
@@ -611,7 +613,8 @@ class Tutor:
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
         foreign = len(self.retriever.vocabulary.foreign_words(typed)) / (len(keyword_tokens(typed)) or 1)
-        if unanswered(best, s, foreign):
+        no_number = query.asks_number and not any(NUMBER_SHAPE.search(c.sentence) for c in chosen)
+        if unanswered(best, s, foreign, no_number):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, answered=False)
             yield out.answer.answer

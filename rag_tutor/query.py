@@ -464,6 +464,14 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
     "example": r"(?i)\b(?:for example|for instance|such as|e\.g\.|including|like)\b",
     "comparison": r"(?i)\b(?:while|whereas|unlike|compared|than|instead|rather|both|differ\w*)\b",
 }.items()}
+# A question after an amount ("how many layers", "what learning rate"), and a sentence giving one: digits that are no
+# year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of").
+_NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
+                           r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)\b|"
+                           r"\bwhich value\b", re.I)
+NUMBER_SHAPE = re.compile(r"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
+                          r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
+                          r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b", re.I)
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
 SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
@@ -499,6 +507,7 @@ class Query:
     asks: str = "other"  # the first kind in ASKS that matches
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
     asks_sources: bool = False  # asks who or when, or for a paper or something to read
+    asks_number: bool = False  # asks for an amount, which a sentence without a number (NUMBER_SHAPE) does not give
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -568,6 +577,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
+        asks_number=bool(_NUMBER_ASKED.search(asked)),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown,
         term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(
@@ -635,7 +645,8 @@ RULES: tuple[Rule, ...] = (
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
     Rule("decline_unanswered", "a question whose closest passages hold no sentence the sentence ranker thinks "
-                               "more likely than not to answer it is declined, saying so"),
+                               "more likely than not to answer it, or one asking for an amount whose chosen "
+                               "sentences give no number, is declined, saying so"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

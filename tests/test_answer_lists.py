@@ -54,3 +54,5 @@ def test_a_question_is_unanswered_only_when_the_best_sentence_is_below_even_odds
     assert not unanswered(None, on)  # no sentence ranker: no such judgement
     assert not unanswered(-0.5, Settings(decline_unanswered=False))
     assert not unanswered(-0.5, on, foreign_share=0.6)  # mostly words no document uses: the ranker can't judge
+    assert unanswered(2.0, on, no_number=True)  # an amount asked, and no chosen sentence gives a number
+    assert not unanswered(2.0, Settings(decline_unanswered=False), no_number=True)

@@ -166,6 +166,33 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
     assert ANSWER_SHAPES[kind].search(has) and not ANSWER_SHAPES[kind].search(lacks)
 
 
+@pytest.mark.parametrize("question,asks_number", [
+    ("How many invertible layers does a flow stack?", True),
+    ("What learning rate do flows train with?", True),
+    ("how big is a beam in beam search", True),
+    ("Which value of the beam width is usual?", True),
+    ("How does beam search keep several candidates?", False),
+    ("Which layers make a flow invertible?", False),
+])
+def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
+    assert understand(question, [], VOCABULARY, SETTINGS).asks_number is asks_number
+
+
+@pytest.mark.parametrize("sentence,number", [
+    ("A flow stacks 12 coupling layers.", True),
+    ("The beam keeps 0.5 of the mass.", True),
+    ("Beam widths of four or five are common.", True),
+    ("Hundreds of layers are rare.", True),
+    ("A latent of 64x64 cells.", True),
+    ("Dinh and colleagues proposed early flows in 2014.", False),  # a year is no amount
+    ("One of the layers is invertible.", False),
+])
+def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
+    from rag_tutor.query import NUMBER_SHAPE
+
+    assert bool(NUMBER_SHAPE.search(sentence)) is number
+
+
 # A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
 TALK = ["What are normalizing flows?", "Why can normalizing flows compute exact likelihoods?", "Who proposed them?"]
 ALONE = [
