@@ -129,6 +129,11 @@ _NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) yo
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 
 
+# Where a second question joined to a first begins: ", and where do they sit", " and what is it built on".
+_SECOND_QUESTION = re.compile(r",?\s+(?:and|or)\s+(?=(?:what|how|why|where|which|who|whom|whose|when|does|do|did|is|"
+                              r"are|was|were|can|could|should)\b)|,\s*(?:and|or)\s+", re.I)
+
+
 def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     """What an earlier question was about: the longest course term it names ("Why are diffusion models
     so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
@@ -136,6 +141,10 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     text = turn.strip().rstrip("?.! ")
     m = _ASKS.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
+    # "What is DPO, and does it need a reward model?": the thing named, not a term of the second question
+    head, *second = _SECOND_QUESTION.split(subject, 1) if subject and _NAMES_A_THING.match(text) else [subject]
+    if second:
+        subject, turn = head, text[:m.end()] + head
     # "How does it work for audio?" has no subject of its own: the one before it does.
     subject = subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
     if names is not None:

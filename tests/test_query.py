@@ -254,6 +254,19 @@ def test_an_earlier_turn_whose_subject_is_a_pronoun_hands_over_to_the_one_before
     assert understand("Can it be fooled?", talk, VOCABULARY, SETTINGS).resolved == "Can beam search be fooled?"
 
 
+@pytest.mark.parametrize("talk, question, resolved", [
+    # the first turn asks two things; the thing it names is the subject, not a term of its second question
+    (["What is the Zorblax decoder, and does it use beam search?", "Is it older than perplexity?"], "Who made it?",
+     "Who made the Zorblax decoder?"),
+    (["What are coupling stacks and how do they relate to beam search?", "Do they need perplexity?"],
+     "Who made them?", "Who made coupling stacks?"),
+    (["What is beam search, and how does a normalizing flow differ?", "Does it keep several sequences?"],
+     "Who made it?", "Who made beam search?"),
+])
+def test_the_subject_of_a_turn_asking_two_things_is_the_thing_it_names_first(talk, question, resolved):
+    assert understand(question, talk, VOCABULARY, SETTINGS).resolved == resolved
+
+
 @pytest.mark.parametrize("question, resolved", [
     ("How was the first one trained?", "How was beam search trained?"),
     ("Is the former slower?", "Is beam search slower?"),
