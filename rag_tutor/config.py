@@ -251,6 +251,7 @@ class Settings:
     # The same test for who (a person's name) and when (a year) declined no more out-of-scope questions and lost 2
     # right answers (wide, train): not kept.
     decline_unanswered: bool = True
+    spell_out_abbreviations: bool = True
     answer_min_score: float = 0.0
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.

@@ -443,6 +443,57 @@ class Vocabulary:
         """Names in the question that no document of the index mentions."""
         return [name for name in names_in(question) if not self.mentions(name)]
 
+    @cached_property
+    def long_forms(self) -> dict[str, tuple[re.Pattern, str]]:
+        """Each abbreviation the documents spell out, the first time they do ("large language model (LLM)",
+        "Low-Rank Adaptation (LoRA)": the capitals are the initials of the words before it, linking words aside):
+        the pattern that finds it in a question (any case, unless the documents use it as an ordinary word) and
+        what it stands for."""
+        text = " ".join(c.text for c in self.chunks)
+        ordinary = ordinary_words(self.chunks)
+        found: dict[str, tuple[re.Pattern, str]] = {}
+
+        def initials(words: list[str]) -> str:
+            return "".join(w[0].upper() for w in words if w.lower() not in _LINKING)
+
+        def add(abbr: str, long: str) -> None:
+            if abbr.endswith("s") and is_abbreviation(abbr[:-1]):  # "GANs": the singular, spelt out singular
+                abbr, long = abbr[:-1], re.sub(r"s$", "", long)
+            if abbr not in found:
+                flags = 0 if abbr.lower() in ordinary else re.I
+                found[abbr] = (re.compile(rf"\b{re.escape(abbr)}(s?)\b", flags), long)
+
+        for m in re.finditer(r"\b([A-Z][A-Za-z]{1,7})\s+\(([A-Za-z][A-Za-z -]{4,80})\)|\(([A-Z][A-Za-z]{1,7})\)", text):
+            abbr = m.group(1) or m.group(3)
+            capitals = "".join(ch for ch in abbr if ch.isupper())
+            if len(capitals) < 2 or not is_abbreviation(abbr):
+                continue
+            if m.group(1):  # "LoRA (Low-Rank Adaptation)"
+                words = re.findall(r"[A-Za-z]+", m.group(2))
+                if initials(words) == capitals.rstrip("S") or initials(words) == capitals:
+                    add(abbr, m.group(2).strip())
+                continue
+            # "large language model (LLM)": the fewest words before it whose initials are the capitals
+            before = text[max(0, m.start() - 120):m.start()]
+            words = list(re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)*", before))
+            for k in range(1, min(len(words), 2 * len(capitals)) + 1):
+                span = words[-k:]
+                parts = [p for w in span for p in w.group(0).split("-")]
+                if (initials(parts) in (capitals, capitals.rstrip("S")) and span[0].group(0).lower() not in _LINKING
+                        and not re.search(r"[^\w\s-]", before[span[0].start():])):
+                    add(abbr, before[span[0].start():].strip())
+                    break
+        return found
+
+    def spell_out(self, text: str) -> str:
+        """The text with each abbreviation the documents spell out followed by what it stands for ("why do LLMs
+        hallucinate?" -> "why do LLMs (large language models) hallucinate?"): the small embedder places a bare
+        abbreviation far from the passages that spell it out."""
+        for pattern, long in self.long_forms.values():
+            if long.lower() not in text.lower():
+                text = pattern.sub(lambda m: f"{m.group(0)} ({long}{m.group(1)})", text)
+        return text
+
     def course_terms(self, text: str) -> list[str]:
         return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
 
@@ -513,6 +564,7 @@ class Query:
     uses_history: bool = False  # it points back to them
     resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
     search_text: str = ""  # what is searched: resolved, else text and earlier turns, else text
+    spelt_out: str = ""  # text with its abbreviations spelt out: also tried for how close the course comes to it
     asks: str = "other"  # the first kind in ASKS that matches
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
     asks_sources: bool = False  # asks who or when, or for a paper or something to read
@@ -528,6 +580,7 @@ class Query:
 
     def __post_init__(self) -> None:
         self.search_text = self.search_text or self.text
+        self.spelt_out = self.spelt_out or self.text
 
     @property
     def asked(self) -> str:
@@ -582,6 +635,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     terms = vocabulary.course_terms(search_text)
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
+        spelt_out=vocabulary.spell_out(text) if settings.spell_out_abbreviations else text,
         asks=asks,
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
@@ -649,6 +703,9 @@ RULES: tuple[Rule, ...] = (
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
                                 "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
                                 "wording is far from every passage"),
+    Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
+                                    "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "
+                                    "(Large language models)\"), so that a bare abbreviation does not get it declined"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),

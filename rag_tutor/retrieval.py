@@ -201,9 +201,13 @@ class Retriever:
         s = self.settings
         vector_q = self.query_vector(query.text)
         dense_q = self._dense(vector_q)
+        # the small embedder places a bare abbreviation far from everything ("why do LLMs ...?"): how close the
+        # course comes to the question is the better of it as typed and spelt out (spell_out_abbreviations)
+        close_q = (np.maximum(dense_q, self._dense(self.query_vector(query.spelt_out)))
+                   if query.spelt_out != query.text else dense_q)
         vector_h = dense_h = None
         if (not query.uses_history and query.history and s.resolve_follow_ups
-                and float(dense_q.max()) < s.decline_threshold):
+                and float(close_q.max()) < s.decline_threshold):
             # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
             again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
@@ -217,7 +221,7 @@ class Retriever:
         fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
         fused += self._rrf(bm25_q, s.bm25_weight, s.rrf_k, True)
         if not query.uses_history:
-            return FirstStage(query, fused, dense_q, dense_q, bm25_q, vector_q)
+            return FirstStage(query, fused, close_q, dense_q, bm25_q, vector_q)
         if vector_h is None:  # set together with dense_h
             vector_h = self.query_vector(query.search_text)
             dense_h = self._dense(vector_h)
@@ -226,7 +230,7 @@ class Retriever:
         fused *= 1.0 - s.history_weight
         fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)
         fused += s.history_weight * self._rrf(bm25_h, s.bm25_weight, s.rrf_k, True)
-        return FirstStage(query, fused, np.maximum(dense_q, dense_h), dense_h, bm25_h, vector_h)
+        return FirstStage(query, fused, np.maximum(close_q, dense_h), dense_h, bm25_h, vector_h)
 
     def retrieve(self, query: Query | str, k: int | None = None, history: list[str] | None = None) -> RetrievalResult:
         """The k passages for a question (a ``Query``, or its text and the earlier turns), with the rules of
