@@ -397,3 +397,21 @@ def test_a_name_in_a_sentence_instructing_the_model_is_no_unknown_name_of_the_qu
 ])
 def test_a_pronoun_after_a_turn_that_used_one_stands_for_the_same_thing(history, resolved):
     assert understand("When was it proposed?", history, VOCABULARY, SETTINGS).resolved == resolved
+
+
+def test_an_abbreviation_the_documents_spell_out_is_spelt_out_for_the_closeness_check():
+    chunks = [Chunk("a#0", "corpus/a.md", "Models", "Kinds", "models",
+                    "A large language model (LLM) predicts the next token. Low-Rank Adaptation (LoRA) trains small "
+                    "matrices. LoRA (Low-Rank Adaptation) again. A clip (CLIP) of audio is no spelling out."),
+              Chunk("a#1", "corpus/a.md", "Models", "Words", "models", "An audio clip is short.")]
+    vocabulary = Vocabulary(chunks)
+    assert {k: long for k, (_, long) in vocabulary.long_forms.items()} == {
+        "LLM": "large language model", "LoRA": "Low-Rank Adaptation"}
+    assert vocabulary.spell_out("why do LLMs drift?") == "why do LLMs (large language models) drift?"
+    assert vocabulary.spell_out("what does lora train") == "what does lora (Low-Rank Adaptation) train"
+    assert vocabulary.spell_out("Is a large language model an LLM?") == "Is a large language model an LLM?"
+    query = understand("why do LLMs drift?", [], vocabulary, SETTINGS)
+    assert query.text == "why do LLMs drift?" and query.search_text == query.text  # searched as typed
+    assert query.spelt_out == "why do LLMs (large language models) drift?"
+    off = understand("why do LLMs drift?", [], vocabulary, without(SETTINGS, "spell_out_abbreviations"))
+    assert off.spelt_out == off.text

@@ -225,3 +225,16 @@ def test_the_learned_passage_ranker_reorders_only_the_first_stages_best(course_r
                     retriever.settings.with_overrides(learned_passage_ranker=False))
     assert off.passage_ranker is None
     assert off.learned_order(stage, stage.fused) is stage.fused
+
+
+def test_a_bare_abbreviation_does_not_make_a_question_look_off_topic(course_retriever):
+    from rag_tutor.query import without
+    from rag_tutor.retrieval import Retriever
+
+    question = "why do LLMs hallucinate?"
+    spelt = course_retriever.retrieve(question)
+    assert spelt.query.spelt_out != question and spelt.top_similarity >= course_retriever.settings.decline_threshold
+    typed = Retriever(course_retriever.index, course_retriever.embedder,
+                      without(course_retriever.settings, "spell_out_abbreviations")).retrieve(question)
+    assert typed.top_similarity < spelt.top_similarity
+    assert [p.chunk_id for p in typed.passages] == [p.chunk_id for p in spelt.passages]  # rankings unchanged
