@@ -483,6 +483,12 @@ class Tutor:
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
+        if query.defined_entry is not None and query.asks == "definition":
+            # definition_entry_first: "What's a GAN?" opens with the GAN's entry, not the entry of a GAN variant
+            entry_id = self.retriever.index.chunks[query.defined_entry].id
+            entry = next((t for t in scored if t[1].chosen.context.passage.chunk_id == entry_id), None)
+            if entry is not None:
+                scored = [entry] + [t for t in scored if t is not entry]
         chosen = [c for _, c in scored[:1]]
         for score, extra in scored[1:]:
             if len(chosen) == n_sentences or (self.ranker is not None and score < s.answer_extra_min_score):

@@ -706,7 +706,8 @@ RULES: tuple[Rule, ...] = (
     Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
                                     "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),
-    Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage"),
+    Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage, and "
+                                   "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),

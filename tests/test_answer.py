@@ -192,6 +192,11 @@ def test_a_question_naming_something_no_document_mentions_is_declined_and_says_s
     assert canyon.declined and "It never mentions Grand Canyon." in canyon.answer  # one name, not two
 
 
+def test_a_definition_question_opens_with_its_terms_glossary_entry(tutor):
+    answer = tutor.ask("What's a GAN?")
+    assert answer.answer.startswith("Generative adversarial network (GAN):")  # not a GAN variant's entry
+
+
 def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_is_off(tutor):
     from dataclasses import replace
 
