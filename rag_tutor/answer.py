@@ -27,6 +27,7 @@ from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence
 
 DECLINE = "The course material doesn't cover this."
 NOT_ANSWERED = "The course material doesn't answer this: its closest sentences are about something else."
+NO_NUMBER = "The course material doesn't give that number: its closest sentences have none."
 
 SYSTEM = (
     "You are a tutor for a course on generative AI. Answer the learner's question in 2 to 4 short sentences, "
@@ -533,15 +534,15 @@ class Tutor:
     # ------------------------------------------------------------ the public calls
 
     def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = (),
-                answered: bool = True) -> Answer:
-        """Not answered, with the closest topics. ``answered=False``: passages are close, but no sentence of them
-        answers (``unanswered``)."""
+                why: str = DECLINE) -> Answer:
+        """Not answered, with the closest topics. ``why``: DECLINE (nothing close), or NOT_ANSWERED / NO_NUMBER
+        (passages are close, but no sentence of them answers: ``unanswered``)."""
         topics: list[str] = []
         for p in result.passages:
             if p.title not in topics and p.topic != "glossary":
                 topics.append(p.title)
         topics = topics[:3]
-        text = DECLINE if answered else NOT_ANSWERED
+        text = why
         if unknown:
             unknown = joined_names(unknown, question)
             named = ", ".join(unknown[:-1]) + (" or " if len(unknown) > 1 else "") + unknown[-1]
@@ -622,7 +623,7 @@ class Tutor:
         no_number = query.asks_number and not any(NUMBER_SHAPE.search(c.sentence) for c in chosen)
         if unanswered(best, s, foreign, no_number):
             timings["total_s"] = time.perf_counter() - started
-            out.answer = self.decline(question, result, timings, answered=False)
+            out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED)
             yield out.answer.answer
             return
         if s.writer == "selector" or not s.generate:

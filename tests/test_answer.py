@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag_tutor.answer import DECLINE, NOT_ANSWERED, Context, Tutor, build_messages, sanitize
+from rag_tutor.answer import DECLINE, NO_NUMBER, NOT_ANSWERED, Context, Tutor, build_messages, sanitize
 from rag_tutor.retrieval import Passage
 
 pytestmark = pytest.mark.model
@@ -208,6 +208,16 @@ def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_
     assert answer.declined and answer.citations == [] and answer.answer.startswith(NOT_ANSWERED)
     assert answer.suggestions  # the closest topics, as with any decline
     off = Tutor(replace(strict.settings, decline_unanswered=False), retriever=tutor.retriever)
+    assert not off.ask(question).declined
+
+
+def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
+    from dataclasses import replace
+
+    question = "What learning rate should a GAN discriminator use?"
+    answer = tutor.ask(question)
+    assert answer.declined and answer.answer.startswith(NO_NUMBER) and answer.citations == []
+    off = Tutor(replace(tutor.settings, decline_unanswered=False), retriever=tutor.retriever)
     assert not off.ask(question).declined
 
 
