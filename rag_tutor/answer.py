@@ -26,8 +26,9 @@ from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
 DECLINE = "The course material doesn't cover this."
-NOT_ANSWERED = "The course material doesn't answer this: its closest sentences are about something else."
-NO_NUMBER = "The course material doesn't give that number: its closest sentences have none."
+NOT_ANSWERED = "The course material doesn't seem to answer this directly."
+NO_NUMBER = "The course material doesn't give that number."
+CLOSEST = "The closest it comes:"
 
 SYSTEM = (
     "You are a tutor for a course on generative AI. Answer the learner's question in 2 to 4 short sentences, "
@@ -534,9 +535,11 @@ class Tutor:
     # ------------------------------------------------------------ the public calls
 
     def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = (),
-                why: str = DECLINE) -> Answer:
+                why: str = DECLINE, closest: list[Chosen] = ()) -> Answer:
         """Not answered, with the closest topics. ``why``: DECLINE (nothing close), or NOT_ANSWERED / NO_NUMBER
-        (passages are close, but no sentence of them answers: ``unanswered``)."""
+        (passages are close, but no sentence of them is judged to answer: ``unanswered``); then ``closest``, the
+        sentence that comes nearest, is shown with its citation: the judgement can be wrong, and the learner can
+        read the passage and decide."""
         topics: list[str] = []
         for p in result.passages:
             if p.title not in topics and p.topic != "glossary":
@@ -547,10 +550,13 @@ class Tutor:
             unknown = joined_names(unknown, question)
             named = ", ".join(unknown[:-1]) + (" or " if len(unknown) > 1 else "") + unknown[-1]
             text += f" It never mentions {named}."
+        numbering = Numbering()
+        if closest:
+            text += f" {CLOSEST} " + cited(list(closest), numbering)
         if topics:
             text += " The closest topics in the course are: " + "; ".join(topics) + "."
-        return Answer(question, text, True, [], result.passages, timings, "declined", notices=result.notices,
-                      suggestions=topics)
+        return Answer(question, text, True, numbering.citations, result.passages, timings, "declined",
+                      notices=result.notices, suggestions=topics)
 
     def stream(self, question: str, history: list[str] | None = None) -> AnswerStream:
         """Stream the model's text as it is generated; the verified Answer is on ``.answer`` at the end."""
@@ -623,7 +629,8 @@ class Tutor:
         no_number = query.asks_number and not any(NUMBER_SHAPE.search(c.sentence) for c in chosen)
         if unanswered(best, s, foreign, no_number):
             timings["total_s"] = time.perf_counter() - started
-            out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED)
+            out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,
+                                      closest=chosen[:1])
             yield out.answer.answer
             return
         if s.writer == "selector" or not s.generate:

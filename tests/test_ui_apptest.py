@@ -341,6 +341,22 @@ def test_an_off_topic_question_is_declined_with_topic_buttons(app_env, course_in
 
 
 @pytest.mark.model
+def test_a_decline_for_close_passages_shows_the_closest_sentence_and_its_source(app_env, course_index):
+    from rag_tutor.answer import CLOSEST, NO_NUMBER
+
+    app_env(index_dir=course_index.index_dir)
+    at = new_app()
+    at.session_state["use_adapter"] = False
+    at.run(timeout=ANSWER_TIMEOUT)
+    at.chat_input[0].set_value("What learning rate should a GAN discriminator use?").run(timeout=ANSWER_TIMEOUT)
+    answer = at.session_state["chat_turns"][-1]["answer"]
+    assert answer.declined and answer.answer.startswith(f"{NO_NUMBER} {CLOSEST}") and len(answer.citations) == 1
+    reply = assistant_turns(at)[-1]
+    assert [e.label for e in reply.expander][0].startswith(r"\[1\] ")  # the passage, to judge for oneself
+    assert any(b.key.startswith("suggest-") for b in reply.button)
+
+
+@pytest.mark.model
 def test_a_quiz_is_answered_by_radio_and_by_typing_and_scored(app_env, course_index):
     app_env(index_dir=course_index.index_dir)
     at = new_app().run(timeout=ANSWER_TIMEOUT)

@@ -45,6 +45,15 @@ def answer_topic(answer) -> str | None:
     return answer.citations[0].section if answer.citations else None
 
 
+def sources(answer, anchor: str) -> None:
+    """The passages an answer cites, each with the quoted sentences marked."""
+    if answer.citations:
+        st.caption(f"**Sources** · {len(answer.citations)} passage(s) from the course")
+        for c in answer.citations:
+            common.render_source(c.title, c.section, c.source, c.text, c.quotes or c.quote, n=c.n,
+                                 anchor=f"{anchor}-{c.n}")
+
+
 def answer_body(turn: dict) -> None:
     answer = turn["answer"]
     for notice in answer.notices:
@@ -52,6 +61,8 @@ def answer_body(turn: dict) -> None:
     anchor = f"src-{turn['id']}"
     st.markdown(common.cited_markdown(common.md(answer.answer), anchor, [c.n for c in answer.citations]))
     if answer.declined:
+        # a decline for close passages that do not answer shows the nearest sentence's passage, to judge for oneself
+        sources(answer, anchor)
         if answer.suggestions:
             st.caption("Closest topics in the course:")
             cols = st.columns(len(answer.suggestions))
@@ -62,11 +73,7 @@ def answer_body(turn: dict) -> None:
     if answer.mode == "extractive":
         st.caption("The model's own wording could not be checked against the course, so this answer quotes the "
                    "most relevant sentences instead.")
-    if answer.citations:
-        st.caption(f"**Sources** · {len(answer.citations)} passage(s) from the course")
-        for c in answer.citations:
-            common.render_source(c.title, c.section, c.source, c.text, c.quotes or c.quote, n=c.n,
-                                 anchor=f"{anchor}-{c.n}")
+    sources(answer, anchor)
     topic = answer_topic(answer)
     if topic:
         left, right, rest = st.columns([1, 1, 1.2])
