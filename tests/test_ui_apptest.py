@@ -328,14 +328,19 @@ def test_chat_turn_streams_a_real_answer_with_its_sources(app_env, course_index)
     assert any("<mark" in h.proto.body for h in reply.get("html"))
 
 
-@pytest.mark.model
-def test_an_off_topic_question_is_declined_with_topic_buttons(app_env, course_index):
+def asked_without_adapter(app_env, course_index, question: str):
+    """A fresh chat asked one question; its answer and the assistant's turn as shown."""
     app_env(index_dir=course_index.index_dir)
     at = new_app()
     at.session_state["use_adapter"] = False
     at.run(timeout=ANSWER_TIMEOUT)
-    at.chat_input[0].set_value("What is the capital of France?").run(timeout=ANSWER_TIMEOUT)
-    reply = assistant_turns(at)[-1]
+    at.chat_input[0].set_value(question).run(timeout=ANSWER_TIMEOUT)
+    return at.session_state["chat_turns"][-1]["answer"], assistant_turns(at)[-1]
+
+
+@pytest.mark.model
+def test_an_off_topic_question_is_declined_with_topic_buttons(app_env, course_index):
+    _, reply = asked_without_adapter(app_env, course_index, "What is the capital of France?")
     assert any("doesn't cover this" in m.value for m in reply.markdown)
     assert reply.button and all(b.key.startswith("suggest-") for b in reply.button)
 
@@ -344,14 +349,8 @@ def test_an_off_topic_question_is_declined_with_topic_buttons(app_env, course_in
 def test_a_decline_for_close_passages_shows_the_closest_sentence_and_its_source(app_env, course_index):
     from rag_tutor.answer import CLOSEST, NO_NUMBER
 
-    app_env(index_dir=course_index.index_dir)
-    at = new_app()
-    at.session_state["use_adapter"] = False
-    at.run(timeout=ANSWER_TIMEOUT)
-    at.chat_input[0].set_value("What learning rate should a GAN discriminator use?").run(timeout=ANSWER_TIMEOUT)
-    answer = at.session_state["chat_turns"][-1]["answer"]
+    answer, reply = asked_without_adapter(app_env, course_index, "What learning rate should a GAN discriminator use?")
     assert answer.declined and answer.answer.startswith(f"{NO_NUMBER} {CLOSEST}") and len(answer.citations) == 1
-    reply = assistant_turns(at)[-1]
     assert [e.label for e in reply.expander][0].startswith(r"\[1\] ")  # the passage, to judge for oneself
     assert any(b.key.startswith("suggest-") for b in reply.button)
 
