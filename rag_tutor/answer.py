@@ -478,13 +478,14 @@ class Tutor:
         """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
         reading order, each only if the learned ranker scores it at least ``answer_extra_min_score``. A sentence that
         repeats one already chosen (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its
-        list."""
+        list. Also the best candidate's score, which ``unanswered`` judges (None without the learned ranker)."""
         s = self.settings
         candidates = self.candidates(query, contexts)
         scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
+        best = scored[0][0] if scored and self.ranker is not None else None  # before the entry below is put first
         if query.defined_entry is not None and query.asks == "definition":
             # definition_entry_first: "What's a GAN?" opens with the GAN's entry, not the entry of a GAN variant
             entry_id = self.retriever.index.chunks[query.defined_entry].id
@@ -501,7 +502,6 @@ class Tutor:
                     and extra.group not in {c.group for c in chosen}):
                 chosen.append(extra)
         chosen = chosen[:1] + sorted(chosen[1:], key=lambda c: (c.chosen.context.n, c.position))
-        best = scored[0][0] if scored and self.ranker is not None else None
         return [c.chosen for c in chosen], best
 
     def extractive(self, query: Query, contexts: list[Context]) -> tuple[str, list[Citation]]:
@@ -607,7 +607,7 @@ class Tutor:
         s = self.settings
         started = time.perf_counter()
         query = self.retriever.understand(question, history)  # raises on an empty question
-        typed, question = question, query.text  # as typed, and with misspellings read as the course's words
+        question = query.text
         result = self.retrieve(query)
         query = result.query  # a question too weak alone may have been taken as a follow-up
         timings = {"retrieve_s": time.perf_counter() - started, "first_token_s": None, "total_s": None,
@@ -625,9 +625,8 @@ class Tutor:
             return
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
-        foreign = len(self.retriever.vocabulary.foreign_words(typed)) / (len(keyword_tokens(typed)) or 1)
         no_number = query.asks_number and not any(NUMBER_SHAPE.search(c.sentence) for c in chosen)
-        if unanswered(best, s, foreign, no_number):
+        if unanswered(best, s, query.foreign_share, no_number):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,
                                       closest=chosen[:1])

@@ -572,6 +572,8 @@ class Query:
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
+    # the share of the question's keywords, as typed, that no document uses (most of them: another language)
+    foreign_share: float = 0.0
     notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
     # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
     continues_course: bool = False
@@ -595,7 +597,10 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     ``weak_alone``: the retriever found nothing close enough for the question by itself (it would be declined in a
     fresh chat). Then a question in the course's own words ("what do you lose by raising that weight?") is taken as
     pointing back too, even without a pronoun: in a conversation, that is what such a question usually does."""
+    from .index import keyword_tokens
+
     text, notices = clean_question(question, settings.max_question_chars)
+    foreign_share = len(vocabulary.foreign_words(text)) / (len(keyword_tokens(text)) or 1)  # before respelling
     if settings.respell_questions:
         fixes = vocabulary.respell(text)
         if fixes:
@@ -642,7 +647,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         asks_number=bool(_NUMBER_ASKED.search(asked)),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
-        course_terms=terms, unknown_names=unknown,
+        course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(
             asked, terms or named_things(asked, vocabulary)),
         notices=notices, continues_course=continues_course)

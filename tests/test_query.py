@@ -415,3 +415,9 @@ def test_an_abbreviation_the_documents_spell_out_is_spelt_out_for_the_closeness_
     assert query.spelt_out == "why do LLMs (large language models) drift?"
     off = understand("why do LLMs drift?", [], vocabulary, without(SETTINGS, "spell_out_abbreviations"))
     assert off.spelt_out == off.text
+
+
+def test_a_question_mostly_in_words_no_document_uses_is_told_apart_before_respelling():
+    spanish = understand("¿Cómo funcionan los flujos normalizadores?", [], VOCABULARY, SETTINGS)
+    assert spanish.foreign_share >= 0.5
+    assert understand("Why are normalizing flows invertible?", [], VOCABULARY, SETTINGS).foreign_share < 0.5
