@@ -392,7 +392,7 @@ class Tutor:
         items as one sentence, if that sentence has at most ``answer_list_words`` words; a list item that is no
         sentence of its own reads with its lead-in."""
         s = self.settings
-        qvec = self.retriever.query_vector(query.search_text)
+        qvec = self.retriever.query_vector(query.plain)
         shape = answer_shape(query, s)
         out: list[Candidate] = []
         for ctx in contexts[:s.answer_passages]:
@@ -400,10 +400,10 @@ class Tutor:
             blocks = list_blocks(ctx.passage.text, sents) if s.answer_list_words else {}
             lead_of = {j: i for i, items in blocks.items() for j in items}
             found = [(sim, pos, sent, (sent,)) for sim, pos, sent in
-                     self.closest(query.search_text, qvec, ctx.passage.text, s.extract_candidates or len(sents),
+                     self.closest(query.plain, qvec, ctx.passage.text, s.extract_candidates or len(sents),
                                   informative)]
             if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
-                for sim, pos, _ in self.closest(query.search_text, qvec, ctx.passage.text, len(sents)):
+                for sim, pos, _ in self.closest(query.plain, qvec, ctx.passage.text, len(sents)):
                     if pos in blocks:
                         parts = (sents[pos], *(sents[j] for j in blocks[pos]))
                         whole = list_sentence(parts[0], list(parts[1:]))
@@ -451,14 +451,14 @@ class Tutor:
         if matcher is None:
             return [c.similarity for c in candidates]
         texts = [self.scored_text(c) for c in candidates]
-        return [float(v) for v in matcher.similarities(query.search_text, texts)]
+        return [float(v) for v in matcher.similarities(query.plain, texts)]
 
     def feature_rows(self, query: Query, candidates: list[Candidate],
                      matched: list[float] | None = None) -> list[list[float]]:
         """The learned sentence ranker's features of each candidate (``matched``: the matcher's cosines, given when
         training the ranker on cosines of matchers that did not see the question)."""
         best = max((c.similarity for c in candidates), default=0.0)
-        asked = set(keyword_tokens(query.search_text))
+        asked = set(keyword_tokens(query.plain))
         rarity = self.retriever.keyword_rarity
         matched = self.matched(query, candidates) if matched is None else matched
         best_matched = max(matched, default=0.0)

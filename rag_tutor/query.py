@@ -579,9 +579,11 @@ class Query:
     continues_course: bool = False
     # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope)
     term_fact: bool = False
+    plain: str = ""  # search_text without conversational filler (plain_questions): what answer sentences are scored on
 
     def __post_init__(self) -> None:
         self.search_text = self.search_text or self.text
+        self.plain = self.plain or self.search_text
         self.spelt_out = self.spelt_out or self.text
 
     @property
@@ -650,7 +652,27 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(
             asked, terms or named_things(asked, vocabulary)),
-        notices=notices, continues_course=continues_course)
+        notices=notices, continues_course=continues_course,
+        plain=plain_question(search_text) if settings.plain_questions else search_text)
+
+
+# Words that colour a question without saying what it asks ("How do X actually work?"); not "just" or "simply",
+# which often do ("Is it simply copying its training data?").
+_FILLER = re.compile(r"\b(?:actually|really|basically|exactly|even|kind of|sort of|in the first place|at all|"
+                     r"anyway|literally|honestly)\b\s*", re.I)
+# A request to the tutor ("can you explain X"), and the asker inside a question ("why would I pick X", "how many
+# would we need"); not a question that opens with it ("Can I trust X?" asks whether).
+_ASKER = re.compile(r"\b(?:can|could|would|will) you\b|(?<=\w )(?:would|should|do|does|can|could|might|will|shall|did)\s+"
+                    r"(?:i|we)\b", re.I)
+
+
+def plain_question(text: str) -> str:
+    """A question without conversational filler, for scoring answer sentences against (plain_questions): "why
+    would I pick X" -> "why pick X". The learned sentence ranker scored the sentence answering the first at log-odds
+    -0.1 and the second at 0.7: the asker's words pull MiniLM's vector and the keyword shares away from the answer.
+    A question with fewer than two words left stays as it is."""
+    out = re.sub(r"[\s,]+([?.!]|$)", r"\1", " ".join(_ASKER.sub("", _FILLER.sub("", text)).split()))
+    return out if len(out.split()) >= 2 else text
 
 
 # The words of a question asking who made or when came something, besides the thing ("Who first proposed X?").
@@ -724,6 +746,8 @@ RULES: tuple[Rule, ...] = (
                                         "paper or something to read"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
+    Rule("plain_questions", "answer sentences are scored against the question without conversational filler "
+                            "(\"actually\", \"can you\", \"would I\"): \"why would I pick X\" as \"why pick X\""),
     Rule("respell_questions", "a lower-case word the course never uses and no English word is read as the course's "
                               "word one or two edits away (\"halucination\" as \"hallucination\"), saying so"),
     Rule("learned_passage_ranker", "the first stage's best passages are ordered by a ranker learned from questions "

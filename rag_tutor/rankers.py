@@ -278,7 +278,7 @@ def matcher_triplets(tutor, groups: Sequence[Group]) -> list:
         ranked = sorted(zip(group.candidates, group.labels), key=lambda t: -t[0].similarity)
         answers = list(dict.fromkeys(tutor.scored_text(c) for c, y in ranked if y))[:MATCHER_POSITIVES]
         others = [t for t in dict.fromkeys(tutor.scored_text(c) for c, y in ranked if not y) if t not in answers]
-        out += [Triplet(group.query.search_text, a, o) for a in answers for o in others[:MATCHER_NEGATIVES]]
+        out += [Triplet(group.query.plain, a, o) for a in answers for o in others[:MATCHER_NEGATIVES]]
     return out
 
 

@@ -213,6 +213,20 @@ def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_
     assert not off.ask(question).declined
 
 
+def test_the_askers_words_do_not_keep_the_answering_sentence_from_being_chosen(tutor):
+    from dataclasses import replace
+
+    from rag_tutor.retrieval import Retriever
+
+    question = "why would I pick a diffusion model over a GAN?"
+    answer = tutor.ask(question)
+    assert not answer.declined and answer.citations[0].source.endswith("06-generative-adversarial-networks.md")
+    # with "would I" in the scored text, the sentence ranker gave the same sentence log-odds below 0
+    settings = replace(tutor.settings, plain_questions=False)
+    off = Tutor(settings, retriever=Retriever(tutor.retriever.index, tutor.retriever.embedder, settings))
+    assert off.ask(question).declined
+
+
 def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
     from dataclasses import replace
 

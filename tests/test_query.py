@@ -6,7 +6,7 @@ import pytest
 
 from rag_tutor.chunking import Chunk
 from rag_tutor.config import load_settings
-from rag_tutor.query import RULES, Query, Vocabulary, too_far, understand, without
+from rag_tutor.query import RULES, Query, Vocabulary, plain_question, too_far, understand, without
 
 CHUNKS = [
     Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
@@ -421,3 +421,20 @@ def test_a_question_mostly_in_words_no_document_uses_is_told_apart_before_respel
     spanish = understand("¿Cómo funcionan los flujos normalizadores?", [], VOCABULARY, SETTINGS)
     assert spanish.foreign_share >= 0.5
     assert understand("Why are normalizing flows invertible?", [], VOCABULARY, SETTINGS).foreign_share < 0.5
+
+
+@pytest.mark.parametrize("question, plain", [
+    ("why would I choose beam search over sampling?", "why choose beam search over sampling?"),
+    ("How do flows actually compute exact likelihoods?", "How do flows compute exact likelihoods?"),
+    ("Can you explain perplexity in simple terms?", "explain perplexity in simple terms?"),
+    ("how many candidates should we keep in beam search", "how many candidates keep in beam search"),
+    ("what is perplexity, really?", "what is perplexity?"),
+    # a question that opens with the asker asks whether: kept
+    ("can I trust perplexity across tokenizers?", "can I trust perplexity across tokenizers?"),
+    ("Is beam search simply greedy decoding?", "Is beam search simply greedy decoding?"),
+    ("really?", "really?"),  # nothing would be left
+])
+def test_a_question_is_scored_without_its_conversational_filler(question, plain):
+    assert plain_question(question) == plain
+    assert understand(question, [], VOCABULARY, SETTINGS).plain == plain
+    assert understand(question, [], VOCABULARY, without(SETTINGS, "plain_questions")).plain == question
