@@ -184,7 +184,63 @@ def asked_again(question: str, history: list[str], names: re.Pattern | None = No
     at = turn.lower().find(subject.lower()) if subject else -1
     if at < 0 or subject.lower() == m.group("x").lower():
         return None
-    return turn[:at] + m.group("x") + turn[at + len(subject):]
+    return put_in(turn, at, at + len(subject), m.group("x"))
+
+
+def put_in(turn: str, start: int, end: int, thing: str) -> str:
+    """``turn`` with its characters start..end replaced by ``thing``, whose article goes when one (or a possessive)
+    is already there ("a VAE's encoder" with "the decoder" is "a VAE's decoder"), and so does its first word when
+    the word before is the same ("on text" with "on images" is "on images")."""
+    if re.search(r"(?:\b(?:the|a|an)|['’]s)\s+$", turn[:start], re.I):
+        thing = re.sub(r"^(?:the|a|an)\s+", "", thing, flags=re.I)
+    before = re.search(r"\b(\w+)\s+$", turn[:start])
+    first = thing.split(maxsplit=1)
+    if before and len(first) == 2 and first[0].lower() == before.group(1).lower():
+        thing = first[1]  # "conditioned on text" with "on images": "conditioned on images"
+    return turn[:start] + thing + turn[end:]
+
+
+# The words that ask, which an earlier question's parallel phrase never starts or ends with.
+_ASKING_WORDS = frozenset("what which who whom whose when where why how does do did is are was were can could should "
+                          "would will".split())
+PARALLEL_MAX_WORDS = 4  # the longest phrase of the earlier question that "and for X?" may stand for
+# Similarity = Callable[[str, list[str]], list[float]]: how alike a phrase is to each of several (MiniLM's cosine)
+
+
+def asked_in_parallel(question: str, history: list[str], similar, settings: Settings) -> str | None:
+    """An elliptical question naming something else ("and for audio?", "what about the decoder?") after a question
+    with a phrase of the same kind ("How does X generate images...?"): that question with the phrase replaced ("How
+    does X generate audio...?"). The phrase is the one of up to ``PARALLEL_MAX_WORDS`` words, not starting or ending
+    with a stopword or a word of asking, that ``similar`` rates closest to the new thing, if at least
+    ``parallel_min_similarity`` (below it, nothing is alike: "what about summaries?" after "What is BLEU?").
+    None for a new thing of more than ``parallel_max_words`` words, with a clause of its own, or a question of its
+    own ("and what are their weaknesses?")."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    m = _ASKED_AGAIN.match(question)
+    if similar is None or m is None or not history:
+        return None
+    x = m.group("x").strip()
+    if (not x or len(x.split()) > settings.parallel_max_words or re.search(r"[,;:]", x)
+            or x.split()[0].lower() in _ASKING_WORDS or _PRONOUN.search(x)):
+        return None  # "and what are their weaknesses?" is a question of its own
+    turn = history[-1].strip()
+    words = list(re.finditer(r"[\w'’-]+", turn))
+    outer = set(STOPWORDS_EN_PLUS) | _ASKING_WORDS
+    spans = [(words[i].start(), words[j - 1].end()) for i in range(len(words))
+             for j in range(i + 1, min(len(words), i + PARALLEL_MAX_WORDS) + 1)
+             if words[i].group(0).lower() not in outer and words[j - 1].group(0).lower() not in outer]
+    bare = re.sub(r"^(?:(?:on|in|to|at|by|of|from|into|about)\s+)?(?:(?:the|a|an)\s+)?", "", x, flags=re.I)
+    spans = [(a, b) for a, b in spans if turn[a:b].lower() != bare.lower()]
+    if not spans:
+        return None
+    scores = similar(bare, [turn[a:b] for a, b in spans])
+    # the closest; of two about as close (within 0.02), the shorter ("molecule", not "used for molecule")
+    best = max(scores)
+    a, b = min((span for span, score in zip(spans, scores) if score >= best - 0.02), key=lambda t: t[1] - t[0])
+    if best < settings.parallel_min_similarity:
+        return None
+    return put_in(turn, a, b, x)
 
 
 def _singular(pronoun: str) -> bool:
@@ -593,7 +649,7 @@ class Query:
 
 
 def understand(question: str, history: list[str] | None, vocabulary: Vocabulary, settings: Settings,
-               weak_alone: bool = False) -> Query:
+               weak_alone: bool = False, similar=None) -> Query:
     """Everything the pipeline needs to know about a question, worked out once.
 
     ``weak_alone``: the retriever found nothing close enough for the question by itself (it would be declined in a
@@ -629,6 +685,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         # the earlier turn, which would only lend it that turn's closeness to the course
         uses_history = False
     again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
+    if again is None and settings.resolve_follow_ups and settings.parallel_follow_ups and not foreign and not unknown:
+        again = asked_in_parallel(text, turns, similar, settings)
     if again:
         uses_history, resolved = True, again
     # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
@@ -725,6 +783,9 @@ RULES: tuple[Rule, ...] = (
                                "answerable with the earlier turn's subject, is searched and asked with that subject "
                                "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
                                "X); one with words no document uses is judged alone"),
+    Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for audio?\") asks the earlier "
+                                "question again with its closest phrase replaced by it (\"How does X generate images?\" "
+                                "-> \"How does X generate audio?\"), when the two are alike enough"),
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "

@@ -116,7 +116,12 @@ class Retriever:
         return self._reranker
 
     def understand(self, question: str, history: list[str] | None = None) -> Query:
-        return understand(question, history, self.vocabulary, self.settings)
+        return understand(question, history, self.vocabulary, self.settings, similar=self.similar)
+
+    def similar(self, text: str, phrases: list[str]) -> list[float]:
+        """MiniLM's cosine between a short text and each phrase (the query stage's ``similar``)."""
+        vectors = np.stack([self.query_vector(p) for p in phrases])
+        return (vectors @ self.query_vector(text)).tolist()
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a question's text, computed once: retrieval, the prompt's excerpts and the selector all
@@ -210,7 +215,7 @@ class Retriever:
                 and float(close_q.max()) < s.decline_threshold):
             # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
-            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True)
+            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True, similar=self.similar)
             if again.uses_history:
                 vector_h = self.query_vector(again.search_text)
                 dense_h = self._dense(vector_h)

@@ -6,7 +6,8 @@ import pytest
 
 from rag_tutor.chunking import Chunk
 from rag_tutor.config import load_settings
-from rag_tutor.query import RULES, Query, Vocabulary, plain_question, too_far, understand, without
+from rag_tutor.query import (RULES, Query, Vocabulary, asked_in_parallel, plain_question, too_far, understand,
+                             without)
 
 CHUNKS = [
     Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
@@ -438,3 +439,40 @@ def test_a_question_is_scored_without_its_conversational_filler(question, plain)
     assert plain_question(question) == plain
     assert understand(question, [], VOCABULARY, SETTINGS).plain == plain
     assert understand(question, [], VOCABULARY, without(SETTINGS, "plain_questions")).plain == question
+
+
+# a stand-in for MiniLM's cosine: words of one kind are alike
+KINDS = [{"images", "audio", "text", "video"}, {"encoder", "decoder"}, {"greedy", "beam"}, {"sequences", "tokens"}]
+
+
+def alike(text: str, phrases: list[str]) -> list[float]:
+    def score(phrase: str) -> float:
+        words = set(phrase.lower().split())
+        same = any(text.lower() in kind and words & kind for kind in KINDS)
+        return (0.6 if same else 0.05) - 0.01 * len(words)  # a longer phrase with the same word: a little less alike
+    return [score(p) for p in phrases]
+
+
+@pytest.mark.parametrize("question, turn, resolved", [
+    ("and for audio?", "How does beam search decode images?", "How does beam search decode audio?"),
+    ("What about the decoder?", "How large is the encoder of a flow?", "How large is the decoder of a flow?"),
+    ("and greedy?", "Why is beam search slow?", "Why is greedy search slow?"),
+    ("what about perplexity?", "Why is beam search slow?", None),  # nothing alike enough
+    ("and what are their drawbacks?", "How does beam search decode images?", None),  # a question of its own
+    ("and for audio, which flows are used?", "How does beam search decode images?", None),  # a clause of its own
+    ("Why is it slow?", "How does beam search decode images?", None),  # not elliptical
+    ("and the decoder?", "Why is a flow's encoder exact?", "Why is a flow's decoder exact?"),  # one article, not two
+    ("and on audio?", "Is beam search trained on text?", "Is beam search trained on audio?"),  # one "on", not two
+])
+def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
+    assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
+
+
+def test_a_parallel_follow_up_is_resolved_by_the_query_stage_unless_the_rule_is_off():
+    turn = "How does beam search rank sequences?"
+    on = understand("and for tokens?", [turn], VOCABULARY, SETTINGS, similar=alike)
+    assert on.uses_history and on.resolved == "How does beam search rank tokens?"
+    off = understand("and for tokens?", [turn], VOCABULARY, without(SETTINGS, "parallel_follow_ups"), similar=alike)
+    assert off.resolved != on.resolved
+    # a word no document uses keeps it alone, as in a fresh chat
+    assert not understand("and for sourdough?", [turn], VOCABULARY, SETTINGS, similar=alike).uses_history

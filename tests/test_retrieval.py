@@ -238,3 +238,18 @@ def test_a_bare_abbreviation_does_not_make_a_question_look_off_topic(course_retr
                       without(course_retriever.settings, "spell_out_abbreviations")).retrieve(question)
     assert typed.top_similarity < spelt.top_similarity
     assert [p.chunk_id for p in typed.passages] == [p.chunk_id for p in spelt.passages]  # rankings unchanged
+
+
+def test_an_elliptical_follow_up_is_asked_of_the_earlier_question_with_the_phrase_it_parallels(course_retriever):
+    from rag_tutor.query import without
+    from rag_tutor.retrieval import Retriever
+
+    turn = "Which metric is used to evaluate generated images?"
+    result = course_retriever.retrieve("and for text?", history=[turn])
+    assert result.query.resolved == "Which metric is used to evaluate generated text?"  # MiniLM: "text" ~ "images"
+    assert result.passages[0].source.endswith("16-evaluation-metrics.md")
+    off = Retriever(course_retriever.index, course_retriever.embedder,
+                    without(course_retriever.settings, "parallel_follow_ups")).retrieve("and for text?", history=[turn])
+    assert off.query.resolved != result.query.resolved
+    # something the course never mentions is not put in: it is judged alone
+    assert not course_retriever.retrieve("what about banana bread?", history=[turn]).query.uses_history
