@@ -68,6 +68,7 @@ SETS = {
     "chains": ROOT / "bench" / "data" / "chains_questions.jsonl",  # third turns whose pronoun means the first subject
     "nearmiss": ROOT / "bench" / "data" / "nearmiss_questions.jsonl",  # near misses and controls: choose here
     "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
+    "names_check": ROOT / "bench" / "data" / "names_check_questions.jsonl",  # names listed together: report only
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")

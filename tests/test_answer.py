@@ -227,6 +227,20 @@ def test_the_askers_words_do_not_keep_the_answering_sentence_from_being_chosen(t
     assert off.ask(question).declined
 
 
+def test_a_name_listed_with_a_known_one_is_answered_from_the_course_and_said_unknown(tutor):
+    from dataclasses import replace
+
+    from rag_tutor.retrieval import Retriever
+
+    question = "Did Vaswani and Polosukhin introduce the Transformer architecture?"
+    answer = tutor.ask(question)
+    assert not answer.declined and "Vaswani" in answer.answer
+    assert "The course never mentions Polosukhin." in answer.notices
+    settings = replace(tutor.settings, names_beside_known=False)
+    off = Tutor(settings, retriever=Retriever(tutor.retriever.index, tutor.retriever.embedder, settings))
+    assert off.ask(question).declined
+
+
 def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
     from dataclasses import replace
 

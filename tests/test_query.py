@@ -6,8 +6,8 @@ import pytest
 
 from rag_tutor.chunking import Chunk
 from rag_tutor.config import load_settings
-from rag_tutor.query import (RULES, Query, Vocabulary, asked_in_parallel, plain_question, too_far, understand,
-                             without)
+from rag_tutor.query import (RULES, Query, Vocabulary, asked_in_parallel, beside_known, plain_question, too_far,
+                             understand, without)
 
 CHUNKS = [
     Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
@@ -476,3 +476,27 @@ def test_a_parallel_follow_up_is_resolved_by_the_query_stage_unless_the_rule_is_
     assert off.resolved != on.resolved
     # a word no document uses keeps it alone, as in a fresh chat
     assert not understand("and for sourdough?", [turn], VOCABULARY, SETTINGS, similar=alike).uses_history
+
+
+@pytest.mark.parametrize("question, unknown, beside", [
+    ("Did Dinh and Zorblax propose the first flows?", ["Zorblax"], ["Zorblax"]),
+    ("Did Zorblax, Quux and Dinh propose flows?", ["Zorblax", "Quux"], ["Zorblax", "Quux"]),  # through each other
+    ("What did Dinh or Zorblax propose?", ["Zorblax"], ["Zorblax"]),
+    ("Can I run beam search in Zorblax?", ["Zorblax"], []),  # what it asks about: still unknown
+    ("Did Dinh work at Zorblax?", ["Zorblax"], []),  # not listed with the known name
+    ("Did Zorblax and Quux propose flows?", ["Zorblax", "Quux"], []),  # listed only with each other
+    ("Did Dinh and Zorblax Quux propose flows?", ["Zorblax", "Quux"], ["Zorblax", "Quux"]),  # a full name
+    ("Did Quux Zorblax and Dinh propose flows?", ["Quux", "Zorblax"], ["Quux", "Zorblax"]),  # a full name
+    ("Did Zorblax Dinh propose flows?", ["Zorblax"], []),  # one name: the unknown word may be what is asked about
+])
+def test_a_name_no_document_mentions_listed_with_one_they_do_is_told_apart(question, unknown, beside):
+    assert VOCABULARY.unknown_names(question) == unknown
+    assert beside_known(question, unknown) == beside
+
+
+def test_a_question_listing_an_unknown_name_with_a_known_one_is_not_declined_for_it_but_told():
+    query = understand("Did Dinh and Zorblax propose the first flows?", [], VOCABULARY, SETTINGS)
+    assert query.unknown_names == [] and "The course never mentions Zorblax." in query.notices
+    off = understand("Did Dinh and Zorblax propose the first flows?", [], VOCABULARY,
+                     without(SETTINGS, "names_beside_known"))
+    assert off.unknown_names == ["Zorblax"]
