@@ -660,7 +660,8 @@ class Query:
     notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
     # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
     continues_course: bool = False
-    # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope)
+    # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope), or what people or
+    # things the documents name did ("What did Mirza and Osindero introduce?"; people_facts_in_scope)
     term_fact: bool = False
     plain: str = ""  # search_text without conversational filler (plain_questions): what answer sentences are scored on
 
@@ -729,6 +730,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
                             and vocabulary.course_terms(" ".join(turns)) and not foreign)
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
+    known = [n for n in names_in(remove_instructions(asked)[0]) if n not in unknown and vocabulary.mentions(n)]  # named
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
     terms = vocabulary.course_terms(search_text)
     return Query(
@@ -741,8 +743,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         asks_number=bool(_NUMBER_ASKED.search(asked)),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
-        term_fact=settings.term_facts_in_scope and asks in ("person", "date") and term_fact(
-            asked, terms or named_things(asked, vocabulary)),
+        term_fact=settings.term_facts_in_scope and (
+            (asks in ("person", "date") and term_fact(asked, terms or named_things(asked, vocabulary)))
+            or bool(settings.people_facts_in_scope and known and term_fact(asked, known + terms, people=True))),
         notices=notices, continues_course=continues_course,
         plain=plain_question(search_text) if settings.plain_questions else search_text)
 
@@ -772,7 +775,7 @@ _FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w
                          r"are|the|a|an|in|of|it)$", re.I)
 
 
-def term_fact(question: str, terms: list[str]) -> bool:
+def term_fact(question: str, terms: list[str], people: bool = False) -> bool:
     """Whether the question is only an ask about course terms: every word but the terms' is a word of asking who or
     when ("Who introduced BLEU?", "When was PPO first proposed?"), not "Who introduced BLEU scores for recipes?"."""
     if not terms:
@@ -780,7 +783,12 @@ def term_fact(question: str, terms: list[str]) -> bool:
     rest = question.lower()
     for term in sorted(terms, key=len, reverse=True):
         rest = re.sub(r"\b(?:a |an |the )?" + re.escape(term.lower()) + r"(?:s|es)?\b", " ", rest)
-    return all(_FACT_WORDS.match(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", rest))
+    return all(_FACT_WORDS.match(w) or (people and _PEOPLE_WORDS.match(w))
+               for w in re.findall(r"[a-z0-9][a-z0-9'-]*", rest))
+
+
+# besides the words of asking, a question about what named people did lists them and may give a year
+_PEOPLE_WORDS = re.compile(r"^(and|or|(?:1[89]|20)\d\d|s|et|al|colleagues|paper|papers)$", re.I)
 
 
 def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
@@ -824,6 +832,9 @@ RULES: tuple[Rule, ...] = (
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
                                 "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
                                 "wording is far from every passage"),
+    Rule("people_facts_in_scope", "a question asking only what people or things the documents name did, and when "
+                                  "(\"What did Mirza and Osindero introduce in 2014?\"), is answered even when its "
+                                  "wording is far from every passage"),
     Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
                                     "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),

@@ -500,3 +500,14 @@ def test_a_question_listing_an_unknown_name_with_a_known_one_is_not_declined_for
     off = understand("Did Dinh and Zorblax propose the first flows?", [], VOCABULARY,
                      without(SETTINGS, "names_beside_known"))
     assert off.unknown_names == ["Zorblax"]
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("What did Dinh propose in 2014?", True),
+    ("What did Dinh and colleagues introduce?", True),
+    ("What is Dinh's favourite food?", False),  # not what they did
+    ("What did Dinh say about Zorblax?", False),  # a name no document mentions
+])
+def test_a_question_asking_only_what_named_people_did_is_not_declined_for_distance(question, fact):
+    assert understand(question, [], VOCABULARY, SETTINGS).term_fact is fact
+    assert understand(question, [], VOCABULARY, without(SETTINGS, "people_facts_in_scope")).term_fact is False
