@@ -181,8 +181,8 @@ class Settings:
     follow_ups_in_scope: bool = True
     # "Who introduced <course term or a name the documents mention>?" is not declined for a low cosine (query.too_far)
     term_facts_in_scope: bool = True
-    # ... nor one asking only what people or things the documents name did, and when ("What did Mirza and Osindero
-    # introduce in 2014?": MiniLM put it below the threshold). Tuning sets: wide +2, train, whowhen and heldout +1
+    # ... nor one asking only what people or things the documents name did, and when ("What did <two authors>
+    # introduce in <year>?": MiniLM often puts it below the threshold). Tuning sets: wide +2, train, whowhen and heldout +1
     # each, names_check +3, nothing lost, out-of-scope declines unchanged ("What is <author>'s favourite food?" is
     # not asking what they did, so it is still declined).
     people_facts_in_scope: bool = True
@@ -196,12 +196,12 @@ class Settings:
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).
     # Tuning sets: followup and heldout one more right answer each, nothing lost, declines unchanged.
     plain_questions: bool = True
-    # "and for audio?" after "How does X generate images?" asks "How does X generate audio?" (query.asked_in_parallel):
+    # "and for video?" after "How does X generate images?" asks "How does X generate video?" (query.asked_in_parallel):
     # the earlier question with the phrase most alike (MiniLM) replaced. Wide set follow-ups 0.792 -> 0.833 (3 gained,
     # none lost), every other tuning set unchanged.
     parallel_follow_ups: bool = True
     parallel_max_words: int = 6  # a longer "and X" is a question of its own, not a thing to put in
-    # below this cosine nothing in the earlier question is alike ("what about summaries?" after "What is BLEU?": 0.11)
+    # below this cosine nothing in the earlier question is alike ("what about licensing?" after "What is the ELBO?": 0.16)
     parallel_min_similarity: float = 0.2
     # A definition question gets the term's glossary entry first, and its lead sentence from that entry (without the
     # latter, "What's a GAN?" opened with the Wasserstein GAN's entry: 1 of 16 "What's X?" questions of our own

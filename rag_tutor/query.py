@@ -189,7 +189,7 @@ def asked_again(question: str, history: list[str], names: re.Pattern | None = No
 
 def put_in(turn: str, start: int, end: int, thing: str) -> str:
     """``turn`` with its characters start..end replaced by ``thing``, whose article goes when one (or a possessive)
-    is already there ("a VAE's encoder" with "the decoder" is "a VAE's decoder"), and so does its first word when
+    is already there ("a GAN's generator" with "the discriminator" is "a GAN's discriminator"), and so does its first word when
     the word before is the same ("on text" with "on images" is "on images")."""
     if re.search(r"(?:\b(?:the|a|an)|['’]s)\s+$", turn[:start], re.I):
         thing = re.sub(r"^(?:the|a|an)\s+", "", thing, flags=re.I)
@@ -208,13 +208,13 @@ PARALLEL_MAX_WORDS = 4  # the longest phrase of the earlier question that "and f
 
 
 def asked_in_parallel(question: str, history: list[str], similar, settings: Settings) -> str | None:
-    """An elliptical question naming something else ("and for audio?", "what about the decoder?") after a question
+    """An elliptical question naming something else ("and for video?", "what about the discriminator?") after a question
     with a phrase of the same kind ("How does X generate images...?"): that question with the phrase replaced ("How
     does X generate audio...?"). The phrase is the one of up to ``PARALLEL_MAX_WORDS`` words, not starting or ending
     with a stopword or a word of asking, that ``similar`` rates closest to the new thing, if at least
-    ``parallel_min_similarity`` (below it, nothing is alike: "what about summaries?" after "What is BLEU?").
+    ``parallel_min_similarity`` (below it, nothing is alike: "what about licensing?" after "What is the ELBO?").
     None for a new thing of more than ``parallel_max_words`` words, with a clause of its own, or a question of its
-    own ("and what are their weaknesses?")."""
+    own ("and what are they used for?")."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     m = _ASKED_AGAIN.match(question)
@@ -223,7 +223,7 @@ def asked_in_parallel(question: str, history: list[str], similar, settings: Sett
     x = m.group("x").strip()
     if (not x or len(x.split()) > settings.parallel_max_words or re.search(r"[,;:]", x)
             or x.split()[0].lower() in _ASKING_WORDS or _PRONOUN.search(x)):
-        return None  # "and what are their weaknesses?" is a question of its own
+        return None  # "and what are they used for?" is a question of its own
     turn = history[-1].strip()
     words = list(re.finditer(r"[\w'’-]+", turn))
     outer = set(STOPWORDS_EN_PLUS) | _ASKING_WORDS
@@ -661,7 +661,7 @@ class Query:
     # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
     continues_course: bool = False
     # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope), or what people or
-    # things the documents name did ("What did Mirza and Osindero introduce?"; people_facts_in_scope)
+    # things the documents name did ("What did <two authors> introduce?"; people_facts_in_scope)
     term_fact: bool = False
     plain: str = ""  # search_text without conversational filler (plain_questions): what answer sentences are scored on
 
@@ -824,16 +824,16 @@ RULES: tuple[Rule, ...] = (
                                "answerable with the earlier turn's subject, is searched and asked with that subject "
                                "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
                                "X); one with words no document uses is judged alone"),
-    Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for audio?\") asks the earlier "
+    Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
-                                "-> \"How does X generate audio?\"), when the two are alike enough"),
+                                "-> \"How does X generate video?\"), when the two are alike enough"),
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
                                 "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
                                 "wording is far from every passage"),
     Rule("people_facts_in_scope", "a question asking only what people or things the documents name did, and when "
-                                  "(\"What did Mirza and Osindero introduce in 2014?\"), is answered even when its "
+                                  "(\"What did <two authors> introduce in <year>?\"), is answered even when its "
                                   "wording is far from every passage"),
     Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
                                     "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "

@@ -442,7 +442,7 @@ def test_a_question_is_scored_without_its_conversational_filler(question, plain)
 
 
 # a stand-in for MiniLM's cosine: words of one kind are alike
-KINDS = [{"images", "audio", "text", "video"}, {"encoder", "decoder"}, {"greedy", "beam"}, {"sequences", "tokens"}]
+KINDS = [{"images", "audio", "text", "video"}, {"generator", "discriminator"}, {"greedy", "beam"}, {"sequences", "tokens"}]
 
 
 def alike(text: str, phrases: list[str]) -> list[float]:
@@ -454,15 +454,15 @@ def alike(text: str, phrases: list[str]) -> list[float]:
 
 
 @pytest.mark.parametrize("question, turn, resolved", [
-    ("and for audio?", "How does beam search decode images?", "How does beam search decode audio?"),
-    ("What about the decoder?", "How large is the encoder of a flow?", "How large is the decoder of a flow?"),
+    ("and for video?", "How does beam search decode images?", "How does beam search decode video?"),
+    ("What about the discriminator?", "How large is the generator of a GAN?", "How large is the discriminator of a GAN?"),
     ("and greedy?", "Why is beam search slow?", "Why is greedy search slow?"),
     ("what about perplexity?", "Why is beam search slow?", None),  # nothing alike enough
     ("and what are their drawbacks?", "How does beam search decode images?", None),  # a question of its own
-    ("and for audio, which flows are used?", "How does beam search decode images?", None),  # a clause of its own
+    ("and for video, which flows are used?", "How does beam search decode images?", None),  # a clause of its own
     ("Why is it slow?", "How does beam search decode images?", None),  # not elliptical
-    ("and the decoder?", "Why is a flow's encoder exact?", "Why is a flow's decoder exact?"),  # one article, not two
-    ("and on audio?", "Is beam search trained on text?", "Is beam search trained on audio?"),  # one "on", not two
+    ("and the discriminator?", "Why is a GAN's generator slow?", "Why is a GAN's discriminator slow?"),  # one article, not two
+    ("and on video?", "Is beam search trained on text?", "Is beam search trained on video?"),  # one "on", not two
 ])
 def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
     assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
