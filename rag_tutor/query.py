@@ -772,6 +772,7 @@ def plain_question(text: str) -> str:
 # The words of a question asking who made or when came something, besides the thing ("Who first proposed X?").
 _FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w*|propos\w*|invent\w*|creat\w*|"
                          r"made|make|develop\w*|releas\w*|publish\w*|wrote|writ\w*|came|come|up|with|by|did|was|were|is|"
+                         r"design\w*|built|build|coin\w*|term|"
                          r"are|the|a|an|in|of|it)$", re.I)
 
 
