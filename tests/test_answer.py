@@ -213,32 +213,29 @@ def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_
     assert not off.ask(question).declined
 
 
-def test_the_askers_words_do_not_keep_the_answering_sentence_from_being_chosen(tutor):
-    from dataclasses import replace
-
+def without_rule(tutor: Tutor, name: str) -> Tutor:
+    """The tutor with one rule off in every stage, the query stage (the retriever's settings) included."""
+    from rag_tutor.query import without
     from rag_tutor.retrieval import Retriever
 
+    settings = without(tutor.settings, name)
+    return Tutor(settings, retriever=Retriever(tutor.retriever.index, tutor.retriever.embedder, settings))
+
+
+def test_the_askers_words_do_not_keep_the_answering_sentence_from_being_chosen(tutor):
     question = "why would I pick a diffusion model over a GAN?"
     answer = tutor.ask(question)
     assert not answer.declined and answer.citations[0].source.endswith("06-generative-adversarial-networks.md")
     # with "would I" in the scored text, the sentence ranker gave the same sentence log-odds below 0
-    settings = replace(tutor.settings, plain_questions=False)
-    off = Tutor(settings, retriever=Retriever(tutor.retriever.index, tutor.retriever.embedder, settings))
-    assert off.ask(question).declined
+    assert without_rule(tutor, "plain_questions").ask(question).declined
 
 
 def test_a_name_listed_with_a_known_one_is_answered_from_the_course_and_said_unknown(tutor):
-    from dataclasses import replace
-
-    from rag_tutor.retrieval import Retriever
-
     question = "Did Vaswani and Polosukhin introduce the Transformer architecture?"
     answer = tutor.ask(question)
     assert not answer.declined and "Vaswani" in answer.answer
     assert "The course never mentions Polosukhin." in answer.notices
-    settings = replace(tutor.settings, names_beside_known=False)
-    off = Tutor(settings, retriever=Retriever(tutor.retriever.index, tutor.retriever.embedder, settings))
-    assert off.ask(question).declined
+    assert without_rule(tutor, "names_beside_known").ask(question).declined
 
 
 def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
