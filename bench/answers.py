@@ -69,6 +69,7 @@ SETS = {
     "nearmiss": ROOT / "bench" / "data" / "nearmiss_questions.jsonl",  # near misses and controls: choose here
     "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
     "names_check": ROOT / "bench" / "data" / "names_check_questions.jsonl",  # names listed together: report only
+    "preface_check": ROOT / "bench" / "data" / "preface_check_questions.jsonl",  # "I read about X, what is it?"
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
