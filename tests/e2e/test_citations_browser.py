@@ -19,6 +19,10 @@ STEP_S = 60
 
 # What a clicked [n] shows: its expander open, where the box and the marked sentence are on screen, and the
 # marked sentences (their <mark> pieces joined) of that source.
+MARKED_JS = """(anchor) => {
+  const box = document.querySelector('.st-key-' + anchor);
+  return !!box && !!box.querySelector('details[open]') && box.querySelectorAll('mark.rt-now').length > 0;
+}"""
 STATE_JS = """(anchor) => {
   const box = document.querySelector('.st-key-' + anchor);
   const details = box.querySelector('details');
@@ -95,6 +99,9 @@ def test_clicking_a_citation_opens_its_source_with_whole_sentences_marked(page, 
         expanders = page.locator(f".st-key-{anchor} details")
         expect(expanders).to_have_count(1)
         links.nth(i).click()
+        # The source opens and marks the clicked sentence: on a busy 2-core runner that can take longer than the
+        # fixed wait that used to be here (CI once found nothing marked after 1.2 s; alone it takes well under).
+        page.wait_for_function(MARKED_JS, arg=anchor, timeout=STEP_S * 1000)
         page.wait_for_timeout(1200)  # the expander's opening animation, then the scroll to the marked sentence
         state = page.evaluate(STATE_JS, anchor)
         assert state["open"], f"{href}: the source did not open"
