@@ -12,6 +12,7 @@ benchmark can run without any one of them (`bench/answers.py --without NAME`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -203,14 +204,16 @@ def put_in(turn: str, start: int, end: int, thing: str) -> str:
 # The words that ask, which an earlier question's parallel phrase never starts or ends with.
 _ASKING_WORDS = frozenset("what which who whom whose when where why how does do did is are was were can could should "
                           "would will".split())
-PARALLEL_MAX_WORDS = 4  # the longest phrase of the earlier question that "and for X?" may stand for
-# Similarity = Callable[[str, list[str]], list[float]]: how alike a phrase is to each of several (MiniLM's cosine)
+PARALLEL_PHRASE_WORDS = 4  # the longest phrase of the earlier question that "and for X?" may stand for
+# How alike a text is to each of several phrases (the retriever's: MiniLM's cosine)
+Similarity = Callable[[str, list[str]], list[float]]
 
 
-def asked_in_parallel(question: str, history: list[str], similar, settings: Settings) -> str | None:
+def asked_in_parallel(question: str, history: list[str], similar: Similarity | None,
+                      settings: Settings) -> str | None:
     """An elliptical question naming something else ("and for video?", "what about the discriminator?") after a question
     with a phrase of the same kind ("How does X generate images...?"): that question with the phrase replaced ("How
-    does X generate audio...?"). The phrase is the one of up to ``PARALLEL_MAX_WORDS`` words, not starting or ending
+    does X generate video...?"). The phrase is the one of up to ``PARALLEL_PHRASE_WORDS`` words, not starting or ending
     with a stopword or a word of asking, that ``similar`` rates closest to the new thing, if at least
     ``parallel_min_similarity`` (below it, nothing is alike: "what about licensing?" after "What is the ELBO?").
     None for a new thing of more than ``parallel_max_words`` words, with a clause of its own, or a question of its
@@ -228,18 +231,18 @@ def asked_in_parallel(question: str, history: list[str], similar, settings: Sett
     words = list(re.finditer(r"[\w'’-]+", turn))
     outer = set(STOPWORDS_EN_PLUS) | _ASKING_WORDS
     spans = [(words[i].start(), words[j - 1].end()) for i in range(len(words))
-             for j in range(i + 1, min(len(words), i + PARALLEL_MAX_WORDS) + 1)
+             for j in range(i + 1, min(len(words), i + PARALLEL_PHRASE_WORDS) + 1)
              if words[i].group(0).lower() not in outer and words[j - 1].group(0).lower() not in outer]
     bare = re.sub(r"^(?:(?:on|in|to|at|by|of|from|into|about)\s+)?(?:(?:the|a|an)\s+)?", "", x, flags=re.I)
     spans = [(a, b) for a, b in spans if turn[a:b].lower() != bare.lower()]
     if not spans:
         return None
     scores = similar(bare, [turn[a:b] for a, b in spans])
-    # the closest; of two about as close (within 0.02), the shorter ("molecule", not "used for molecule")
     best = max(scores)
-    a, b = min((span for span, score in zip(spans, scores) if score >= best - 0.02), key=lambda t: t[1] - t[0])
     if best < settings.parallel_min_similarity:
         return None
+    # the closest; of two about as close (within 0.02), the shorter ("molecule", not "used for molecule")
+    a, b = min((span for span, score in zip(spans, scores) if score >= best - 0.02), key=lambda t: t[1] - t[0])
     return put_in(turn, a, b, x)
 
 
@@ -677,12 +680,14 @@ class Query:
 
 
 def understand(question: str, history: list[str] | None, vocabulary: Vocabulary, settings: Settings,
-               weak_alone: bool = False, similar=None) -> Query:
+               weak_alone: bool = False, similar: Similarity | None = None) -> Query:
     """Everything the pipeline needs to know about a question, worked out once.
 
     ``weak_alone``: the retriever found nothing close enough for the question by itself (it would be declined in a
     fresh chat). Then a question in the course's own words ("what do you lose by raising that weight?") is taken as
-    pointing back too, even without a pronoun: in a conversation, that is what such a question usually does."""
+    pointing back too, even without a pronoun: in a conversation, that is what such a question usually does.
+    ``similar``: how alike phrases are (the retriever's MiniLM cosine), for parallel_follow_ups; None: that rule
+    does not apply."""
     from .index import keyword_tokens
 
     text, notices = clean_question(question, settings.max_question_chars)

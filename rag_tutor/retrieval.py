@@ -119,9 +119,9 @@ class Retriever:
         return understand(question, history, self.vocabulary, self.settings, similar=self.similar)
 
     def similar(self, text: str, phrases: list[str]) -> list[float]:
-        """MiniLM's cosine between a short text and each phrase (the query stage's ``similar``)."""
-        vectors = np.stack([self.query_vector(p) for p in phrases])
-        return (vectors @ self.query_vector(text)).tolist()
+        """MiniLM's cosine between a short text and each phrase (the query stage's ``Similarity``). The phrases are
+        embedded in one batch and not kept: they are no questions, and would push questions' vectors out."""
+        return (self.embedder.embed(phrases) @ self.query_vector(text)).tolist()
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a question's text, computed once: retrieval, the prompt's excerpts and the selector all
