@@ -20,7 +20,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import NUMBER_SHAPE, Query, answer_shape, too_far
+from .query import Query, answer_shape, gives_amount, too_far
 from .matcher import Matcher, matcher_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
@@ -625,7 +625,7 @@ class Tutor:
             return
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
-        no_number = query.asks_number and not any(NUMBER_SHAPE.search(c.sentence) for c in chosen)
+        no_number = query.asks_number and not any(gives_amount(c.sentence, query) for c in chosen)
         if unanswered(best, s, query.foreign_share, no_number):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,

@@ -615,12 +615,22 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
                            r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)\b|"
                            r"\bwhich value\b", re.I)
-NUMBER_SHAPE = re.compile(r"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
+NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b", re.I)
+# A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
+# version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
+VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<!\.)|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b")
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
 SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
+
+
+def gives_amount(sentence: str, query: "Query") -> bool:
+    """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a sentence naming every
+    versioned name the question asks it of (``Query.amount_of``)."""
+    low = sentence.lower()
+    return bool(NUMBER_SHAPE.search(sentence)) and all(name.lower() in low for name in query.amount_of)
 
 
 def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
@@ -655,6 +665,8 @@ class Query:
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
     asks_sources: bool = False  # asks who or when, or for a paper or something to read
     asks_number: bool = False  # asks for an amount, which a sentence without a number (NUMBER_SHAPE) does not give
+    # names with a version or model number in an amount question (amounts_of_the_named): GPT-4's size is not GPT-3's
+    amount_of: list[str] = field(default_factory=list)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -746,6 +758,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         asks_sources=bool(_SOURCES.search(asked)) or any(
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         asks_number=bool(_NUMBER_ASKED.search(asked)),
+        amount_of=(VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and _NUMBER_ASKED.search(asked)
+                   else []),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and (
@@ -854,6 +868,8 @@ RULES: tuple[Rule, ...] = (
     Rule("decline_unanswered", "a question whose closest passages hold no sentence the sentence ranker thinks "
                                "more likely than not to answer it, or one asking for an amount whose chosen "
                                "sentences give no number, is declined, saying so"),
+    Rule("amounts_of_the_named", "an amount asked of a name with a version or model number (\"How many layers does "
+                                 "GPT-4 have?\") is given only by a sentence with a number that names it too"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

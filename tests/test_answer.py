@@ -248,6 +248,13 @@ def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
     assert not off.ask(question).declined
 
 
+def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_number(tutor):
+    question = "How many attention heads does GPT-4 use?"  # the course gives GPT-3's size, never GPT-4's heads
+    answer = tutor.ask(question)
+    assert answer.declined and answer.answer.startswith(f"{NO_NUMBER} {CLOSEST}")
+    assert not without_rule(tutor, "amounts_of_the_named").ask(question).declined
+
+
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):
     long = ("I am building a study assistant for the Zorblax team at work and we keep arguing about one thing: "
             "when should we fine-tune a model instead of using retrieval-augmented generation for documents "

@@ -187,11 +187,39 @@ def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     ("A latent of 64x64 cells.", True),
     ("Dinh and colleagues proposed early flows in 2014.", False),  # a year is no amount
     ("One of the layers is invertible.", False),
+    ("A flow named Glow-2 came later.", False),  # a version number is no amount
 ])
 def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
     from rag_tutor.query import NUMBER_SHAPE
 
     assert bool(NUMBER_SHAPE.search(sentence)) is number
+
+
+@pytest.mark.parametrize("question,names", [
+    ("How many coupling layers does Glow-2 stack?", ["Glow-2"]),
+    ("What learning rate trains a flow in fp8?", ["fp8"]),
+    ("How big is the beam in Decoder 3?", ["Decoder 3"]),
+    ("how big is the latent of a flow at 64x64", []),  # a size qualifies the question
+    ("How many layers does a 1B flow stack in v2?", []),  # ... and so do a model size and a bare version
+    ("Name 3 flows with coupling layers.", []),  # not an amount question, and the first word names nothing
+    ("Which layers does Glow-2 stack?", []),  # not an amount question
+])
+def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(question, names):
+    assert understand(question, [], VOCABULARY, SETTINGS).amount_of == names
+
+
+@pytest.mark.parametrize("sentence,gives", [
+    ("Glow-2 stacks 24 coupling layers.", True),
+    ("Glow stacks 12 coupling layers.", False),  # the number of another version
+    ("Glow-2 stacks more coupling layers than Glow.", False),  # no number
+])
+def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sentence, gives):
+    from rag_tutor.query import NUMBER_SHAPE, gives_amount
+
+    question = "How many coupling layers does Glow-2 stack?"
+    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
+    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_of_the_named"))
+    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))  # any number, as before the rule
 
 
 # A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
