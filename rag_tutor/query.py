@@ -744,7 +744,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # course teaches, and adds no word the course never uses: however far its wording is from every passage, it asks
     # about that subject. Not a question merely too weak alone: an everyday question can be in course words.
     continues_course = bool(settings.follow_ups_in_scope and resolved and (points_back or again) and not unknown
-                            and vocabulary.course_terms(" ".join(turns)) and not foreign)
+                            and not foreign and (vocabulary.course_terms(" ".join(turns)) or (
+                                settings.follow_ups_on_names and any(
+                                    vocabulary.mentions(n) for t in turns for n in names_in(remove_instructions(t)[0])))))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
     known = [n for n in names_in(remove_instructions(asked)[0]) if n not in unknown and vocabulary.mentions(n)]  # named
@@ -849,6 +851,8 @@ RULES: tuple[Rule, ...] = (
                                 "-> \"How does X generate video?\"), when the two are alike enough"),
     Rule("follow_ups_in_scope", "a follow-up pointing back to a subject the course names, with no word the course "
                                 "never uses, is answered even when its wording is far from every passage"),
+    Rule("follow_ups_on_names", "... also when the earlier turn names a thing the documents mention that is no "
+                                "glossary term (\"Who is <an author>?\", then \"What did he propose?\")"),
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
                                 "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
                                 "wording is far from every passage"),

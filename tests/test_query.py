@@ -349,6 +349,16 @@ def test_a_follow_up_on_a_course_subject_in_course_words_is_not_declined_for_dis
     assert too_far(understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_in_scope")), 0.1, SETTINGS)
 
 
+@pytest.mark.parametrize("question, history, kept", [
+    ("What did he propose?", ["Who is Dinh?"], True),  # a name the documents mention, though no glossary term
+    ("What did he propose?", ["Who is Okonkwo?"], False),  # a name no document mentions
+])
+def test_a_follow_up_on_a_name_the_documents_mention_is_not_declined_for_distance(question, history, kept):
+    query = understand(question, history, VOCABULARY, SETTINGS)
+    assert query.continues_course is kept and too_far(query, 0.1, SETTINGS) is not kept
+    assert not understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_on_names")).continues_course
+
+
 def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
     # taken with the earlier turn it would only borrow that turn's closeness to the course
     query = understand("Is perplexity exact?", ["Tell me about beam search."], VOCABULARY, SETTINGS, weak_alone=True)
