@@ -20,7 +20,7 @@ from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, s
                         with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import Query, answer_shape, gives_amount, too_far
+from .query import Query, answer_shape, gives_amount, may_be_confident, too_far
 from .matcher import Matcher, matcher_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
@@ -618,13 +618,19 @@ class Tutor:
         words = len(keyword_tokens(question)) or 1
         unknown = (query.unknown_names if s.decline_unknown_names
                    and s.unknown_name_share <= len(query.unknown_names) / words else [])
-        if unknown or too_far(query, result.top_similarity, s):
+        far = too_far(query, result.top_similarity, s)
+        if unknown or (far and not may_be_confident(result.top_similarity, s)):
             timings["total_s"] = time.perf_counter() - started
             out.answer = self.decline(question, result, timings, unknown)
             yield out.answer.answer
             return
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
+        if far and too_far(query, result.top_similarity, s, best):  # confident_answers: the ranker is not sure enough
+            timings["total_s"] = time.perf_counter() - started
+            out.answer = self.decline(question, result, timings)
+            yield out.answer.answer
+            return
         no_number = query.asks_number and not any(gives_amount(c.sentence, query) for c in chosen)
         if unanswered(best, s, query.foreign_share, no_number):
             timings["total_s"] = time.perf_counter() - started

@@ -826,11 +826,24 @@ def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
     return [thing] if named and vocabulary.mentions(thing) else []
 
 
-def too_far(query: Query, top_similarity: float, settings: Settings) -> bool:
+def too_far(query: Query, top_similarity: float, settings: Settings, best: float | None = None) -> bool:
     """Declined as not covered: no passage is within ``decline_threshold`` of the question, and it neither continues a
     subject the course teaches (follow_ups_in_scope) nor asks only who made or when came a course term
-    (term_facts_in_scope: MiniLM places a bare abbreviation far from everything, "Who introduced BLEU?" at 0.35)."""
-    return top_similarity < settings.decline_threshold and not (query.continues_course or query.term_fact)
+    (term_facts_in_scope: MiniLM places a bare abbreviation far from everything, "Who introduced BLEU?" at 0.35).
+
+    Given ``best``, the sentence ranker's log-odds for the best chosen sentence, a question only a little further
+    (at least ``confident_min_similarity``) is not too far when that is at least ``confident_min_score``: the ranker
+    is confident a sentence answers it (rule confident_answers). Without ``best`` it is judged as before."""
+    far = top_similarity < settings.decline_threshold and not (query.continues_course or query.term_fact)
+    if far and best is not None and may_be_confident(top_similarity, settings):
+        return best < settings.confident_min_score
+    return far
+
+
+def may_be_confident(top_similarity: float, settings: Settings) -> bool:
+    """Whether a question too far by ``decline_threshold`` alone may still be answered once its sentences are scored
+    (``too_far`` with ``best``; rule confident_answers)."""
+    return settings.confident_answers and top_similarity >= settings.confident_min_similarity
 
 
 @dataclass(frozen=True)
@@ -866,6 +879,8 @@ RULES: tuple[Rule, ...] = (
                                    "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "
                                  "entries (when two or more are retrieved)"),
+    Rule("confident_answers", "a question a little too far from every passage is answered when the sentence ranker "
+                              "is confident one of its chosen sentences answers it"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
     Rule("names_beside_known", "a name no document mentions, listed with one they do (\"Vaswani and Polosukhin\"), "
                                "does not get the question declined: the learner is told the course never mentions it"),

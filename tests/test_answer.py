@@ -248,6 +248,13 @@ def test_an_amount_the_course_never_gives_is_declined_saying_so(tutor):
     assert not off.ask(question).declined
 
 
+def test_a_question_a_little_too_far_is_answered_when_the_ranker_is_confident(tutor):
+    question = "who wrote the paper on squeezing a big teacher net into a small student?"  # MiniLM: below 0.36
+    answer = tutor.ask(question)
+    assert not answer.declined and "Hinton" in answer.answer
+    assert without_rule(tutor, "confident_answers").ask(question).declined
+
+
 def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_number(tutor):
     question = "How many attention heads does GPT-4 use?"  # the course gives GPT-3's size, never GPT-4's heads
     answer = tutor.ask(question)

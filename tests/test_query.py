@@ -359,6 +359,26 @@ def test_a_follow_up_on_a_name_the_documents_mention_is_not_declined_for_distanc
     assert not understand(question, history, VOCABULARY, without(SETTINGS, "follow_ups_on_names")).continues_course
 
 
+BAND = (SETTINGS.confident_min_similarity + SETTINGS.decline_threshold) / 2  # a little too far by cosine alone
+
+
+@pytest.mark.parametrize("similarity, best, far", [
+    (SETTINGS.decline_threshold, None, False),  # close enough
+    (BAND, None, True),  # not scored yet: judged by the cosine alone
+    (BAND, SETTINGS.confident_min_score, False),  # the sentence ranker is confident a sentence answers it
+    (BAND, SETTINGS.confident_min_score - 0.5, True),  # ... not confident enough
+    (SETTINGS.confident_min_similarity - 0.05, SETTINGS.confident_min_score + 5, True),  # too far for any score
+])
+def test_a_question_a_little_too_far_is_answered_when_the_ranker_is_confident(similarity, best, far):
+    from rag_tutor.query import may_be_confident
+
+    query = understand("How do flows sample?", [], VOCABULARY, SETTINGS)
+    assert too_far(query, similarity, SETTINGS, best) is far
+    assert may_be_confident(similarity, SETTINGS) is (SETTINGS.confident_min_similarity <= similarity)
+    off = without(SETTINGS, "confident_answers")
+    assert too_far(query, similarity, off, best) is (similarity < SETTINGS.decline_threshold)
+
+
 def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
     # taken with the earlier turn it would only borrow that turn's closeness to the course
     query = understand("Is perplexity exact?", ["Tell me about beam search."], VOCABULARY, SETTINGS, weak_alone=True)
