@@ -178,6 +178,18 @@ def list_blocks(passage: str, sentences: list[str]) -> dict[int, list[int]]:
     return blocks
 
 
+def formula_sentence(sents: list[str], pos: int) -> tuple[str, tuple[str, ...]] | None:
+    """A "where ..." line explaining the formula just before it, as one sentence with the formula and its lead-in
+    (one ending with ":"): "The objective is roughly: r - beta x KL, where beta controls how far it may move.", and
+    the passage sentences it is made of. None for any other sentence."""
+    formula = pos >= 1 and (not informative(sents[pos - 1]) or " = " in sents[pos - 1])
+    if not formula or not re.match(r"where\b", sents[pos]):
+        return None
+    lead = (sents[pos - 2],) if pos >= 2 and sents[pos - 2].rstrip().endswith(":") else ()
+    parts = (*lead, sents[pos - 1], sents[pos])
+    return " ".join(p.strip() for p in parts[:-1]).rstrip(" .,;") + ", " + sents[pos].strip(), parts
+
+
 def list_sentence(lead: str, items: list[str]) -> str:
     """A lead-in and its items as one sentence: "Three things: a; b; and c."."""
     body = [re.sub(r"[.;,]+$", "", item.strip()) for item in items]
@@ -402,13 +414,18 @@ class Tutor:
             found = [(sim, pos, sent, (sent,)) for sim, pos, sent in
                      self.closest(query.plain, qvec, ctx.passage.text, s.extract_candidates or len(sents),
                                   informative)]
-            if blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
-                for sim, pos, _ in self.closest(query.plain, qvec, ctx.passage.text, len(sents)):
-                    if pos in blocks:
-                        parts = (sents[pos], *(sents[j] for j in blocks[pos]))
-                        whole = list_sentence(parts[0], list(parts[1:]))
-                        if len(whole.split()) <= s.answer_list_words:
-                            found.append((sim, pos, whole, parts))
+            explained: set[int] = set()
+            for sim, pos, _ in self.closest(query.plain, qvec, ctx.passage.text, len(sents)):
+                if pos in blocks:  # a list's lead-in says what the list is about: it stands for the list, shown whole
+                    parts = (sents[pos], *(sents[j] for j in blocks[pos]))
+                    whole = list_sentence(parts[0], list(parts[1:]))
+                    if len(whole.split()) <= s.answer_list_words:
+                        found.append((sim, pos, whole, parts))
+                elif s.formulas_explained and (joined := formula_sentence(sents, pos)):
+                    found.append((sim, pos, *joined))  # "where beta controls ...", read with its formula
+                    explained.add(pos - 1)
+            # a formula explained by the line after it is a candidate only as part of that sentence
+            found = [f for f in found if f[1] not in explained or len(f[3]) > 1]
             for sim, pos, sent, quotes in found:
                 if pos in lead_of and quotes == (sents[pos],) and not sent[:1].isupper():
                     # an item that is no sentence of its own ("a text prompt for a language model") reads whole

@@ -274,6 +274,10 @@ class Settings:
     # of at most this many words (0: lists are not candidates). Tune, selector: 0.767 without; 0.784 with 60 (the
     # answer-length target), 0.793 with no cap but up to ~130-word answers and follow-ups 0.824 -> 0.765.
     answer_list_words: int = 60
+    # A formula's "where ..." line ("where beta controls how strongly ...") is a candidate, read with the formula and
+    # its lead-in as one sentence (answer.formula_sentence); alone it is no sentence and was never one. Tune 0.94 ->
+    # 0.948, wide 0.848 -> 0.851, nothing lost.
+    formulas_explained: bool = True
     answer_duplicate_cosine: float = 0.9  # an explaining sentence this close to one already chosen says it again: skipped
     # An explaining sentence (after the lead) is added only if the sentence ranker's score (log-odds that it holds
     # an answer) is at least this: tune 0.897 either way, median 68 words against 69.5 (0: 0.871, 61.5 words);

@@ -892,6 +892,8 @@ RULES: tuple[Rule, ...] = (
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),
+    Rule("formulas_explained", "a formula's \"where ...\" line is an answer sentence, read with the formula and its "
+                               "lead-in as one sentence"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
     Rule("plain_questions", "answer sentences are scored against the question without conversational filler "

@@ -255,6 +255,12 @@ def test_a_question_a_little_too_far_is_answered_when_the_ranker_is_confident(tu
     assert without_rule(tutor, "confident_answers").ask(question).declined
 
 
+def test_a_formulas_where_line_answers_what_a_symbol_controls(tutor):
+    question = "In an RLHF objective, what is beta for?"
+    assert "where beta controls" in tutor.ask(question).answer
+    assert "where beta controls" not in without_rule(tutor, "formulas_explained").ask(question).answer
+
+
 def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_number(tutor):
     question = "How many attention heads does GPT-4 use?"  # the course gives GPT-3's size, never GPT-4's heads
     answer = tutor.ask(question)

@@ -1,7 +1,9 @@
 """The selector's rules, without models: a list's lead-in and its items found in a passage, joined into one sentence,
-and cited once with each part quoted (so that each is marked in the passage); when no sentence answers."""
+and cited once with each part quoted (so that each is marked in the passage); a formula read with its "where" line;
+when no sentence answers."""
 
-from rag_tutor.answer import Chosen, Context, Numbering, cited, list_blocks, list_sentence, unanswered
+from rag_tutor.answer import (Chosen, Context, Numbering, cited, formula_sentence, list_blocks, list_sentence,
+                              unanswered)
 from rag_tutor.config import Settings
 from rag_tutor.citations import split_sentences
 from rag_tutor.retrieval import Passage
@@ -56,3 +58,25 @@ def test_a_question_is_unanswered_only_when_the_best_sentence_is_below_even_odds
     assert not unanswered(-0.5, on, foreign_share=0.6)  # mostly words no document uses: the ranker can't judge
     assert unanswered(2.0, on, no_number=True)  # an amount asked, and no chosen sentence gives a number
     assert not unanswered(2.0, Settings(decline_unanswered=False), no_number=True)
+
+
+FORMULA = """A kettle's boiling time is roughly:
+
+t = m x c x dT / P
+
+where P is the element's power in watts. A lid saves energy.
+
+heat = power x time = energy
+
+which is the same law again."""
+
+
+def test_a_formulas_where_line_reads_as_one_sentence_with_the_formula_and_its_lead_in():
+    sents = split_sentences(FORMULA)
+    where = sents.index("where P is the element's power in watts.")
+    assert formula_sentence(sents, where) == (
+        "A kettle's boiling time is roughly: t = m x c x dT / P, where P is the element's power in watts.",
+        tuple(sents[where - 2:where + 1]))
+    assert formula_sentence(sents, where + 1) is None  # a sentence of its own
+    assert formula_sentence(sents, len(sents) - 1) is None  # not a "where" line
+    assert formula_sentence(sents, 0) is None
