@@ -70,6 +70,7 @@ SETS = {
     "nearmiss_check": ROOT / "bench" / "data" / "nearmiss_check_questions.jsonl",  # like blind: report only
     "names_check": ROOT / "bench" / "data" / "names_check_questions.jsonl",  # names listed together: report only
     "preface_check": ROOT / "bench" / "data" / "preface_check_questions.jsonl",  # "I read about X, what is it?"
+    "plain_check": ROOT / "bench" / "data" / "plain_check_questions.jsonl",  # everyday words, near misses: report
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
