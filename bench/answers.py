@@ -71,6 +71,7 @@ SETS = {
     "names_check": ROOT / "bench" / "data" / "names_check_questions.jsonl",  # names listed together: report only
     "preface_check": ROOT / "bench" / "data" / "preface_check_questions.jsonl",  # "I read about X, what is it?"
     "plain_check": ROOT / "bench" / "data" / "plain_check_questions.jsonl",  # everyday words, near misses: report
+    "plain_check2": ROOT / "bench" / "data" / "plain_check2_questions.jsonl",  # the same kind again: report only
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
