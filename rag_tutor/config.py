@@ -165,7 +165,7 @@ class Settings:
     # confident_answers, query.too_far). MiniLM puts many plainly worded course questions at 0.26-0.36 ("Why does
     # running a model twice give two outputs?"). Tuning sets, questions in that band that no other rule keeps: 23
     # answerable, 17 out of scope; with log-odds >= 2, 16 answered right, 0 wrong, 1 out of scope answered (>= 1:
-    # 20 right, 1 wrong, 2 out of scope; >= 2.5: 11, 0, 0). Below 0.26 (49 questions) it would add 1 right and 1 out
+    # 20 right, 1 wrong, 2 out of scope; >= 2.5: 11, 0, 0). Below 0.26 (49 questions) it would add 2 right and 1 out
     # of scope.
     confident_answers: bool = True
     confident_min_similarity: float = 0.26
