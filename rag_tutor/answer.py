@@ -510,6 +510,15 @@ class Tutor:
             if entry is not None:
                 scored = [entry] + [t for t in scored if t is not entry]
         chosen = [c for _, c in scored[:1]]
+        if chosen and s.items_with_their_list:
+            # items_with_their_list: a list's item that comes first is shown with the whole list when that is a
+            # candidate too ("What are the main forms of X?": the list, not one item)
+            item = chosen[0]
+            whole = next((c for score, c in scored if c.group == item.group and len(c.chosen.quotes) > 1
+                          and set(item.chosen.quotes) < set(c.chosen.quotes)
+                          and (self.ranker is None or score >= s.answer_extra_min_score)), None)
+            if whole is not None:
+                chosen = [whole]
         for score, extra in scored[1:]:
             if len(chosen) == n_sentences or (self.ranker is not None and score < s.answer_extra_min_score):
                 break

@@ -892,6 +892,7 @@ RULES: tuple[Rule, ...] = (
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),
+    Rule("items_with_their_list", "a list's item chosen first is shown with its whole list when that is a candidate"),
     Rule("formulas_explained", "a formula's \"where ...\" line is an answer sentence, read with the formula and its "
                                "lead-in as one sentence"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "

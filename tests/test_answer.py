@@ -261,6 +261,14 @@ def test_a_formulas_where_line_answers_what_a_symbol_controls(tutor):
     assert "where beta controls" not in without_rule(tutor, "formulas_explained").ask(question).answer
 
 
+def test_a_lists_item_chosen_first_is_shown_with_its_whole_list(tutor):
+    question = "What are the main forms of misuse of generative AI?"
+    lead = tutor.ask(question).answer.split(" [1]")[0]
+    assert "phishing" in lead and "propaganda" in lead  # two items of one list, in one sentence
+    off = without_rule(tutor, "items_with_their_list").ask(question).answer.split(" [1]")[0]
+    assert not ("phishing" in off and "propaganda" in off)
+
+
 def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_number(tutor):
     question = "How many attention heads does GPT-4 use?"  # the course gives GPT-3's size, never GPT-4's heads
     answer = tutor.ask(question)
