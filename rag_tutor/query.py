@@ -621,6 +621,14 @@ NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
 # version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
 VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<!\.)|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b")
+# Kinds of unit an amount can be asked in ("how many dollars", "per month", "in terabytes"): a sentence giving the
+# amount names a unit of the same kind. Not years: "how many years ago" is answered by a year.
+UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in {
+    "money": r"\$|€|\b(?:dollars?|euros?|usd|cents?)\b",
+    "time": r"\b(?:seconds?|minutes?|(?<!watt-)(?<!watt )hours?|days?|weeks?|months?)\b",
+    "storage": r"\b(?:(?:kilo|mega|giga|tera|peta)?bytes?|[kmgtp]b)\b",
+    "energy": r"\b(?:(?:kilo|mega|giga)?watts?(?:[- ]hours?)?|[kmg]wh)\b",
+}.items()}
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
 SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
@@ -628,9 +636,11 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
 
 def gives_amount(sentence: str, query: "Query") -> bool:
     """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a sentence naming every
-    versioned name the question asks it of (``Query.amount_of``)."""
+    versioned name the question asks it of (``Query.amount_of``) and a unit of each kind it is asked in
+    (``Query.amount_units``: "how many dollars" is not answered by a count of operations)."""
     low = sentence.lower()
-    return bool(NUMBER_SHAPE.search(sentence)) and all(name.lower() in low for name in query.amount_of)
+    return (bool(NUMBER_SHAPE.search(sentence)) and all(name.lower() in low for name in query.amount_of)
+            and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units))
 
 
 def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
@@ -667,6 +677,7 @@ class Query:
     asks_number: bool = False  # asks for an amount, which a sentence without a number (NUMBER_SHAPE) does not give
     # names with a version or model number in an amount question (amounts_of_the_named): GPT-4's size is not GPT-3's
     amount_of: list[str] = field(default_factory=list)
+    amount_units: list[str] = field(default_factory=list)  # kinds of unit it is asked in (amounts_in_units)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -762,6 +773,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         asks_number=bool(_NUMBER_ASKED.search(asked)),
         amount_of=(VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and _NUMBER_ASKED.search(asked)
                    else []),
+        amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
+                      if settings.amounts_in_units and _NUMBER_ASKED.search(asked) else []),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and (
@@ -889,6 +902,8 @@ RULES: tuple[Rule, ...] = (
                                "sentences give no number, is declined, saying so"),
     Rule("amounts_of_the_named", "an amount asked of a name with a version or model number (\"How many layers does "
                                  "GPT-4 have?\") is given only by a sentence with a number that names it too"),
+    Rule("amounts_in_units", "an amount asked in a unit (dollars, hours, terabytes, watt-hours) is given only by a "
+                             "sentence with a number and a unit of the same kind"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

@@ -261,6 +261,13 @@ def test_a_formulas_where_line_answers_what_a_symbol_controls(tutor):
     assert "where beta controls" not in without_rule(tutor, "formulas_explained").ask(question).answer
 
 
+def test_an_amount_asked_in_a_unit_is_not_answered_with_a_number_in_another(tutor):
+    question = "How many dollars does fine-tuning a model with LoRA cost?"  # the course gives no price
+    answer = tutor.ask(question)
+    assert answer.declined and answer.answer.startswith(f"{NO_NUMBER} {CLOSEST}")
+    assert not without_rule(tutor, "amounts_in_units").ask(question).declined
+
+
 def test_a_lists_item_chosen_first_is_shown_with_its_whole_list(tutor):
     question = "What are the main forms of misuse of generative AI?"
     lead = tutor.ask(question).answer.split(" [1]")[0]

@@ -222,6 +222,33 @@ def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sent
     assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))  # any number, as before the rule
 
 
+@pytest.mark.parametrize("question,units", [
+    ("How many dollars does training a flow cost?", ["money"]),
+    ("how much does beam search cost per month", ["time"]),
+    ("How many terabytes does a flow's training set take?", ["storage"]),
+    ("How many kilowatt-hours does a flow need?", ["energy"]),
+    ("How many layers does a flow stack?", []),  # no unit
+    ("How many years ago were flows proposed?", []),  # years are answered by a year, which is no amount
+    ("Which dollars did flows save?", []),  # not an amount question
+])
+def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, units):
+    assert understand(question, [], VOCABULARY, SETTINGS).amount_units == units
+
+
+@pytest.mark.parametrize("sentence,gives", [
+    ("Training a flow costs about $2,000 on rented GPUs.", True),
+    ("Training a flow costs about 500 dollars.", True),
+    ("Training a flow takes 10^20 operations.", False),  # a number, but no amount of money
+])
+def test_an_amount_asked_in_a_unit_is_given_only_by_a_sentence_with_such_a_unit(sentence, gives):
+    from rag_tutor.query import NUMBER_SHAPE, gives_amount
+
+    question = "How many dollars does training a flow cost?"
+    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
+    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_in_units"))
+    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
+
+
 # A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
 TALK = ["What are normalizing flows?", "Why can normalizing flows compute exact likelihoods?", "Who proposed them?"]
 ALONE = [
