@@ -652,16 +652,14 @@ class Tutor:
             return
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
-        if far and too_far(query, result.top_similarity, s, best):  # confident_answers: the ranker is not sure enough
-            timings["total_s"] = time.perf_counter() - started
-            out.answer = self.decline(question, result, timings)
-            yield out.answer.answer
-            return
+        # confident_answers: a question a little too far stays declined unless the ranker is sure enough
+        still_far = far and too_far(query, result.top_similarity, s, best)
         no_number = query.asks_number and not any(gives_amount(c.sentence, query) for c in chosen)
-        if unanswered(best, s, query.foreign_share, no_number):
+        if still_far or unanswered(best, s, query.foreign_share, no_number):
             timings["total_s"] = time.perf_counter() - started
-            out.answer = self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,
-                                      closest=chosen[:1])
+            out.answer = (self.decline(question, result, timings) if still_far else
+                          self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,
+                                       closest=chosen[:1]))
             yield out.answer.answer
             return
         if s.writer == "selector" or not s.generate:

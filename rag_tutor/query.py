@@ -760,7 +760,10 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
                                     vocabulary.mentions(n) for t in turns for n in names_in(remove_instructions(t)[0])))))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
-    known = [n for n in names_in(remove_instructions(asked)[0]) if n not in unknown and vocabulary.mentions(n)]  # named
+    # the names the documents mention, for people_facts_in_scope (only looked up when that rule can apply)
+    known = ([n for n in names_in(remove_instructions(asked)[0]) if n not in unknown and vocabulary.mentions(n)]
+             if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
+    asks_number = bool(_NUMBER_ASKED.search(asked))
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
     terms = vocabulary.course_terms(search_text)
     return Query(
@@ -770,16 +773,15 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
-        asks_number=bool(_NUMBER_ASKED.search(asked)),
-        amount_of=(VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and _NUMBER_ASKED.search(asked)
-                   else []),
+        asks_number=asks_number,
+        amount_of=VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and asks_number else [],
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
-                      if settings.amounts_in_units and _NUMBER_ASKED.search(asked) else []),
+                      if settings.amounts_in_units and asks_number else []),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and (
             (asks in ("person", "date") and term_fact(asked, terms or named_things(asked, vocabulary)))
-            or bool(settings.people_facts_in_scope and known and term_fact(asked, known + terms, people=True))),
+            or bool(known and term_fact(asked, known + terms, people=True))),
         notices=notices, continues_course=continues_course,
         plain=plain_question(search_text) if settings.plain_questions else search_text)
 
