@@ -509,6 +509,10 @@ class Tutor:
             entry = next((t for t in scored if t[1].chosen.context.passage.chunk_id == entry_id), None)
             if entry is not None:
                 scored = [entry] + [t for t in scored if t is not entry]
+
+        def may_join(score: float) -> bool:  # a sentence besides the best: only one the ranker thinks may answer
+            return self.ranker is None or score >= s.answer_extra_min_score
+
         chosen = [c for _, c in scored[:1]]
         if chosen and s.items_with_their_list:
             # items_with_their_list: a list's item that comes first is shown with the whole list when that is a
@@ -516,11 +520,11 @@ class Tutor:
             item = chosen[0]
             whole = next((c for score, c in scored if c.group == item.group and len(c.chosen.quotes) > 1
                           and set(item.chosen.quotes) < set(c.chosen.quotes)
-                          and (self.ranker is None or score >= s.answer_extra_min_score)), None)
+                          and may_join(score)), None)
             if whole is not None:
                 chosen = [whole]
         for score, extra in scored[1:]:
-            if len(chosen) == n_sentences or (self.ranker is not None and score < s.answer_extra_min_score):
+            if len(chosen) == n_sentences or not may_join(score):
                 break
             # the same fact twice (a glossary entry and the lesson often word it alike) teaches nothing more, and
             # nor does a list's item beside the list, or two items each with the same lead-in
