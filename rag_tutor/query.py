@@ -529,6 +529,10 @@ class Vocabulary:
         """Names in the question that no document of the index mentions."""
         return [name for name in names_in(question) if not self.mentions(name)]
 
+    def known_names(self, text: str) -> list[str]:
+        """Names in the text that a document of the index mentions (``unknown_names``' other half)."""
+        return [name for name in names_in(text) if self.mentions(name)]
+
     @cached_property
     def long_forms(self) -> dict[str, tuple[re.Pattern, str]]:
         """Each abbreviation the documents spell out, the first time they do ("large language model (LLM)",
@@ -757,11 +761,11 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     continues_course = bool(settings.follow_ups_in_scope and resolved and (points_back or again) and not unknown
                             and not foreign and (vocabulary.course_terms(" ".join(turns)) or (
                                 settings.follow_ups_on_names and any(
-                                    vocabulary.mentions(n) for t in turns for n in names_in(remove_instructions(t)[0])))))
+                                    vocabulary.known_names(remove_instructions(t)[0]) for t in turns))))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
     asked = resolved or text
     # the names the documents mention, for people_facts_in_scope (only looked up when that rule can apply)
-    known = ([n for n in names_in(remove_instructions(asked)[0]) if n not in unknown and vocabulary.mentions(n)]
+    known = (vocabulary.known_names(remove_instructions(asked)[0])
              if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
     asks_number = bool(_NUMBER_ASKED.search(asked))
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
