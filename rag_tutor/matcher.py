@@ -9,14 +9,17 @@ negatives. Its cosine is a feature of the sentence ranker (rankers.py), which we
 
 The adapter (peft, rank 8, ~150 k weights) is trained by ``python -m rag_tutor.rankers`` and shipped in
 ``ranker_weights/matcher``; it is merged into a copy of the embedder when loaded, so it costs one MiniLM pass per
-question and per candidate sentence (candidates are corpus sentences: their vectors are cached).
+question and per candidate sentence (candidates are corpus sentences: their vectors are cached). Trained with
+several seeds (``train_seeds``), the directory holds one adapter per seed (``seed-0``, ``seed-1``, ...), and the
+matcher is the embedder with the mean of their merged weights: one model still, whose answers depend less on the
+luck of one seed's initialisation and batch order.
 """
 
 from __future__ import annotations
 
 import random
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -68,13 +71,22 @@ class Matcher:
 
     @classmethod
     def load(cls, package: str, directory: Path = MATCHER_DIR) -> "Matcher | None":
-        """The matcher whose adapter is in ``directory``; None when there is none."""
-        if not (directory / "adapter_config.json").is_file():
+        """The matcher whose adapter is in ``directory``, or the mean of the adapters in its subdirectories (one per
+        seed, ``adapter_dirs``); None when there is none."""
+        adapters = adapter_dirs(directory)
+        if not adapters:
             return None
         from peft import PeftModel
 
-        model = _fresh_model(package)
-        model[0].model = PeftModel.from_pretrained(model[0].model, str(directory)).merge_and_unload()
+        def merged(adapter: Path):
+            model = _fresh_model(package)
+            model[0].model = PeftModel.from_pretrained(model[0].model, str(adapter)).merge_and_unload()
+            return model
+
+        model = merged(adapters[0])
+        if len(adapters) > 1:
+            states = [model[0].model.state_dict()] + [merged(a)[0].model.state_dict() for a in adapters[1:]]
+            model[0].model.load_state_dict(average_weights(states))
         model.eval()
         return cls(model)
 
@@ -91,6 +103,29 @@ class Matcher:
         if not texts:
             return np.zeros(0, dtype="float32")
         return np.stack([self._vectors[t] for t in texts]) @ self._encode([question])[0]
+
+
+def adapter_dirs(directory: Path) -> list[Path]:
+    """The adapters a matcher is made of: ``directory`` itself when it holds one, else its subdirectories that do
+    (one per seed), in name order; [] for none."""
+    if (directory / "adapter_config.json").is_file():
+        return [directory]
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if (p / "adapter_config.json").is_file())
+
+
+def average_weights(states: Sequence[dict]) -> dict:
+    """The element-wise mean of several models' weights (torch tensors of the same names and shapes): for adapters
+    merged into one base model, the base plus the mean of their changes. A tensor that is not of floating point (a
+    buffer of positions) is the first model's."""
+    import torch
+
+    first = states[0]
+    if any(state.keys() != first.keys() for state in states):
+        raise ValueError("the models to average have different weights")
+    return {name: (torch.stack([state[name] for state in states]).mean(dim=0)
+                   if torch.is_floating_point(first[name]) else first[name]) for name in first}
 
 
 @lru_cache(maxsize=2)
@@ -160,3 +195,22 @@ def train(package: str, triplets: Sequence[Triplet], out: Path | None = None, tr
         tmp.rename(out)
     model[0].model = model[0].model.merge_and_unload()
     return Matcher(model)
+
+
+def train_seeds(package: str, triplets: Sequence[Triplet], out: Path, seeds: int, training: Training = Training(),
+                progress: Callable[[int, int, float], None] | None = None) -> Matcher:
+    """``train`` once per seed (``training.seed``, the next, ...), each adapter saved in ``out``/seed-<seed>; the
+    matcher is their mean (``Matcher.load``). What was in ``out`` is replaced only once all are trained. One seed:
+    ``train`` itself, its adapter in ``out``."""
+    if seeds <= 1:
+        return train(package, triplets, out, training, progress)
+    staging = out.with_name(out.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for seed in range(training.seed, training.seed + seeds):
+        train(package, triplets, staging / f"seed-{seed}", replace(training, seed=seed), progress)
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    matcher = Matcher.load(package, out)
+    assert matcher is not None  # just written
+    return matcher

