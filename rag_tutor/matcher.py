@@ -76,17 +76,23 @@ class Matcher:
         adapters = adapter_dirs(directory)
         if not adapters:
             return None
+        import torch
         from peft import PeftModel
+        from peft.tuners.lora.layer import LoraLayer
 
-        def merged(adapter: Path):
-            model = _fresh_model(package)
-            model[0].model = PeftModel.from_pretrained(model[0].model, str(adapter)).merge_and_unload()
-            return model
-
-        model = merged(adapters[0])
-        if len(adapters) > 1:
-            states = [model[0].model.state_dict()] + [merged(a)[0].model.state_dict() for a in adapters[1:]]
-            model[0].model.load_state_dict(average_weights(states))
+        model = _fresh_model(package)
+        if len(adapters) == 1:
+            model[0].model = PeftModel.from_pretrained(model[0].model, str(adapters[0])).merge_and_unload()
+        else:  # each layer's weight plus the mean of the adapters' changes to it, as merging each would add
+            names = [f"seed{i}" for i in range(len(adapters))]
+            wrapped = PeftModel.from_pretrained(model[0].model, str(adapters[0]), adapter_name=names[0])
+            for name, adapter in zip(names[1:], adapters[1:]):
+                wrapped.load_adapter(str(adapter), adapter_name=name)
+            with torch.no_grad():
+                for layer in wrapped.modules():
+                    if isinstance(layer, LoraLayer):
+                        layer.get_base_layer().weight += sum(layer.get_delta_weight(n) for n in names) / len(names)
+            model[0].model = wrapped.unload()
         model.eval()
         return cls(model)
 
@@ -113,19 +119,6 @@ def adapter_dirs(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if (p / "adapter_config.json").is_file())
-
-
-def average_weights(states: Sequence[dict]) -> dict:
-    """The element-wise mean of several models' weights (torch tensors of the same names and shapes): for adapters
-    merged into one base model, the base plus the mean of their changes. A tensor that is not of floating point (a
-    buffer of positions) is the first model's."""
-    import torch
-
-    first = states[0]
-    if any(state.keys() != first.keys() for state in states):
-        raise ValueError("the models to average have different weights")
-    return {name: (torch.stack([state[name] for state in states]).mean(dim=0)
-                   if torch.is_floating_point(first[name]) else first[name]) for name in first}
 
 
 @lru_cache(maxsize=2)

