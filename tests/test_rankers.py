@@ -151,3 +151,26 @@ def test_training_rows_label_what_holds_the_answer_for_each_question_form(course
 def _query_and_contexts(tutor, question, history):
     result = tutor.retrieve(tutor.retriever.understand(question, history))
     return result.query, tutor.contexts(result)
+
+
+@pytest.mark.model
+def test_retraining_writes_both_rankers_and_one_matcher_per_seed(course_index, tmp_path, monkeypatch, capsys):
+    """The maintainer's retrain (``python -m rag_tutor.rankers``) end to end on a few questions of our own."""
+    from rag_tutor.matcher import Matcher, adapter_dirs
+    from rag_tutor.rankers import LinearRanker, main
+
+    asked = [("What does a VAE encoder output?", [], "mean"), ("Why can GAN training be unstable?", [], "gradient"),
+             ("Who came up with the variational autoencoder model?", [], "Kingma"),
+             ("Which metrics are used to evaluate generated images?", [], "FID"),
+             ("And who introduced it?", ["What's a variational autoencoder?"], "Kingma")]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "history": h, "answers": [a], "kind": "in_scope"}) + "\n"
+                                 for q, h, a in asked))
+    monkeypatch.setenv("RAG_TUTOR_INDEX_DIR", str(course_index.index_dir))
+    out = tmp_path / "weights"
+    assert main(["--questions", str(questions), "--out", str(out), "--folds", "2", "--matcher-seeds", "2"]) == 0
+    assert LinearRanker.load(out / "passages.json", PASSAGE_FEATURES) is not None
+    assert LinearRanker.load(out / "sentences.json", SENTENCE_FEATURES) is not None
+    assert [p.name for p in adapter_dirs(out / "matcher")] == ["seed-0", "seed-1"]
+    assert Matcher.load(course_index.embedder_package, out / "matcher") is not None
+    assert "with 2 seed(s)" in capsys.readouterr().out
