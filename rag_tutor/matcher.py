@@ -80,19 +80,17 @@ class Matcher:
         from peft import PeftModel
         from peft.tuners.lora.layer import LoraLayer
 
+        # each layer's weight plus the mean of the adapters' changes to it (peft's deltas, which merging one adds)
         model = _fresh_model(package)
-        if len(adapters) == 1:
-            model[0].model = PeftModel.from_pretrained(model[0].model, str(adapters[0])).merge_and_unload()
-        else:  # each layer's weight plus the mean of the adapters' changes to it, as merging each would add
-            names = [f"seed{i}" for i in range(len(adapters))]
-            wrapped = PeftModel.from_pretrained(model[0].model, str(adapters[0]), adapter_name=names[0])
-            for name, adapter in zip(names[1:], adapters[1:]):
-                wrapped.load_adapter(str(adapter), adapter_name=name)
-            with torch.no_grad():
-                for layer in wrapped.modules():
-                    if isinstance(layer, LoraLayer):
-                        layer.get_base_layer().weight += sum(layer.get_delta_weight(n) for n in names) / len(names)
-            model[0].model = wrapped.unload()
+        names = [f"seed{i}" for i in range(len(adapters))]
+        wrapped = PeftModel.from_pretrained(model[0].model, str(adapters[0]), adapter_name=names[0])
+        for name, adapter in zip(names[1:], adapters[1:]):
+            wrapped.load_adapter(str(adapter), adapter_name=name)
+        with torch.no_grad():
+            for layer in wrapped.modules():
+                if isinstance(layer, LoraLayer):
+                    layer.get_base_layer().weight += sum(layer.get_delta_weight(n) for n in names) / len(names)
+        model[0].model = wrapped.unload()
         model.eval()
         return cls(model)
 
