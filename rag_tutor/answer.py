@@ -566,10 +566,11 @@ class Tutor:
 
     def decline(self, question: str, result: RetrievalResult, timings: dict, unknown: list[str] = (),
                 why: str = DECLINE, closest: list[Chosen] = ()) -> Answer:
-        """Not answered, with the closest topics. ``why``: DECLINE (nothing close), or NOT_ANSWERED / NO_NUMBER
-        (passages are close, but no sentence of them is judged to answer: ``unanswered``); then ``closest``, the
-        sentence that comes nearest, is shown with its citation: the judgement can be wrong, and the learner can
-        read the passage and decide."""
+        """Not answered, with the closest topics. ``why``: DECLINE (nothing close, or a name no document mentions),
+        or NOT_ANSWERED / NO_NUMBER (passages are close, or a little too far, but no sentence of them is judged to
+        answer: ``unanswered``, ``too_far`` with the ranker's score); then ``closest``, the sentence that comes
+        nearest, is shown with its citation: the judgement can be wrong, and the learner can read the passage and
+        decide."""
         topics: list[str] = []
         for p in result.passages:
             if p.title not in topics and p.topic != "glossary":
@@ -661,9 +662,10 @@ class Tutor:
         no_number = query.asks_number and not any(gives_amount(c.sentence, query) for c in chosen)
         if still_far or unanswered(best, s, query.foreign_share, no_number):
             timings["total_s"] = time.perf_counter() - started
-            out.answer = (self.decline(question, result, timings) if still_far else
-                          self.decline(question, result, timings, why=NO_NUMBER if no_number else NOT_ANSWERED,
-                                       closest=chosen[:1]))
+            # Either way the sentence that comes nearest is shown, cited: a question only a little too far by
+            # cosine is often a course question in everyday words, and its nearest sentence often answers it.
+            out.answer = self.decline(question, result, timings, closest=chosen[:1],
+                                      why=NOT_ANSWERED if still_far or not no_number else NO_NUMBER)
             yield out.answer.answer
             return
         if s.writer == "selector" or not s.generate:

@@ -255,6 +255,21 @@ def test_a_question_a_little_too_far_is_answered_when_the_ranker_is_confident(tu
     assert without_rule(tutor, "confident_answers").ask(question).declined
 
 
+def test_a_question_a_little_too_far_and_not_answered_shows_its_closest_sentence(tutor):
+    from dataclasses import replace
+
+    question = "who wrote the paper on squeezing a big teacher net into a small student?"  # MiniLM: below 0.36
+    # the same question, judged against a confidence no sentence reaches: declined, but not as if nothing were close
+    unsure = Tutor(replace(tutor.settings, confident_min_score=1e9), retriever=tutor.retriever)
+    answer = unsure.ask(question)
+    assert answer.declined and answer.answer.startswith(f"{NOT_ANSWERED} {CLOSEST}") and len(answer.citations) == 1
+    assert "Hinton" in answer.answer and answer.citations[0].quote in answer.citations[0].text
+    assert answer.suggestions
+    # far below the band, nothing is shown as coming close
+    far = tutor.ask("How long should I boil an egg for a runny yolk?")
+    assert far.declined and far.answer.startswith(DECLINE) and not far.citations
+
+
 def test_a_formulas_where_line_answers_what_a_symbol_controls(tutor):
     question = "In an RLHF objective, what is beta for?"
     assert "where beta controls" in tutor.ask(question).answer
