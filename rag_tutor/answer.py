@@ -493,7 +493,8 @@ class Tutor:
 
     def selection(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> tuple[list[Chosen], float | None]:
         """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
-        reading order, each only if the learned ranker scores it at least ``answer_extra_min_score``. A sentence that
+        reading order, each only if the learned ranker scores it at least ``answer_extra_min_score`` and at most
+        ``answer_extra_within`` below the best candidate. A sentence that
         repeats one already chosen (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its
         list. Also the best candidate's score, which ``unanswered`` judges (None without the learned ranker)."""
         s = self.settings
@@ -510,8 +511,9 @@ class Tutor:
             if entry is not None:
                 scored = [entry] + [t for t in scored if t is not entry]
 
-        def may_join(score: float) -> bool:  # a sentence besides the best: only one the ranker thinks may answer
-            return self.ranker is None or score >= s.answer_extra_min_score
+        def may_join(score: float) -> bool:  # a sentence besides the best: only one the ranker thinks may answer,
+            # and nearly as likely as the best to (answer_extra_within)
+            return best is None or (score >= s.answer_extra_min_score and score >= best - s.answer_extra_within)
 
         chosen = [c for _, c in scored[:1]]
         if chosen and s.items_with_their_list:

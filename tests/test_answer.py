@@ -102,6 +102,13 @@ def test_an_explaining_sentence_the_ranker_thinks_unrelated_is_left_out(tutor):
     picky = Tutor(replace(tutor.settings, answer_extra_min_score=between), retriever=tutor.retriever)
     chosen = [c.sentence for c in picky.select(query, contexts())]
     assert chosen[0] == lead and len(chosen) == 2 and min(scores, key=scores.get) not in chosen
+    # the same by distance from the best (answer_extra_within): just far enough to keep the second-best
+    near = Tutor(replace(everything.settings, answer_extra_within=scores[lead] - between + 1e-6),
+                retriever=tutor.retriever)
+    assert [c.sentence for c in near.select(query, contexts())] == chosen
+    alone = Tutor(replace(everything.settings, answer_extra_within=(scores[lead] - between) / 2),
+                  retriever=tutor.retriever)
+    assert [c.sentence for c in alone.select(query, contexts())] == [lead]
 
 
 def test_a_reading_list_entry_answers_only_a_question_after_a_source(tutor):
