@@ -174,6 +174,11 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
     ("Which value of the beam width is usual?", True),
     ("How does beam search keep several candidates?", False),
     ("Which layers make a flow invertible?", False),
+    ("What ROUGE score did that summarizer reach?", True),  # the amount's noun after a word or two naming it
+    ("what peak learning rates suit a small flow", True),
+    ("What is sliced score matching?", False),  # a term holding the noun, not an amount
+    ("What does a score network predict?", False),
+    ("What are score-based models?", False),
 ])
 def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_number is asks_number
