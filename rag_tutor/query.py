@@ -615,13 +615,13 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
     "comparison": r"(?i)\b(?:while|whereas|unlike|compared|than|instead|rather|both|differ\w*)\b",
 }.items()}
 # A question after an amount ("how many layers", "what learning rate"), and a sentence giving one: digits that are no
-# year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of").
+# year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of", nor "zero-shot").
 _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
                            r"(?:(?!(?:is|are|was|were|do|does|did)\b)[\w@-]+ ){0,2}(?:learning rate|batch size|size|number|percentage|score|value|rate|"
                            r"threshold|resolution)s?\b(?!-)|\bwhich value\b", re.I)
 NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
-                          r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b", re.I)
+                          r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
 # version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
 VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<!\.)|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b")
@@ -639,11 +639,12 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
 
 
 def gives_amount(sentence: str, query: "Query") -> bool:
-    """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a sentence naming every
-    versioned name the question asks it of (``Query.amount_of``) and a unit of each kind it is asked in
+    """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a clause naming every
+    versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in
     (``Query.amount_units``: "how many dollars" is not answered by a count of operations)."""
-    low = sentence.lower()
-    return (bool(NUMBER_SHAPE.search(sentence)) and all(name.lower() in low for name in query.amount_of)
+    # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
+    clauses = sentence.split(";") if query.amount_of else [sentence]
+    return (any(NUMBER_SHAPE.search(c) and all(name.lower() in c.lower() for name in query.amount_of) for c in clauses)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units))
 
 

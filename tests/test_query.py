@@ -193,6 +193,8 @@ def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     ("Dinh and colleagues proposed early flows in 2014.", False),  # a year is no amount
     ("One of the layers is invertible.", False),
     ("A flow named Glow-2 came later.", False),  # a version number is no amount
+    ("The decoder works zero-shot or few-shot.", False),  # a way of prompting, not a count
+    ("Zero layers are frozen.", True),
 ])
 def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
     from rag_tutor.query import NUMBER_SHAPE
@@ -217,6 +219,8 @@ def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(ques
     ("Glow-2 stacks 24 coupling layers.", True),
     ("Glow stacks 12 coupling layers.", False),  # the number of another version
     ("Glow-2 stacks more coupling layers than Glow.", False),  # no number
+    ("Glow-1 was small; Glow-2 came later; Glow-3 stacks 48 coupling layers.", False),  # the number is Glow-3's
+    ("Glow-1 was small; Glow-2 stacks 24 coupling layers.", True),
 ])
 def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sentence, gives):
     from rag_tutor.query import NUMBER_SHAPE, gives_amount
