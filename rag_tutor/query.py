@@ -617,7 +617,7 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 # A question after an amount ("how many layers", "what learning rate"), and a sentence giving one: digits that are no
 # year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of", nor "zero-shot").
 _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
-                           r"(?:(?!(?:is|are|was|were|do|does|did)\b)[\w@-]+ ){0,2}(?:learning rate|batch size|size|number|percentage|score|value|rate|"
+                           r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}(?:learning rate|batch size|size|number|percentage|score|value|rate|"
                            r"threshold|resolution)s?\b(?!-)|\bwhich value\b", re.I)
 NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"

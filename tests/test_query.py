@@ -179,6 +179,7 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
     ("What is sliced score matching?", False),  # a term holding the noun, not an amount
     ("What does a score network predict?", False),
     ("What are score-based models?", False),
+    ("What kind of score does a critic output?", False),  # asks for a kind, not an amount
 ])
 def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_number is asks_number
