@@ -309,8 +309,8 @@ class Settings:
     # no number (query.NUMBER_SHAPE; a year is none): wide out of scope 0.641 -> 0.692 (mid-chat 0.667 -> 0.718), no
     # right answer lost, one wrong follow-up answer turned into a decline (followup false declines 0.016 -> 0.033).
     # An amount's noun may follow a word or two naming it ("what ROUGE score did ...", "what peak learning rate";
-    # not after "is", "do" and the like or "what kind of", and not a term holding the noun: "score matching", "score-based"): wide out of
-    # scope declined 0.692 -> 0.744, no other answer changed (2026-12-05).
+    # not after "is", "do" and the like or "what kind of", and not a term holding the noun: "score matching",
+    # "score-based"): wide out of scope declined 0.692 -> 0.744, no other answer changed (2026-12-05).
     # The same test for who (a person's name) and when (a year) declined no more out-of-scope questions and lost 2
     # right answers (wide, train): not kept.
     decline_unanswered: bool = True
