@@ -604,7 +604,16 @@ def test_a_question_listing_an_unknown_name_with_a_known_one_is_not_declined_for
     ("What did Dinh and colleagues introduce?", True),
     ("What is Dinh's favourite food?", False),  # not what they did
     ("What did Dinh say about Zorblax?", False),  # a name no document mentions
+    ("What did Dinh and Zorblax Quux propose in 2014?", True),  # ... listed with one the documents mention
+    ("What did Dinh and Zorblax Quux eat in 2014?", False),
 ])
 def test_a_question_asking_only_what_named_people_did_is_not_declined_for_distance(question, fact):
     assert understand(question, [], VOCABULARY, SETTINGS).term_fact is fact
     assert understand(question, [], VOCABULARY, without(SETTINGS, "people_facts_in_scope")).term_fact is False
+
+
+def test_a_question_asking_what_named_people_did_where_they_worked_is_not_declined_for_distance():
+    lab = Chunk("h#0", "corpus/01-history.md", "History", "Flows", "history", "Dinh worked at Montreal on flows.")
+    vocabulary = Vocabulary(CHUNKS + [lab])
+    assert understand("What did Dinh propose at Montreal in 2014?", [], vocabulary, SETTINGS).term_fact
+    assert not understand("What did Dinh eat at Montreal?", [], vocabulary, SETTINGS).term_fact
