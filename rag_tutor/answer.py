@@ -494,9 +494,9 @@ class Tutor:
     def selection(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> tuple[list[Chosen], float | None]:
         """The answer sentences the selector chooses among ``candidates`` (``scores``): the best-scored first, the others in
         reading order, each only if the learned ranker scores it at least ``answer_extra_min_score`` and at most
-        ``answer_extra_within`` below the best candidate. A sentence that
-        repeats one already chosen (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its
-        list. Also the best candidate's score, which ``unanswered`` judges (None without the learned ranker)."""
+        ``answer_extra_within`` below the best candidate. A sentence that repeats one already chosen
+        (``answer_duplicate_cosine``) is passed over, and so is a list's item beside its list. Also the best
+        candidate's score, which ``unanswered`` judges (None without the learned ranker)."""
         s = self.settings
         candidates = self.candidates(query, contexts)
         scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])

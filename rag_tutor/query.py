@@ -616,9 +616,11 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 }.items()}
 # A question after an amount ("how many layers", "what learning rate"), and a sentence giving one: digits that are no
 # year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of", nor "zero-shot").
+# An amount's noun may follow a word or two naming it ("what ROUGE score"), not a verb or a kind ("what kind of").
 _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
-                           r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}(?:learning rate|batch size|size|number|percentage|score|value|rate|"
-                           r"threshold|resolution)s?\b(?!-)|\bwhich value\b", re.I)
+                           r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}"
+                           r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)s?"
+                           r"\b(?!-)|\bwhich value\b", re.I)
 NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
@@ -644,7 +646,8 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     (``Query.amount_units``: "how many dollars" is not answered by a count of operations)."""
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
-    return (any(NUMBER_SHAPE.search(c) and all(name.lower() in c.lower() for name in query.amount_of) for c in clauses)
+    named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
+    return (any(NUMBER_SHAPE.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units))
 
 
