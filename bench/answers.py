@@ -72,6 +72,7 @@ SETS = {
     "preface_check": ROOT / "bench" / "data" / "preface_check_questions.jsonl",  # "I read about X, what is it?"
     "plain_check": ROOT / "bench" / "data" / "plain_check_questions.jsonl",  # everyday words, near misses: report
     "plain_check2": ROOT / "bench" / "data" / "plain_check2_questions.jsonl",  # the same kind again: report only
+    "final_check": ROOT / "bench" / "data" / "final_check_questions.jsonl",  # every form, fresh: report only
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
