@@ -6,8 +6,9 @@
 Sets: ``tune`` (bench/data/tune_questions.jsonl: choose between variants here), ``dev``
 (../shared/eval/dev_questions.jsonl), ``heldout`` (bench/data/heldout_questions.jsonl, tuned on in the past),
 ``peft`` (bench/data/peft_questions.jsonl, answered from an index of ../shared/external/peft-docs built once under
-/tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev and heldout, the learned rankers'
-training data, so its scores are a training fit), ``blind`` (bench/data/blind_questions.jsonl) and ``followup``
+/tmp/rag-tutor-bench), ``train`` (bench/data/train_questions.jsonl: with dev, heldout and ``everyday``
+(bench/data/everyday_questions.jsonl, in a learner's everyday words), the learned rankers' training data, so
+their scores are a training fit), ``blind`` (bench/data/blind_questions.jsonl) and ``followup``
 (bench/data/followup_questions.jsonl: follow-up chains and out-of-scope questions asked mid-chat, for choosing
 like ``tune``), ``whowhen`` (bench/data/whowhen_questions.jsonl: bare "who introduced X?" / "when was X released?"
 questions, and out-of-scope ones of the same form), ``nearmiss`` (bench/data/nearmiss_questions.jsonl:
@@ -62,6 +63,7 @@ SETS = {
     "peft": ROOT / "bench" / "data" / "peft_questions.jsonl",
     "blind": ROOT / "bench" / "data" / "blind_questions.jsonl",
     "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
+    "everyday": ROOT / "bench" / "data" / "everyday_questions.jsonl",  # training data too, in everyday words
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
     "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
     "wide": ROOT / "bench" / "data" / "wide_questions.jsonl",  # 308 over every document; first scored untuned

@@ -240,9 +240,9 @@ class Settings:
     # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
     # a person, a year or a quoted title as shaped (query.answer_shape).
     sources_shaped: bool = True
-    # The learned second stage (rankers.py, trained on the dev, heldout and train sets): the first stage's best passages
-    # ordered by the passage ranker, and the selector's candidate sentences scored by the sentence ranker (else by
-    # the cosine, answer_shape_bonus and a rank penalty).
+    # The learned second stage (rankers.py, trained on the dev, heldout, train and everyday sets): the first stage's
+    # best passages ordered by the passage ranker, and the selector's candidate sentences scored by the sentence
+    # ranker (else by the cosine, answer_shape_bonus and a rank penalty).
     learned_passage_ranker: bool = True
     learned_sentence_ranker: bool = True
     # The sentence ranker weighs the matcher's cosine too (matcher.py; off: MiniLM's cosine stands in for it).
