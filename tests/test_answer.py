@@ -207,7 +207,7 @@ def test_a_definition_question_opens_with_its_terms_glossary_entry(tutor):
 def test_close_passages_with_no_answering_sentence_are_declined_unless_the_rule_is_off(tutor):
     from dataclasses import replace
 
-    question = "How did the variational autoencoder get its name?"
+    question = "Why are VAE samples blurry?"
     assert not tutor.ask(question).declined
     # the same question, its passages and candidate sentences unchanged, judged against a bar no sentence reaches
     strict = Tutor(replace(tutor.settings, answer_min_score=1e9), retriever=tutor.retriever)
@@ -231,10 +231,14 @@ def without_rule(tutor: Tutor, name: str) -> Tutor:
 
 def test_the_askers_words_do_not_keep_the_answering_sentence_from_being_chosen(tutor):
     question = "why would I pick a diffusion model over a GAN?"
+    lessons = ("06-generative-adversarial-networks.md", "07-diffusion-and-score-based-models.md")
     answer = tutor.ask(question)
-    assert not answer.declined and answer.citations[0].source.endswith("06-generative-adversarial-networks.md")
-    # with "would I" in the scored text, the sentence ranker gave the same sentence log-odds below 0
-    assert without_rule(tutor, "plain_questions").ask(question).declined
+    assert not answer.declined and answer.citations[0].source.endswith(lessons)
+    # Rankers trained without everyday questions gave the lead sentence log-odds below 0 with "would I" in the
+    # scored text, and declined it without the rule; those trained with them (bench/data/everyday_questions.jsonl)
+    # answer it either way. The rule still wins with them (558 against 555 right answers on the tuning sets).
+    plain_off = without_rule(tutor, "plain_questions").ask(question)
+    assert not plain_off.declined and plain_off.citations[0].source.endswith(lessons)
 
 
 def test_a_name_listed_with_a_known_one_is_answered_from_the_course_and_said_unknown(tutor):
