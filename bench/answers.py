@@ -64,6 +64,7 @@ SETS = {
     "blind": ROOT / "bench" / "data" / "blind_questions.jsonl",
     "train": ROOT / "bench" / "data" / "train_questions.jsonl",  # the rankers' training data: a training fit
     "everyday": ROOT / "bench" / "data" / "everyday_questions.jsonl",  # training data too, in everyday words
+    "everyday2": ROOT / "bench" / "data" / "everyday2_questions.jsonl",  # everyday words: tuning (trained on, not kept)
     "followup": ROOT / "bench" / "data" / "followup_questions.jsonl",  # follow-up chains: choose here, like tune
     "whowhen": ROOT / "bench" / "data" / "whowhen_questions.jsonl",  # bare who/when questions about course things
     "wide": ROOT / "bench" / "data" / "wide_questions.jsonl",  # 308 over every document; first scored untuned
