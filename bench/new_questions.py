@@ -18,19 +18,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from rag_tutor.evaluate import load_questions  # noqa: E402
 
 
 def existing_questions() -> list[str]:
-    out = []
-    for f in sorted((ROOT / "bench" / "data").glob("*.jsonl")) + sorted((ROOT.parent / "shared" / "eval").glob("*.jsonl")):
-        for line in f.read_text(encoding="utf-8").splitlines():
-            try:
-                q = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(q, dict) and q.get("question"):
-                out.append(q["question"])
-    return out
+    files = sorted((ROOT / "bench" / "data").glob("*.jsonl")) + sorted((ROOT.parent / "shared" / "eval").glob("*.jsonl"))
+    return [q["question"] for f in files for q in load_questions(f) if q.get("question")]  # not the teach replies
 
 
 def quoted_in_repository(text: str) -> bool:
@@ -43,8 +36,10 @@ def answers_found(q: dict) -> bool:
     if q.get("kind") == "out_of_scope":
         return not q.get("answers")
     doc = ROOT / "corpus" / q.get("source", "")
-    return bool(q.get("answers")) and doc.is_file() and all(
-        a.lower() in doc.read_text(encoding="utf-8").lower() for a in q["answers"])
+    if not (q.get("answers") and doc.is_file()):
+        return False
+    text = doc.read_text(encoding="utf-8").lower()
+    return all(a.lower() in text for a in q["answers"])
 
 
 def main() -> int:
@@ -56,7 +51,7 @@ def main() -> int:
     ap.add_argument("new", type=Path, nargs="+")
     ap.add_argument("--cosine", type=float, default=0.9, help="a near copy from this MiniLM cosine up")
     args = ap.parse_args()
-    new = [json.loads(line) for f in args.new for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    new = [q for f in args.new for q in load_questions(f)]
     old = existing_questions()
     embedder = load_embedder(load_settings().embedder_package)
     old_vectors = embedder.embed(old)
