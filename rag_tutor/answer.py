@@ -479,7 +479,8 @@ class Tutor:
         rarity = self.retriever.keyword_rarity
         matched = self.matched(query, candidates) if matched is None else matched
         best_matched = max(matched, default=0.0)
-        return [sentence_features(query, asked, c, best, rarity, keyword_tokens, m, best_matched)
+        top_passage = max((c.chosen.context.passage.score for c in candidates), default=0.0)
+        return [sentence_features(query, asked, c, best, rarity, keyword_tokens, m, best_matched, top_passage)
                 for c, m in zip(candidates, matched)]
 
     def scores(self, query: Query, candidates: list[Candidate]) -> list[float]:

@@ -1,11 +1,16 @@
 """The learned second stage: which passages come first, and which of their sentences answer.
 
-Two logistic regressions over a few properties of a passage (``PASSAGE_FEATURES``) or a sentence
-(``SENTENCE_FEATURES``) and the question, trained on question sets whose answers are known: a passage or a candidate
-sentence is a positive when it contains one of the question's answers. Their weights are small JSON files shipped with
-the package (``ranker_weights/``); nothing in them names a question or a document, so they carry over to a changed
-corpus, and ``python -m rag_tutor.rankers --questions FILE ...`` retrains both (on question sets written for that
-corpus, in the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages.
+Two linear scores over a few properties of a passage (``PASSAGE_FEATURES``) or a sentence (``SENTENCE_FEATURES``) and
+the question, trained on question sets whose answers are known: a passage or a candidate sentence is a positive when
+it contains one of the question's answers. The passage ranker is a logistic regression (``fit``). The sentence ranker
+learns which of a question's candidates to put first (``fit_listwise``: a softmax over each question's candidates),
+then calibrates that score into log-odds; with it came the feature ``passage_behind``. On the sets none of the weights
+was trained on this answered more: with everything else the same, 563 instead of 558 of 650 in-scope questions right
+(154 instead of 143 of 225 in everyday wording), with 17 instead of 24 course questions declined and 158 instead of
+162 of 188 out-of-scope ones (2026-12-06; bench/HISTORY.md). Their weights are small JSON files shipped with the
+package (``ranker_weights/``); nothing in them names a question or a document, so they carry over to a changed corpus,
+and ``python -m rag_tutor.rankers --questions FILE ...`` retrains both (on question sets written for that corpus, in
+the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages.
 
 Neither looks at a passage's or a sentence's length: a longer text holds an answer's words more often, and with
 length the sentence ranker chose longer sentences (tune answers grew from a median of 67 to 77 words) without
@@ -79,6 +84,7 @@ SENTENCE_FEATURES = (
     "first_sentence",      # the first sentence of its passage
     "matched",             # the matcher's cosine (matcher.py: MiniLM tuned on questions with known answers)
     "matched_behind_best", # that cosine minus the best candidate's matcher cosine for this question
+    "passage_behind",      # its passage's score minus the first passage's (the passage ranker's log-odds; >= -8)
 )
 
 Words = Callable[[str], list[str]]
@@ -122,9 +128,10 @@ def passage_features(query: Query, glossary: bool, fused_rank: int, similarity: 
 
 def sentence_features(query: Query, asked: set[str], candidate: Candidate, best: float,
                       idf: Callable[[str], float], keywords: Words, matched: float,
-                      best_matched: float) -> list[float]:
+                      best_matched: float, top_passage: float) -> list[float]:
     """The ``SENTENCE_FEATURES`` of one candidate (``asked``: the keywords of the searched text; ``best``: the best
-    candidate's cosine for this question; ``matched`` / ``best_matched``: the same two by the matcher)."""
+    candidate's cosine for this question; ``matched`` / ``best_matched``: the same two by the matcher;
+    ``top_passage``: the best ``Passage.score`` among the passages given)."""
     sentence = candidate.chosen.sentence
     context = candidate.chosen.context
     shared = Shared.of(asked, set(keywords(sentence)), idf)
@@ -150,6 +157,7 @@ def sentence_features(query: Query, asked: set[str], candidate: Candidate, best:
         float(candidate.position == 0),
         matched,
         matched - best_matched,
+        max(-8.0, context.passage.score - top_passage),
     ]
 
 
@@ -198,6 +206,45 @@ def fit(rows: list[list[float]], labels: list[int], features: Sequence[str], tra
     return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
                         [round(float(v), 6) for v in model.coef_[0]], round(float(model.intercept_[0]), 6),
                         list(features), trained_on)
+
+
+def fit_listwise(rows: list[list[float]], labels: list[int], groups: list[int], features: Sequence[str],
+                 trained_on: str = "", l2: float = 10.0) -> LinearRanker:
+    """A ranker that learns which candidate of a question comes first, then what its score says on its own.
+
+    The weights maximise each question's chance of putting an answering candidate first: a softmax over that
+    question's candidates (the positives' share of it), over the questions with both positives and negatives, with
+    L2 strength ``l2``. Such a score orders a question's candidates but says nothing across questions, so a logistic
+    regression on it alone (positives weighted up, as in ``fit``) turns it into log-odds that a candidate answers:
+    the scale ``unanswered`` judges. The calibration is monotone, so the order is the softmax's."""
+    from scipy.optimize import minimize
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(rows, dtype="float64")
+    y = np.asarray(labels, dtype=bool)
+    numbers = np.asarray(groups)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    members = [np.flatnonzero(numbers == g) for g in np.unique(numbers)]
+    members = [m for m in members if y[m].any() and not y[m].all()]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for m in members:
+            s = z[m] @ w
+            e = np.exp(s - s.max())
+            p = e / e.sum()
+            hit = np.where(y[m], e, 0.0)
+            total -= math.log(hit.sum() / e.sum())
+            grad = grad - (hit / hit.sum() - p) @ z[m]
+        return total, grad
+
+    w = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    calibration = LogisticRegression(max_iter=5000, class_weight="balanced").fit((z @ w)[:, None], y.astype(int))
+    a, b = float(calibration.coef_[0][0]), float(calibration.intercept_[0])
+    return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
+                        [round(float(v) * a, 6) for v in w], round(b, 6), list(features), trained_on)
 
 
 def _answerable(tutor, questions: list[dict]):
@@ -307,13 +354,13 @@ def out_of_fold_matched(tutor, groups: list[Group], folds: int, progress=None) -
     return matched
 
 
-def _train(name: str, data: tuple[list[list[float]], list[int], list[int]], features: Sequence[str],
-           trained_on: str, c: float, path: Path) -> None:
+def _train(name: str, data: tuple[list[list[float]], list[int], list[int]],
+           fitter: Callable[[list[list[float]], list[int], list[int]], LinearRanker], path: Path) -> None:
     """Fit one ranker on (rows, labels, question numbers), save it to ``path`` and say how well it fits."""
     rows, labels, groups = data
     if not sum(labels):
         raise SystemExit(f"{name}: no candidate contains a known answer: nothing to learn from")
-    ranker = fit(rows, labels, features, trained_on, c)
+    ranker = fitter(rows, labels, groups)
     ranker.save(path)
     best: dict[int, tuple[float, int]] = {}
     for g, s, y in zip(groups, ranker.scores(rows), labels):
@@ -335,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR,
                     help="directory for passages.json, sentences.json and the matcher's adapter")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regressions")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the passage ranker's logistic regression")
+    ap.add_argument("--l2", type=float, default=10.0, help="L2 strength of the sentence ranker's softmax (fit_listwise)")
     ap.add_argument("--folds", type=int, default=5,
                     help="matchers trained for the sentence ranker's out-of-fold cosines (~3 min each)")
     ap.add_argument("--matcher-seeds", type=int, default=MATCHER_SEEDS,
@@ -352,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     # The passage ranker learns from the first stage's order (its own off), the sentence ranker from the passages
     # the new passage ranker puts first (its own off): each as it will be used.
     tutor = Tutor(settings.with_overrides(learned_passage_ranker=False, learned_sentence_ranker=False))
-    _train("passages", passage_rows(tutor, questions), PASSAGE_FEATURES, trained_on, args.c,
+    _train("passages", passage_rows(tutor, questions),
+           lambda rows, labels, _: fit(rows, labels, PASSAGE_FEATURES, trained_on, args.c),
            args.out / PASSAGE_WEIGHTS.name)
     tutor = Tutor(settings.with_overrides(learned_sentence_ranker=False))
     tutor.retriever.passage_weights = args.out / PASSAGE_WEIGHTS.name
@@ -368,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         matched = out_of_fold_matched(tutor, groups, args.folds)
         train_seeds(settings.embedder_package, matcher_triplets(tutor, groups), matcher_dir, args.matcher_seeds)
         print(f"matcher: trained on {len(groups)} questions with {max(1, args.matcher_seeds)} seed(s); wrote {matcher_dir}")
-    _train("sentences", sentence_rows(tutor, groups, matched), SENTENCE_FEATURES, trained_on, args.c,
+    _train("sentences", sentence_rows(tutor, groups, matched),
+           lambda rows, labels, numbers: fit_listwise(rows, labels, numbers, SENTENCE_FEATURES, trained_on, args.l2),
            args.out / SENTENCE_WEIGHTS.name)
     return 0
 

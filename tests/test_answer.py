@@ -294,12 +294,21 @@ def test_an_amount_asked_in_a_unit_is_not_answered_with_a_number_in_another(tuto
     assert not without_rule(tutor, "amounts_in_units").ask(question).declined
 
 
-def test_a_lists_item_chosen_first_is_shown_with_its_whole_list(tutor):
+def test_a_lists_item_chosen_first_is_shown_with_its_whole_list(tutor, monkeypatch):
     question = "What are the main forms of misuse of generative AI?"
-    lead = tutor.ask(question).answer.split(" [1]")[0]
-    assert "phishing" in lead and "propaganda" in lead  # two items of one list, in one sentence
-    off = without_rule(tutor, "items_with_their_list").ask(question).answer.split(" [1]")[0]
-    assert not ("phishing" in off and "propaganda" in off)
+
+    def item_first(query, candidates):  # the ranker puts one item of the list first, the whole list next
+        def score(c):
+            text = " ".join(c.chosen.quotes)
+            return 1.0 if "phishing" in text and "propaganda" not in text else 0.9 if "propaganda" in text else 0.0
+        return [score(c) for c in candidates]
+
+    leads = []
+    for t in (tutor, without_rule(tutor, "items_with_their_list")):
+        monkeypatch.setattr(t, "scores", item_first)
+        leads.append(t.ask(question).answer.split(" [1]")[0])
+    assert "phishing" in leads[0] and "propaganda" in leads[0]  # two items of one list, in one sentence
+    assert "phishing" in leads[1] and "propaganda" not in leads[1]
 
 
 def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_number(tutor):

@@ -10,7 +10,7 @@ from rag_tutor.answer import Candidate, Chosen, Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
 from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES,
-                               SENTENCE_WEIGHTS, LinearRanker, Shared, fit, keyword_idf, passage_features,
+                               SENTENCE_WEIGHTS, LinearRanker, Shared, fit, fit_listwise, keyword_idf, passage_features,
                                sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
@@ -29,9 +29,9 @@ def words(text):
     return [w.strip("?.,").lower() for w in text.split() if len(w) > 3]
 
 
-def row(query, cand, best=0.7, matched=0.5, best_matched=0.6):
+def row(query, cand, best=0.7, matched=0.5, best_matched=0.6, top_passage=1.0):
     values = sentence_features(query, set(words(query.search_text)), cand, best,
-                               lambda w: {"unstable": 3.0}.get(w, 1.0), words, matched, best_matched)
+                               lambda w: {"unstable": 3.0}.get(w, 1.0), words, matched, best_matched, top_passage)
     return dict(zip(SENTENCE_FEATURES, values))
 
 
@@ -47,11 +47,14 @@ def test_features_describe_the_sentence_against_what_is_asked():
     assert lesson["reason_given"] == 1 and lesson["names_term"] == 1 and lesson["glossary"] == 0
     assert lesson["passage_best_gap"] == pytest.approx(0.08)
     assert lesson["matched"] == 0.5 and lesson["matched_behind_best"] == pytest.approx(-0.1)
+    assert lesson["passage_behind"] == 0.0  # LESSON's score is the best passage's
 
     entry = row(why, candidate(ENTRY, 2, ENTRY.text, 0, 0.5, relevance=0.5))
     assert entry["glossary"] == 1 and entry["explains_glossary"] == 1 and entry["defines_glossary"] == 0
     assert entry["reason_given"] == 0 and entry["passage_rank"] == 1
     assert entry["keyword_share"] == 0.0
+    assert entry["passage_behind"] == pytest.approx(-0.1)  # ENTRY scores 0.9
+    assert row(why, candidate(ENTRY, 2, ENTRY.text, 0, 0.5), top_passage=20.0)["passage_behind"] == -8.0
 
     what = Query("What is a GAN?", asks="definition", course_terms=["GAN"])
     plain = row(what, candidate(ENTRY, 1, ENTRY.text, 0, 0.8))
@@ -83,6 +86,29 @@ def test_fit_learns_which_feature_marks_the_answer_and_the_file_round_trips(tmp_
     again = LinearRanker.load(path, SENTENCE_FEATURES)
     assert again is not None and again.weights == ranker.weights and again.trained_on == "made up"
     np.testing.assert_allclose(again.scores([hi]), ranker.scores([hi]))
+
+
+def test_listwise_fit_learns_what_puts_the_answer_first_within_each_question():
+    # Two features: "marks" is higher for the answering candidate than for the others of its question, but varies a
+    # lot between questions; "level" is high for every candidate of a question that has an answer at all. Within a
+    # question only "marks" tells which candidate answers, and the calibrated score says how likely one does.
+    rng = np.random.default_rng(1)
+    rows, labels, groups = [], [], []
+    for g in range(120):
+        answered, offset = g % 4 != 0, rng.normal(scale=3.0)
+        for i in range(5):
+            hit = answered and i == 0
+            rows.append([offset + (1.0 if hit else 0.0) + rng.normal(scale=0.2), float(answered) + rng.normal(scale=0.1)]
+                        + [0.0] * (len(SENTENCE_FEATURES) - 2))
+            labels.append(int(hit))
+            groups.append(g)
+    ranker = fit_listwise(rows, labels, groups, SENTENCE_FEATURES, "made up")
+    scores = ranker.scores(rows)
+    firsts = [max(range(5), key=lambda i: scores[5 * g + i]) for g in range(120) if g % 4]
+    assert firsts.count(0) >= 0.9 * len(firsts)
+    assert ranker.weights[0] > 0 and ranker.weights[1] == pytest.approx(0.0, abs=0.05)  # it orders nothing within one
+    # calibrated: an answering candidate's log-odds above even, the others' below
+    assert np.mean(scores[np.asarray(labels) == 1]) > 0 > np.mean(scores[np.asarray(labels) == 0])
 
 
 def test_weights_for_other_features_or_no_file_are_not_used(tmp_path):
