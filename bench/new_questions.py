@@ -22,7 +22,8 @@ from rag_tutor.evaluate import load_questions  # noqa: E402
 
 
 def existing_questions() -> list[str]:
-    files = sorted((ROOT / "bench" / "data").glob("*.jsonl")) + sorted((ROOT.parent / "shared" / "eval").glob("*.jsonl"))
+    files = [*sorted((ROOT / "bench" / "data").glob("*.jsonl")),
+             *sorted((ROOT.parent / "shared" / "eval").glob("*.jsonl"))]
     return [q["question"] for f in files for q in load_questions(f) if q.get("question")]  # not the teach replies
 
 

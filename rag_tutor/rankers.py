@@ -131,7 +131,7 @@ def sentence_features(query: Query, asked: set[str], candidate: Candidate, best:
                       best_matched: float, top_passage: float) -> list[float]:
     """The ``SENTENCE_FEATURES`` of one candidate (``asked``: the keywords of the searched text; ``best``: the best
     candidate's cosine for this question; ``matched`` / ``best_matched``: the same two by the matcher;
-    ``top_passage``: the best ``Passage.score`` among the passages given)."""
+    ``top_passage``: the best ``Passage.score`` among the candidates' passages)."""
     sentence = candidate.chosen.sentence
     context = candidate.chosen.context
     shared = Shared.of(asked, set(keywords(sentence)), idf)
@@ -199,13 +199,24 @@ def fit(rows: list[list[float]], labels: list[int], features: Sequence[str], tra
     """A logistic regression on the rows (positives weighted up to balance them), L2 strength 1/c."""
     from sklearn.linear_model import LogisticRegression
 
+    z, mean, scale = _standardised(rows)
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(z, labels)
+    return _rounded(mean, scale, model.coef_[0], float(model.intercept_[0]), features, trained_on)
+
+
+def _standardised(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows standardised per feature (a constant feature keeps scale 1), with the mean and scale used."""
     x = np.asarray(rows, dtype="float64")
     mean, scale = x.mean(0), x.std(0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, labels)
+    return (x - mean) / scale, mean, scale
+
+
+def _rounded(mean: np.ndarray, scale: np.ndarray, weights: np.ndarray, bias: float, features: Sequence[str],
+             trained_on: str) -> LinearRanker:
+    """A ranker with its numbers rounded to 6 places (the weights files stay short and diff well)."""
     return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
-                        [round(float(v), 6) for v in model.coef_[0]], round(float(model.intercept_[0]), 6),
-                        list(features), trained_on)
+                        [round(float(v), 6) for v in weights], round(bias, 6), list(features), trained_on)
 
 
 def fit_listwise(rows: list[list[float]], labels: list[int], groups: list[int], features: Sequence[str],
@@ -220,12 +231,9 @@ def fit_listwise(rows: list[list[float]], labels: list[int], groups: list[int], 
     from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
-    x = np.asarray(rows, dtype="float64")
+    z, mean, scale = _standardised(rows)
     y = np.asarray(labels, dtype=bool)
     numbers = np.asarray(groups)
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale == 0] = 1.0
-    z = (x - mean) / scale
     members = [np.flatnonzero(numbers == g) for g in np.unique(numbers)]
     members = [m for m in members if y[m].any() and not y[m].all()]
 
@@ -242,9 +250,8 @@ def fit_listwise(rows: list[list[float]], labels: list[int], groups: list[int], 
 
     w = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
     calibration = LogisticRegression(max_iter=5000, class_weight="balanced").fit((z @ w)[:, None], y.astype(int))
-    a, b = float(calibration.coef_[0][0]), float(calibration.intercept_[0])
-    return LinearRanker([round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
-                        [round(float(v) * a, 6) for v in w], round(b, 6), list(features), trained_on)
+    return _rounded(mean, scale, w * float(calibration.coef_[0][0]), float(calibration.intercept_[0]), features,
+                    trained_on)
 
 
 def _answerable(tutor, questions: list[dict]):
@@ -382,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR,
                     help="directory for passages.json, sentences.json and the matcher's adapter")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the passage ranker's logistic regression")
-    ap.add_argument("--l2", type=float, default=10.0, help="L2 strength of the sentence ranker's softmax (fit_listwise)")
+    ap.add_argument("--c", type=float, default=1.0,
+                    help="inverse L2 strength of the passage ranker's logistic regression")
+    ap.add_argument("--l2", type=float, default=10.0,
+                    help="L2 strength of the sentence ranker's softmax (fit_listwise)")
     ap.add_argument("--folds", type=int, default=5,
                     help="matchers trained for the sentence ranker's out-of-fold cosines (~3 min each)")
     ap.add_argument("--matcher-seeds", type=int, default=MATCHER_SEEDS,

@@ -91,15 +91,16 @@ def test_fit_learns_which_feature_marks_the_answer_and_the_file_round_trips(tmp_
 def test_listwise_fit_learns_what_puts_the_answer_first_within_each_question():
     # Two features: "marks" is higher for the answering candidate than for the others of its question, but varies a
     # lot between questions; "level" is high for every candidate of a question that has an answer at all. Within a
-    # question only "marks" tells which candidate answers, and the calibrated score says how likely one does.
+    # question only "marks" tells which candidate answers; "level", alike for all of a question's candidates, orders
+    # nothing and gets no weight.
     rng = np.random.default_rng(1)
     rows, labels, groups = [], [], []
     for g in range(120):
         answered, offset = g % 4 != 0, rng.normal(scale=3.0)
         for i in range(5):
             hit = answered and i == 0
-            rows.append([offset + (1.0 if hit else 0.0) + rng.normal(scale=0.2), float(answered) + rng.normal(scale=0.1)]
-                        + [0.0] * (len(SENTENCE_FEATURES) - 2))
+            marks, level = offset + (1.0 if hit else 0.0) + rng.normal(scale=0.2), answered + rng.normal(scale=0.1)
+            rows.append([marks, level] + [0.0] * (len(SENTENCE_FEATURES) - 2))
             labels.append(int(hit))
             groups.append(g)
     ranker = fit_listwise(rows, labels, groups, SENTENCE_FEATURES, "made up")
