@@ -24,12 +24,15 @@ shape bonus and a rank penalty (``answer.Tutor.hand_score``).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import math
+import pickle
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -361,6 +364,57 @@ def out_of_fold_matched(tutor, groups: list[Group], folds: int, progress=None) -
     return matched
 
 
+T = TypeVar("T")
+
+
+def cached(path: Path | None, key: str, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned before for the same ``key``, kept in ``path`` (a pickle this module
+    wrote: load only your own). Without a path, always computed; a missing, unreadable or stale file is replaced."""
+    if path is not None:
+        try:
+            with path.open("rb") as f:
+                saved_key, value = pickle.load(f)
+            if saved_key == key:
+                print(f"reusing {path}: nothing it depends on has changed", flush=True)
+                return value
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            pass
+    value = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump((key, value), f)
+        tmp.replace(path)
+    return value
+
+
+def groups_key(question_files: Sequence[Path], passage_weights: Path, settings, folds: int) -> str:
+    """What the sentence groups and their out-of-fold matcher cosines depend on: the questions, the built index, the
+    passage ranker they were ordered by, the settings, the number of folds, and the code that makes them: every
+    module of the package but this one, and this one's functions that build the groups and train the matchers.
+    Not the sentence ranker's features or its fit, which are computed from the groups afterwards: changing those
+    is what reusing the groups is for."""
+    from .index import current_build
+
+    h = hashlib.sha256()
+    for f in question_files:
+        h.update(f.read_bytes())
+    h.update(passage_weights.read_bytes() if passage_weights.is_file() else b"-")
+    build = current_build(settings.index_dir)
+    for f in sorted(build.rglob("*")) if build is not None else []:
+        if f.is_file():
+            h.update(f.name.encode() + f.read_bytes())
+    h.update(repr(settings).encode() + str(folds).encode())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        if f.name != Path(__file__).name:
+            h.update(f.read_bytes())
+    for fn in (sentence_groups, _answerable, out_of_fold_matched, matcher_triplets):
+        h.update(inspect.getsource(fn).encode())
+    h.update(f"{MATCHER_POSITIVES} {MATCHER_NEGATIVES}".encode())
+    return h.hexdigest()
+
+
 def _train(name: str, data: tuple[list[list[float]], list[int], list[int]],
            fitter: Callable[[list[list[float]], list[int], list[int]], LinearRanker], path: Path) -> None:
     """Fit one ranker on (rows, labels, question numbers), save it to ``path`` and say how well it fits."""
@@ -375,6 +429,13 @@ def _train(name: str, data: tuple[list[list[float]], list[int], list[int]],
             best[g] = (float(s), y)
     print(f"{name}: {len(rows)} candidates of {len(best)} questions ({sum(labels)} hold an answer); the top-scored "
           f"one holds it for {sum(y for _, y in best.values())} of {len(best)} (training fit); wrote {path}")
+
+
+def _groups_and_matched(tutor, questions: list[dict], folds: int, matcher: bool
+                        ) -> tuple[list[Group], list[list[float]] | None]:
+    """The sentence groups of the questions, with their out-of-fold matcher cosines (None without a matcher)."""
+    groups = sentence_groups(tutor, questions)
+    return groups, (out_of_fold_matched(tutor, groups, folds) if matcher else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--matcher-seeds", type=int, default=MATCHER_SEEDS,
                     help="matchers trained on all the questions, one per seed, shipped as their mean (~6 min each); "
                          "the out-of-fold ones use one seed")
+    ap.add_argument("--reuse", type=Path, metavar="FILE",
+                    help="keep the sentence groups and out-of-fold matcher cosines (most of the time) in FILE and "
+                         "reuse them while nothing they depend on changes (groups_key): for trying the sentence "
+                         "ranker's features or fit in minutes; a pickle, so only a file this command wrote")
     ap.add_argument("--no-matcher", action="store_true",
                     help="train no matcher (quick: ~1 min); the sentence ranker learns with MiniLM's cosine in its "
                          "place, and a matcher in --out is removed")
@@ -414,16 +479,17 @@ def main(argv: list[str] | None = None) -> int:
            args.out / PASSAGE_WEIGHTS.name)
     tutor = Tutor(settings.with_overrides(learned_sentence_ranker=False))
     tutor.retriever.passage_weights = args.out / PASSAGE_WEIGHTS.name
-    groups = sentence_groups(tutor, questions)
+    key = groups_key(args.questions, tutor.retriever.passage_weights, settings, 0 if args.no_matcher else args.folds)
+    groups, matched = cached(args.reuse, key, lambda: _groups_and_matched(tutor, questions, args.folds,
+                                                                          not args.no_matcher))
     matcher_dir = args.out / MATCHER_DIR.name
     if args.no_matcher:
-        matched = None  # this tutor has no matcher (its sentence ranker is off): MiniLM's cosine stands in
+        # this tutor has no matcher (its sentence ranker is off): MiniLM's cosine stands in
         if matcher_dir.exists():
             import shutil
 
             shutil.rmtree(matcher_dir)
     else:
-        matched = out_of_fold_matched(tutor, groups, args.folds)
         train_seeds(settings.embedder_package, matcher_triplets(tutor, groups), matcher_dir, args.matcher_seeds)
         print(f"matcher: trained on {len(groups)} questions with {max(1, args.matcher_seeds)} seed(s); wrote {matcher_dir}")
     _train("sentences", sentence_rows(tutor, groups, matched),

@@ -201,3 +201,65 @@ def test_retraining_writes_both_rankers_and_one_matcher_per_seed(course_index, t
     assert [p.name for p in adapter_dirs(out / "matcher")] == ["seed-0", "seed-1"]
     assert Matcher.load(course_index.embedder_package, out / "matcher") is not None
     assert "with 2 seed(s)" in capsys.readouterr().out
+
+
+def test_cached_reuses_a_value_only_for_the_same_key(tmp_path):
+    from rag_tutor.rankers import cached
+
+    path, calls = tmp_path / "cache" / "groups.pkl", []
+
+    def compute(value):
+        calls.append(value)
+        return value
+
+    assert cached(path, "k1", lambda: compute([1, 2])) == [1, 2]
+    assert cached(path, "k1", lambda: compute([9])) == [1, 2]  # same key: reused, not computed
+    assert cached(path, "k2", lambda: compute([3])) == [3]  # something it depends on changed
+    assert calls == [[1, 2], [3]]
+    path.write_bytes(b"not a pickle")
+    assert cached(path, "k2", lambda: compute([4])) == [4]  # an unreadable file is replaced
+    assert cached(None, "k2", lambda: compute([5])) == [5]  # no file: always computed
+    assert not list(path.parent.glob("*.tmp"))
+
+
+@pytest.mark.model
+def test_retraining_reuses_the_groups_until_the_questions_change(course_index, tmp_path, monkeypatch, capsys):
+    """``--reuse``: the second retrain on the same questions skips the groups, and fits the same ranker."""
+    from rag_tutor.rankers import main
+
+    questions = tmp_path / "questions.jsonl"
+    asked = [("What does a VAE encoder output?", "mean"), ("Why can GAN training be unstable?", "gradient")]
+    questions.write_text("".join(json.dumps({"question": q, "history": [], "answers": [a], "kind": "in_scope"}) + "\n"
+                                 for q, a in asked))
+    monkeypatch.setenv("RAG_TUTOR_INDEX_DIR", str(course_index.index_dir))
+    cache, out = tmp_path / "groups.pkl", tmp_path / "weights"
+    args = ["--questions", str(questions), "--out", str(out), "--no-matcher", "--reuse", str(cache)]
+    assert main(args) == 0
+    first = (out / "sentences.json").read_text()
+    assert cache.is_file() and "reusing" not in capsys.readouterr().out
+    assert main(args) == 0
+    assert "reusing" in capsys.readouterr().out and (out / "sentences.json").read_text() == first
+    with questions.open("a") as f:
+        f.write(json.dumps({"question": "Which metrics evaluate generated images?", "history": [], "answers": ["FID"],
+                            "kind": "in_scope"}) + "\n")
+    assert main(args) == 0
+    assert "reusing" not in capsys.readouterr().out
+
+
+def test_the_groups_key_changes_with_what_the_groups_depend_on(tmp_path):
+    from rag_tutor.config import load_settings
+    from rag_tutor.rankers import groups_key
+
+    questions, weights = tmp_path / "q.jsonl", tmp_path / "passages.json"
+    questions.write_text('{"question": "What is a GAN?"}\n')
+    weights.write_text("{}")
+    settings = load_settings(env={}, index_dir=tmp_path / "no-index")
+    key = groups_key([questions], weights, settings, 5)
+    assert groups_key([questions], weights, settings, 5) == key
+    assert groups_key([questions], weights, settings, 3) != key
+    assert groups_key([questions], weights, settings.with_overrides(decline_threshold=0.3), 5) != key
+    weights.write_text('{"weights": [1]}')
+    assert groups_key([questions], weights, settings, 5) != key
+    weights.write_text("{}")
+    questions.write_text('{"question": "What is a VAE?"}\n')
+    assert groups_key([questions], weights, settings, 5) != key
