@@ -182,10 +182,7 @@ class LinearRanker:
         return x @ np.asarray(self.weights) + self.bias
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
-        tmp.replace(path)
+        _write_atomically(path, (json.dumps(asdict(self), indent=1) + "\n").encode())
 
     @classmethod
     def load(cls, path: Path, features: Sequence[str]) -> "LinearRanker | None":
@@ -381,12 +378,16 @@ def cached(path: Path | None, key: str, compute: Callable[[], T]) -> T:
             pass
     value = compute()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            pickle.dump((key, value), f)
-        tmp.replace(path)
+        _write_atomically(path, pickle.dumps((key, value)))
     return value
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a reader never sees half a file (a weights file or ``cached``'s)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def groups_key(question_files: Sequence[Path], passage_weights: Path, settings, folds: int) -> str:
