@@ -635,6 +635,25 @@ UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in 
     "storage": r"\b(?:(?:kilo|mega|giga|tera|peta)?bytes?|[kmgtp]b)\b",
     "energy": r"\b(?:(?:kilo|mega|giga)?watts?(?:[- ]hours?)?|[kmg]wh)\b",
 }.items()}
+# A quantity asked for by its two-word name ("what learning rate", "which batch size", "what audio sampling rate"),
+# which a sentence giving it names too: a parameter count gives no learning rate. Not the words after "how many" (a
+# question after "passes" is answered by "it runs 50 steps"): tried, it declined one course question worded so and no
+# out-of-scope one more (tuning sets, 2026-12-06).
+_NAMED_AMOUNT = re.compile(r"\b(learning rate|batch size|sampling rate)s?\b", re.I)
+
+
+def amount_names(question: str) -> list[str]:
+    """The names of the quantities an amount question asks for (``_NAMED_AMOUNT``), lower case:
+    "What learning rate and batch size train a flow?" -> ["learning rate", "batch size"]."""
+    return list(dict.fromkeys(m.group(1).lower() for m in _NAMED_AMOUNT.finditer(question)))
+
+
+def _word_stems(text: str) -> set[str]:
+    from .index import english_stemmer
+
+    return set(english_stemmer().stemWords(re.findall(r"[a-z]+", text.lower())))
+
+
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
 SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
@@ -643,12 +662,16 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
 def gives_amount(sentence: str, query: "Query") -> bool:
     """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a clause naming every
     versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in
-    (``Query.amount_units``: "how many dollars" is not answered by a count of operations)."""
+    (``Query.amount_units``: "how many dollars" is not answered by a count of operations), using a word that names
+    the quantity asked for by its name (``Query.amount_names``, rule amounts_by_name: a learning rate is not given by a
+    count of parameters)."""
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
+    stems = _word_stems(sentence) if query.amount_names else set()
     return (any(NUMBER_SHAPE.search(c) for c in named)
-            and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units))
+            and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
+            and (not query.amount_names or any(_word_stems(name) <= stems for name in query.amount_names)))
 
 
 def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
@@ -686,6 +709,7 @@ class Query:
     # names with a version or model number in an amount question (amounts_of_the_named): GPT-4's size is not GPT-3's
     amount_of: list[str] = field(default_factory=list)
     amount_units: list[str] = field(default_factory=list)  # kinds of unit it is asked in (amounts_in_units)
+    amount_names: list[str] = field(default_factory=list)  # quantities asked for by name (amounts_by_name)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -786,6 +810,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_of=VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and asks_number else [],
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
+        amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         term_fact=settings.term_facts_in_scope and (
@@ -915,6 +940,8 @@ RULES: tuple[Rule, ...] = (
                                  "GPT-4 have?\") is given only by a sentence with a number that names it too"),
     Rule("amounts_in_units", "an amount asked in a unit (dollars, hours, terabytes, watt-hours) is given only by a "
                              "sentence with a number and a unit of the same kind"),
+    Rule("amounts_by_name", "a quantity asked for by its name (\"what learning rate\", \"which batch size\") is given "
+                            "only by a sentence with a number that names it too"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

@@ -318,6 +318,13 @@ def test_an_amount_asked_of_one_version_is_not_answered_with_another_versions_nu
     assert not without_rule(tutor, "amounts_of_the_named").ask(question).declined
 
 
+def test_a_quantity_asked_by_name_is_not_answered_with_a_number_of_another(tutor):
+    question = "What learning rate trains a LoRA adapter?"  # the course gives LoRA's sizes, never a learning rate
+    answer = tutor.ask(question)
+    assert answer.declined and answer.answer.startswith(f"{NO_NUMBER} {CLOSEST}")
+    assert not without_rule(tutor, "amounts_by_name").ask(question).declined
+
+
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):
     long = ("I am building a study assistant for the Zorblax team at work and we keep arguing about one thing: "
             "when should we fine-tune a model instead of using retrieval-augmented generation for documents "

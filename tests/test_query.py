@@ -232,6 +232,32 @@ def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sent
     assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))  # any number, as before the rule
 
 
+@pytest.mark.parametrize("question,names", [
+    ("What learning rate trains a flow?", ["learning rate"]),
+    ("What batch sizes and learning rates suit a flow?", ["batch size", "learning rate"]),
+    ("what audio sampling rate does a flow use", ["sampling rate"]),
+    ("How many coupling layers does a flow stack?", []),  # a count is not checked for its noun
+    ("Why does the learning rate matter for a flow?", []),  # not an amount question
+])
+def test_an_amount_question_names_the_quantity_it_asks_for(question, names):
+    assert understand(question, [], VOCABULARY, SETTINGS).amount_names == names
+
+
+@pytest.mark.parametrize("sentence,gives", [
+    ("Flows train with a learning rate of 0.0001.", True),
+    ("Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
+    ("A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
+    ("The learning rate of a flow is kept small.", False),  # named, but no number
+])
+def test_a_quantity_asked_by_name_is_given_only_by_a_sentence_naming_it(sentence, gives):
+    from rag_tutor.query import NUMBER_SHAPE, gives_amount
+
+    question = "What learning rate trains a flow?"
+    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
+    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_by_name"))
+    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
+
+
 @pytest.mark.parametrize("question,units", [
     ("How many dollars does training a flow cost?", ["money"]),
     ("how much does beam search cost per month", ["time"]),
