@@ -660,6 +660,13 @@ class Tutor:
             return
         contexts = self.contexts(result)
         chosen, best = self.selection(query, contexts)
+        if query.unnamed_kind:
+            # decline_unnamed_kinds: a neighbour of what the course teaches ("<a word it never uses> sampling"): the
+            # passages on its kind would answer another question. The nearest sentence is shown all the same.
+            timings["total_s"] = time.perf_counter() - started
+            out.answer = self.decline(question, result, timings, [query.unnamed_kind], closest=chosen[:1])
+            yield out.answer.answer
+            return
         # confident_answers: a question a little too far stays declined unless the ranker is sure enough
         still_far = far and too_far(query, result.top_similarity, s, best)
         no_number = query.asks_number and not any(gives_amount(c.sentence, query) for c in chosen)

@@ -231,6 +231,10 @@ class Settings:
     # (when at least 2 are retrieved): given a glossary entry, the model copies the definition instead. Shipped
     # adapter: held-out 38 -> 41 of 60 correct, follow-ups 6 -> 7 of 12, format 0.729 -> 0.678; dev 26 of 30 either way.
     reasons_from_lessons: bool = True
+    # decline_unnamed_kinds: a question whose subject is a kind of thing the course names ("... sampling", "...
+    # prompting"), qualified by a word no document uses and never written with it ("tail-free sampling"), asks about a
+    # neighbour of what the course teaches (query.Vocabulary.unnamed_kind).
+    decline_unnamed_kinds: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
     # A name no document mentions, in a list of names that has one they do ("Did Vaswani and Polosukhin write it?"),
     # does not get the question declined; the learner is told the course never mentions it (query.beside_known).

@@ -391,6 +391,17 @@ def edits(a: str, b: str, most: int) -> int:
     return row[-1]
 
 
+# The subject of a question asking what something is, how it works or who made it, as its first two words after the
+# article: "How does <qualifier> <kind> ...", "What is a <qualifier> <kind>?", "Who proposed <qualifier> <kind>?".
+_SUBJECT = re.compile(r"^\W*(?:(?:so|and|ok|okay),?\s+)?(?:how (?:does|do|is|are|can|did)|what(?:'s|’s|s| is| are| was| "
+                      r"were)|who (?:proposed|introduced|invented|created|came up with)|explain|describe)\s+"
+                      r"(?:(?:an?|the)\s+)?(?P<q>[\w][\w-]*)\s+(?P<k>[\w][\w-]*)", re.I)
+
+
+def _singular_word(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
 class Vocabulary:
     """The course's names, read from the indexed chunks: glossary terms under each of their names, the
     specific ones that mark a question as on-topic, and the whole text (to tell a name the course never uses)."""
@@ -524,6 +535,62 @@ class Vocabulary:
                 if re.search(rf"\b{opening}\b(?![\s-]+(?:\w+\s+)?{re.escape(words[k].lower())})", self._text):
                     found.add(abbr[:k])
         return frozenset(found)
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        """The last word of each glossary term, singular and lower case, and of its last hyphenated part: the kinds of
+        thing the course names ("sampling" of top-k sampling, "prompting", "distillation", "vae" of Beta-VAE)."""
+        heads: set[str] = set()
+        for name in glossary_names(self.chunks):
+            last = name.lower().split()[-1]
+            heads.update(_singular_word(w) for w in (last, last.split("-")[-1]))
+        return frozenset(heads)
+
+    def unnamed_kind(self, question: str) -> str | None:
+        """The subject of a question asking what, how or who made something (``_SUBJECT``), when it is a kind of
+        thing the course names (``kinds``) qualified by a word no document uses, and the documents never write the
+        two together: "How does tail-free sampling work?" -> "tail-free sampling" (the course teaches top-k and top-p
+        sampling, never tail-free). None otherwise."""
+        m = _SUBJECT.match(question.strip())
+        if not m:
+            return None
+        qualifier, kind = m.group("q"), m.group("k")
+        low, head = qualifier.lower(), _singular_word(kind.lower())
+        if head not in self.kinds or not self._unused(low, head):
+            return None
+        words = r"[-\s]+".join(re.escape(w) for w in low.split("-") + [head])  # "tail free sampling" too
+        if re.search(rf"(?<![\w-]){words}", self._text):
+            return None
+        # a misspelling of a word the documents write before that kind ("varational autoencoder") is no other kind
+        most = 2 if len(low) >= RESPELL_TWO_EDITS else 1
+        before = set(re.findall(rf"([\w-]+)[-\s]+{re.escape(head)}", self._text))
+        return None if any(edits(low, w, most) <= most for w in before) else f"{qualifier} {kind}"
+
+    def _unused(self, word: str, head: str) -> bool:
+        """A word no document uses and no English one (``foreign_words``, ``english``: "mirostat", not "vanilla"), or
+        a compound of words none writes, when no sentence of the documents holds its parts and ``head`` either (the
+        course describes "text-conditioned diffusion" in other words, never "tail-free sampling"), one of its parts a
+        word of three letters or more that says something (not "go-to")."""
+        from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+        from .index import english_stemmer
+
+        if "-" not in word:
+            return bool(self.foreign_words(word)) and word not in self.english
+        parts = [p for p in word.split("-") if p not in STOPWORDS_EN_PLUS]
+        if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", self._text) or not any(len(p) >= 3 for p in parts):
+            return False
+        stems = set(english_stemmer().stemWords(parts + [head]))
+        return not any(stems <= sentence for sentence in self._sentence_stems)
+
+    @cached_property
+    def _sentence_stems(self) -> list[frozenset[str]]:
+        """The word stems of each sentence of the documents."""
+        from .index import english_stemmer
+
+        stem = english_stemmer().stemWords
+        return [frozenset(stem(re.findall(r"[a-z0-9]+", s))) for c in self.chunks
+                for s in re.split(r"(?<=[.!?])\s+", c.text.lower())]
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no document of the index mentions."""
@@ -713,6 +780,8 @@ class Query:
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
+    # its subject is a kind of thing the course names, qualified by a word it never uses ("tail-free sampling"), or None
+    unnamed_kind: str | None = None
     # the share of the question's keywords, as typed, that no document uses (most of them: another language)
     foreign_share: float = 0.0
     notices: list[str] = field(default_factory=list)  # said to the learner (a truncated question)
@@ -813,6 +882,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
+        unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
             (asks in ("person", "date") and term_fact(asked, terms or named_things(asked, vocabulary)))
             or bool(known and term_fact(asked, known + terms + beside, people=True))),
@@ -931,6 +1001,9 @@ RULES: tuple[Rule, ...] = (
     Rule("confident_answers", "a question a little too far from every passage is answered when the sentence ranker "
                               "is confident one of its chosen sentences answers it"),
     Rule("decline_unknown_names", "a question naming things no document mentions is declined, saying which"),
+    Rule("decline_unnamed_kinds", "a question whose subject is a kind of thing the course names, qualified by a word "
+                                  "no document uses (\"How does tail-free sampling work?\"), is declined, saying which, "
+                                  "with the closest sentence"),
     Rule("names_beside_known", "a name no document mentions, listed with one they do (\"Vaswani and Polosukhin\"), "
                                "does not get the question declined: the learner is told the course never mentions it"),
     Rule("decline_unanswered", "a question whose closest passages hold no sentence the sentence ranker thinks "

@@ -325,6 +325,14 @@ def test_a_quantity_asked_by_name_is_not_answered_with_a_number_of_another(tutor
     assert not without_rule(tutor, "amounts_by_name").ask(question).declined
 
 
+def test_a_question_about_a_kind_the_course_never_names_is_declined_with_the_closest_sentence(tutor):
+    question = "How does tail-free sampling pick the next token?"  # the course teaches top-k and top-p sampling
+    answer = tutor.ask(question)
+    assert answer.declined and answer.answer.startswith(f"{DECLINE} It never mentions tail-free sampling. {CLOSEST}")
+    assert answer.citations  # the nearest sentence, cited
+    assert not without_rule(tutor, "decline_unnamed_kinds").ask(question).declined
+
+
 def test_a_long_question_naming_its_setting_in_passing_is_not_declined_for_it(tutor):
     long = ("I am building a study assistant for the Zorblax team at work and we keep arguing about one thing: "
             "when should we fine-tune a model instead of using retrieval-augmented generation for documents "

@@ -258,6 +258,25 @@ def test_a_quantity_asked_by_name_is_given_only_by_a_sentence_naming_it(sentence
     assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
 
 
+@pytest.mark.parametrize("question,kind", [
+    ("How does zorbic search work?", "zorbic search"),  # a kind the course names, by a word it never uses
+    ("What is a zorbic flow?", "zorbic flow"),  # ... in the plural or not
+    ("How does a tail-free search work?", "tail-free search"),  # a compound no sentence holds with the kind
+    ("Who proposed zorbic flows?", "zorbic flows"),
+    ("How does beam search work?", None),  # the course's own kind
+    ("What is a best-partial search?", None),  # a compound the course describes in other words
+    ("What is a go-to search?", None),  # a compound of little words
+    ("What is a bean search?", None),  # a misspelling of the word the course writes before it
+    ("What is ancestral search?", None),  # an English word: a learner's way of saying it
+    ("How does zorbic decoding work?", None),  # not a kind the course names
+    ("Why is zorbic search slow?", None),  # asks no what, how or who
+])
+def test_a_question_about_a_kind_the_course_never_names_is_told_apart(question, kind):
+    vocabulary = Vocabulary(CHUNKS, frozenset({"ancestral"}))
+    assert understand(question, [], vocabulary, SETTINGS).unnamed_kind == kind
+    assert understand(question, [], vocabulary, without(SETTINGS, "decline_unnamed_kinds")).unnamed_kind is None
+
+
 @pytest.mark.parametrize("question,units", [
     ("How many dollars does training a flow cost?", ["money"]),
     ("how much does beam search cost per month", ["time"]),
