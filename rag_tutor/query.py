@@ -392,9 +392,11 @@ def edits(a: str, b: str, most: int) -> int:
 
 
 # The subject of a question asking what something is, how it works or who made it, as its first two words after the
-# article: "How does <qualifier> <kind> ...", "What is a <qualifier> <kind>?", "Who proposed <qualifier> <kind>?".
-_SUBJECT = re.compile(r"^\W*(?:(?:so|and|ok|okay),?\s+)?(?:how (?:does|do|is|are|can|did)|what(?:'s|’s|s| is| are| was| "
-                      r"were)|who (?:proposed|introduced|invented|created|came up with)|explain|describe)\s+"
+# article: "How does <qualifier> <kind> ...", "What is a <qualifier> <kind>?", "Who proposed <qualifier> <kind>?";
+# the question may open the text or follow a sentence or a clause ("I have five photos. How does ...").
+_SUBJECT = re.compile(r"(?:^|(?<=[.?!,;:])\s)\W*(?:(?:so|and|ok|okay),?\s+)?"
+                      r"(?:how (?:does|do|is|are|can|did)|what(?:'s|’s|s| is| are| was| were)|"
+                      r"who (?:proposed|introduced|invented|created|came up with)|explain|describe)\s+"
                       r"(?:(?:an?|the)\s+)?(?P<q>[\w][\w-]*)\s+(?P<k>[\w][\w-]*)", re.I)
 
 
@@ -551,10 +553,13 @@ class Vocabulary:
         thing the course names (``kinds``) qualified by a word no document uses, and the documents never write the
         two together: "How does tail-free sampling work?" -> "tail-free sampling" (the course teaches top-k and top-p
         sampling, never tail-free). None otherwise."""
-        m = _SUBJECT.match(question.strip())
-        if not m:
-            return None
-        qualifier, kind = m.group("q"), m.group("k")
+        for m in _SUBJECT.finditer(question.strip()):
+            kind = self._unnamed(m.group("q"), m.group("k"))
+            if kind:
+                return kind
+        return None
+
+    def _unnamed(self, qualifier: str, kind: str) -> str | None:
         low, head = qualifier.lower(), _singular_word(kind.lower())
         if head not in self.kinds or not self._unused(low, head):
             return None

@@ -263,6 +263,7 @@ def test_a_quantity_asked_by_name_is_given_only_by_a_sentence_naming_it(sentence
     ("What is a zorbic flow?", "zorbic flow"),  # ... in the plural or not
     ("How does a tail-free search work?", "tail-free search"),  # a compound no sentence holds with the kind
     ("Who proposed zorbic flows?", "zorbic flows"),
+    ("I have a long text to decode. How does zorbic search work?", "zorbic search"),  # after a sentence
     ("How does beam search work?", None),  # the course's own kind
     ("What is a best-partial search?", None),  # a compound the course describes in other words
     ("What is a go-to search?", None),  # a compound of little words
