@@ -20,13 +20,13 @@ import os
 import sys
 import threading
 import time
-import uuid
 import warnings
 from pathlib import Path
 from typing import Iterator
 
 from .config import Settings, load_settings
 from .errors import RagTutorError
+from .files import write_atomically
 from .generator import DEFAULT_ADAPTER, GenerationStats, package_gguf
 
 RUNTIME = "ik-llama-cpp-python"  # the PyPI package; its module is ik_llama_cpp
@@ -80,13 +80,8 @@ def fast_model_path(settings: Settings, use_adapter: bool = True, progress: bool
     target = settings.model_cache_dir / f"{prefix}{_cache_key(settings, use_adapter)}.{QUANT}.gguf"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}-{target.name}"
-    try:
-        export_gguf(settings, use_adapter, tmp, progress)
-        os.replace(tmp, target)  # another process may have won the race: either file is complete
-    finally:
-        tmp.unlink(missing_ok=True)
+    # another process may have won the race: either file is complete
+    write_atomically(target, lambda tmp: export_gguf(settings, use_adapter, tmp, progress))
     for old in target.parent.glob(f"{prefix}*.gguf"):
         if old != target:
             old.unlink(missing_ok=True)  # a process still reading it keeps its open copy

@@ -10,17 +10,16 @@ import copy
 import importlib.metadata
 import importlib.util
 import os
-import shutil
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .config import PACKAGE_DIR, Settings
 from .errors import ConfigError, ModelMissingError, RagTutorError
+from .files import write_folder_atomically
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -67,12 +66,12 @@ def converted_model_dir(settings: Settings) -> Path:
     model.hf_quantizer = None  # the weights are plain tensors now; do not save GGUF quantizer state
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:6]}"
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)  # another process may have won the race: either copy is complete
+
+    def fill(folder: Path) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    write_folder_atomically(target, fill)  # another process may have won the race: either copy is complete
     return target
 
 

@@ -18,7 +18,6 @@ luck of one seed's initialisation and batch order.
 from __future__ import annotations
 
 import random
-import shutil
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .files import write_folder_atomically
 from .rankers import WEIGHTS_DIR
 
 MATCHER_DIR = WEIGHTS_DIR / "matcher"
@@ -177,13 +177,13 @@ def train(package: str, triplets: Sequence[Triplet], out: Path | None = None, tr
                 progress(step, steps, loss.item())
     model.eval()
     if out is not None:
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
         model[0].model.peft_config["default"].base_model_name_or_path = package  # not this machine's path
-        model[0].model.save_pretrained(str(tmp))
-        (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model card
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+
+        def fill(folder: Path) -> None:
+            model[0].model.save_pretrained(str(folder))
+            (folder / "README.md").unlink(missing_ok=True)  # peft's empty model card
+
+        write_folder_atomically(out, fill)
     model[0].model = model[0].model.merge_and_unload()
     return Matcher(model)
 
@@ -195,13 +195,12 @@ def train_seeds(package: str, triplets: Sequence[Triplet], out: Path, seeds: int
     ``train`` itself, its adapter in ``out``."""
     if seeds <= 1:
         return train(package, triplets, out, training, progress)
-    staging = out.with_name(out.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for seed in range(training.seed, training.seed + seeds):
-        train(package, triplets, staging / f"seed-{seed}", replace(training, seed=seed), progress)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
+
+    def fill(folder: Path) -> None:
+        for seed in range(training.seed, training.seed + seeds):
+            train(package, triplets, folder / f"seed-{seed}", replace(training, seed=seed), progress)
+
+    write_folder_atomically(out, fill)
     matcher = Matcher.load(package, out)
     assert matcher is not None  # just written
     return matcher

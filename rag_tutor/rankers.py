@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 
+from .files import write_atomically
+
 if TYPE_CHECKING:  # pragma: no cover
     from .answer import Candidate
     from .query import Query
@@ -182,7 +184,7 @@ class LinearRanker:
         return x @ np.asarray(self.weights) + self.bias
 
     def save(self, path: Path) -> None:
-        _write_atomically(path, (json.dumps(asdict(self), indent=1) + "\n").encode())
+        write_atomically(path, (json.dumps(asdict(self), indent=1) + "\n").encode())
 
     @classmethod
     def load(cls, path: Path, features: Sequence[str]) -> "LinearRanker | None":
@@ -378,16 +380,8 @@ def cached(path: Path | None, key: str, compute: Callable[[], T]) -> T:
             pass
     value = compute()
     if path is not None:
-        _write_atomically(path, pickle.dumps((key, value)))
+        write_atomically(path, pickle.dumps((key, value)))
     return value
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: a reader never sees half a file (a weights file or ``cached``'s)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def groups_key(question_files: Sequence[Path], passage_weights: Path, settings, folds: int) -> str:

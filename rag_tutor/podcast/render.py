@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 from ..citations import SupportChecker
 from ..config import Settings
 from ..documents import load_document
+from ..files import write_atomically
 from ..errors import RagTutorError
 from ..study.material import Material
 from .audio import level, silence, trim, wav_duration, write_wav
@@ -134,10 +134,7 @@ def _write_manifest(settings: Settings, podcast: Podcast) -> None:
     manifest = {"topic": podcast.topic, "audio": podcast.audio.name, "duration_s": podcast.duration_s,
                 "engine": podcast.engine, "voices": podcast.voices, "key": podcast.key,
                 "render_s": podcast.render_s, "created": podcast.created, "script": podcast.script.to_dict()}
-    path = _manifest_path(settings, podcast.topic)
-    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, path)
+    write_atomically(_manifest_path(settings, podcast.topic), json.dumps(manifest, indent=1))
 
 
 def _key(script: Script, engine: str, voices: dict, settings: Settings) -> str:
