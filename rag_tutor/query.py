@@ -598,8 +598,10 @@ class Vocabulary:
                 for s in re.split(r"(?<=[.!?])\s+", c.text.lower())]
 
     def unknown_names(self, question: str) -> list[str]:
-        """Names in the question that no document of the index mentions."""
-        return [name for name in names_in(question) if not self.mentions(name)]
+        """Names in the question that no document of the index mentions; not a two-letter English word in capitals
+        ("OK", "US"), which is how such words are often written, not a name."""
+        return [name for name in names_in(question) if not self.mentions(name)
+                and not (len(name) == 2 and name.isupper() and name.lower() in self.english)]
 
     def known_names(self, text: str) -> list[str]:
         """Names in the text that a document of the index mentions (``unknown_names``' other half)."""

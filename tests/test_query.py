@@ -258,6 +258,16 @@ def test_a_quantity_asked_by_name_is_given_only_by_a_sentence_naming_it(sentence
     assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
 
 
+@pytest.mark.parametrize("question,unknown,unknown_without_english", [
+    ("Is it OK to run beam search on a phone?", [], ["OK"]),  # a two-letter English word in capitals is no name
+    ("Do flows work in the US and the EU?", ["EU"], ["US", "EU"]),  # ... "EU" is no English word
+    ("Can I run beam search in JAX?", ["JAX"], ["JAX"]),  # a longer one in capitals still names something
+])
+def test_a_short_word_in_capitals_is_no_unknown_name(question, unknown, unknown_without_english):
+    assert Vocabulary(CHUNKS, frozenset({"ok", "us", "run", "jax"})).unknown_names(question) == unknown
+    assert Vocabulary(CHUNKS).unknown_names(question) == unknown_without_english
+
+
 @pytest.mark.parametrize("question,kind", [
     ("How does zorbic search work?", "zorbic search"),  # a kind the course names, by a word it never uses
     ("What is a zorbic flow?", "zorbic flow"),  # ... in the plural or not
