@@ -346,11 +346,6 @@ class Settings:
     # by one that names it too: a parameter count gives no learning rate. Tuning sets: out of scope declined wide 0.667
     # -> 0.718, plain_check 0.675 -> 0.7 (158 -> 161 of 188 in the nine sets), no other answer changed (2026-12-06).
     amounts_by_name: bool = True
-    # ... and a measured value (query._MEASURE_ASKED: "what ROUGE score", "which value") only by one with digits: a
-    # number word counts something ("two networks") and gives no score. Tuning sets: one out-of-scope question of far
-    # declined (the one that showed it: a score answered by "two ... summaries"), no other answer of any set changed
-    # (2026-12-06).
-    measures_in_digits: bool = True
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.
     sentence_rerank_weight: float = 0.5

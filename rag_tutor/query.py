@@ -695,13 +695,7 @@ _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (
                            r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}"
                            r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)s?"
                            r"\b(?!-)|\bwhich value\b", re.I)
-# ... and one after a measured value ("what ROUGE score", "which value", "what learning rate"), not a count or a size:
-# given in digits ("7.5", "0.9", "1e-4"), not by a number word, which counts something ("two networks").
-_MEASURE_ASKED = re.compile(r"\bwhat (?:is the |are the |was the |were the )?(?:(?!(?:is|are|was|were|do|does|did|kinds?|"
-                            r"types?|sorts?)\b)[\w@-]+ ){0,2}(?:learning rate|batch size|percentage|score|value|rate|"
-                            r"threshold|resolution)s?\b(?!-)|\bwhich value\b", re.I)
-DIGITS = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*")
-NUMBER_SHAPE = re.compile(DIGITS.pattern + r"|\b(?:zero|two|three|four|five|six|seven|"
+NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
@@ -749,8 +743,7 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
     stems = _word_stems(sentence) if query.amount_names else set()
-    number = DIGITS if query.asks_measure else NUMBER_SHAPE
-    return (any(number.search(c) for c in named)
+    return (any(NUMBER_SHAPE.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
             and (not query.amount_names or any(_word_stems(name) <= stems for name in query.amount_names)))
 
@@ -791,7 +784,6 @@ class Query:
     amount_of: list[str] = field(default_factory=list)
     amount_units: list[str] = field(default_factory=list)  # kinds of unit it is asked in (amounts_in_units)
     amount_names: list[str] = field(default_factory=list)  # quantities asked for by name (amounts_by_name)
-    asks_measure: bool = False  # asks for a measured value, given only in digits (measures_in_digits)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -895,7 +887,6 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
         amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
-        asks_measure=bool(settings.measures_in_digits and asks_number and _MEASURE_ASKED.search(asked)),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
@@ -1031,8 +1022,6 @@ RULES: tuple[Rule, ...] = (
                              "sentence with a number and a unit of the same kind"),
     Rule("amounts_by_name", "a quantity asked for by its name (\"what learning rate\", \"which batch size\") is given "
                             "only by a sentence with a number that names it too"),
-    Rule("measures_in_digits", "a measured value asked for (\"what score\", \"which value\") is given only by a "
-                               "sentence with digits, not by a number word that counts something (\"two networks\")"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

@@ -288,20 +288,6 @@ def test_a_question_about_a_kind_the_course_never_names_is_told_apart(question, 
     assert understand(question, [], vocabulary, without(SETTINGS, "decline_unnamed_kinds")).unnamed_kind is None
 
 
-@pytest.mark.parametrize("question,sentence,gives", [
-    ("What perplexity score does a flow reach?", "A flow reaches a perplexity of 3.2.", True),
-    ("What perplexity score does a flow reach?", "A flow scores perplexity with two networks.", False),  # counts
-    ("Which value of the beam width is usual?", "Beam widths of four or five are common.", False),  # no digits
-    ("How many layers does a flow stack?", "A flow stacks four layers.", True),  # a count: a number word gives it
-])
-def test_a_measured_value_is_given_only_in_digits(question, sentence, gives):
-    from rag_tutor.query import NUMBER_SHAPE, gives_amount
-
-    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
-    off = understand(question, [], VOCABULARY, without(SETTINGS, "measures_in_digits"))
-    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
-
-
 @pytest.mark.parametrize("question,units", [
     ("How many dollars does training a flow cost?", ["money"]),
     ("how much does beam search cost per month", ["time"]),
