@@ -77,9 +77,9 @@ SETS = {
     "plain_check2": ROOT / "bench" / "data" / "plain_check2_questions.jsonl",  # the same kind again: report only
     "final_check": ROOT / "bench" / "data" / "final_check_questions.jsonl",  # every form, fresh: report only
     "fresh_check": ROOT / "bench" / "data" / "fresh_check_questions.jsonl",  # every form, fresher: report only
-    "fresh_check2": ROOT / "bench" / "data" / "fresh_check2_questions.jsonl",  # report only; scored once
+    "fresh_check2": ROOT / "bench" / "data" / "fresh_check2_questions.jsonl",  # report only; scored twice: used up
     "far": ROOT / "bench" / "data" / "far_questions.jsonl",  # unlike every other set: tuning
-    "far_check": ROOT / "bench" / "data" / "far_check_questions.jsonl",  # its other half: report only
+    "far_check": ROOT / "bench" / "data" / "far_check_questions.jsonl",  # its other half: report only; scored once
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
