@@ -572,7 +572,7 @@ class Vocabulary:
         return None if any(edits(low, w, most) <= most for w in before) else f"{qualifier} {kind}"
 
     def _unused(self, word: str, head: str) -> bool:
-        """A word no document uses and no English one (``foreign_words``, ``english``: "mirostat", not "vanilla"), or
+        """A word no document uses and no English one (``foreign_words``, ``english``: "zorbic", not "vanilla"), or
         a compound of words none writes, when no sentence of the documents holds its parts and ``head`` either (the
         course describes "text-conditioned diffusion" in other words, never "tail-free sampling"), one of its parts a
         word of three letters or more that says something (not "go-to")."""
