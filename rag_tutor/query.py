@@ -404,6 +404,13 @@ def _singular_word(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _word_stems(text: str) -> frozenset[str]:
+    """The English stems of a text's words (letters and digits), lower case."""
+    from .index import english_stemmer
+
+    return frozenset(english_stemmer().stemWords(re.findall(r"[a-z0-9]+", text.lower())))
+
+
 class Vocabulary:
     """The course's names, read from the indexed chunks: glossary terms under each of their names, the
     specific ones that mark a question as on-topic, and the whole text (to tell a name the course never uses)."""
@@ -591,11 +598,7 @@ class Vocabulary:
     @cached_property
     def _sentence_stems(self) -> list[frozenset[str]]:
         """The word stems of each sentence of the documents."""
-        from .index import english_stemmer
-
-        stem = english_stemmer().stemWords
-        return [frozenset(stem(re.findall(r"[a-z0-9]+", s))) for c in self.chunks
-                for s in re.split(r"(?<=[.!?])\s+", c.text.lower())]
+        return [_word_stems(s) for c in self.chunks for s in re.split(r"(?<=[.!?])\s+", c.text.lower())]
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no document of the index mentions; not a two-letter English word in capitals
@@ -722,12 +725,6 @@ def amount_names(question: str) -> list[str]:
     return list(dict.fromkeys(m.group(1).lower() for m in _NAMED_AMOUNT.finditer(question)))
 
 
-def _word_stems(text: str) -> set[str]:
-    from .index import english_stemmer
-
-    return set(english_stemmer().stemWords(re.findall(r"[a-z]+", text.lower())))
-
-
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").
 SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAPES["date"].pattern,
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
@@ -742,7 +739,7 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
-    stems = _word_stems(sentence) if query.amount_names else set()
+    stems = _word_stems(sentence) if query.amount_names else frozenset()
     return (any(NUMBER_SHAPE.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
             and (not query.amount_names or any(_word_stems(name) <= stems for name in query.amount_names)))

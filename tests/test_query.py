@@ -216,22 +216,6 @@ def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(ques
     assert understand(question, [], VOCABULARY, SETTINGS).amount_of == names
 
 
-@pytest.mark.parametrize("sentence,gives", [
-    ("Glow-2 stacks 24 coupling layers.", True),
-    ("Glow stacks 12 coupling layers.", False),  # the number of another version
-    ("Glow-2 stacks more coupling layers than Glow.", False),  # no number
-    ("Glow-1 was small; Glow-2 came later; Glow-3 stacks 48 coupling layers.", False),  # the number is Glow-3's
-    ("Glow-1 was small; Glow-2 stacks 24 coupling layers.", True),
-])
-def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sentence, gives):
-    from rag_tutor.query import NUMBER_SHAPE, gives_amount
-
-    question = "How many coupling layers does Glow-2 stack?"
-    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
-    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_of_the_named"))
-    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))  # any number, as before the rule
-
-
 @pytest.mark.parametrize("question,names", [
     ("What learning rate trains a flow?", ["learning rate"]),
     ("What batch sizes and learning rates suit a flow?", ["batch size", "learning rate"]),
@@ -241,21 +225,6 @@ def test_an_amount_asked_of_a_version_is_given_only_by_a_sentence_naming_it(sent
 ])
 def test_an_amount_question_names_the_quantity_it_asks_for(question, names):
     assert understand(question, [], VOCABULARY, SETTINGS).amount_names == names
-
-
-@pytest.mark.parametrize("sentence,gives", [
-    ("Flows train with a learning rate of 0.0001.", True),
-    ("Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
-    ("A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
-    ("The learning rate of a flow is kept small.", False),  # named, but no number
-])
-def test_a_quantity_asked_by_name_is_given_only_by_a_sentence_naming_it(sentence, gives):
-    from rag_tutor.query import NUMBER_SHAPE, gives_amount
-
-    question = "What learning rate trains a flow?"
-    assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
-    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_by_name"))
-    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
 
 
 @pytest.mark.parametrize("question,unknown,unknown_without_english", [
@@ -301,18 +270,33 @@ def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, unit
     assert understand(question, [], VOCABULARY, SETTINGS).amount_units == units
 
 
-@pytest.mark.parametrize("sentence,gives", [
-    ("Training a flow costs about $2,000 on rented GPUs.", True),
-    ("Training a flow costs about 500 dollars.", True),
-    ("Training a flow takes 10^20 operations.", False),  # a number, but no amount of money
+# An amount is given only by a sentence fit for it, each rule switched off giving back "any number" (NUMBER_SHAPE).
+VERSIONED = "How many coupling layers does Glow-2 stack?"
+NAMED = "What learning rate trains a flow?"
+IN_UNITS = "How many dollars does training a flow cost?"
+
+
+@pytest.mark.parametrize("rule,question,sentence,gives", [
+    ("amounts_of_the_named", VERSIONED, "Glow-2 stacks 24 coupling layers.", True),
+    ("amounts_of_the_named", VERSIONED, "Glow stacks 12 coupling layers.", False),  # the number of another version
+    ("amounts_of_the_named", VERSIONED, "Glow-2 stacks more coupling layers than Glow.", False),  # no number
+    ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 came later; Glow-3 stacks 48 coupling layers.",
+     False),  # the number is Glow-3's
+    ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 stacks 24 coupling layers.", True),
+    ("amounts_by_name", NAMED, "Flows train with a learning rate of 0.0001.", True),
+    ("amounts_by_name", NAMED, "Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
+    ("amounts_by_name", NAMED, "A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
+    ("amounts_by_name", NAMED, "The learning rate of a flow is kept small.", False),  # named, but no number
+    ("amounts_in_units", IN_UNITS, "Training a flow costs about $2,000 on rented GPUs.", True),
+    ("amounts_in_units", IN_UNITS, "Training a flow costs about 500 dollars.", True),
+    ("amounts_in_units", IN_UNITS, "Training a flow takes 10^20 operations.", False),  # a number, but no money
 ])
-def test_an_amount_asked_in_a_unit_is_given_only_by_a_sentence_with_such_a_unit(sentence, gives):
+def test_an_amount_is_given_only_by_a_sentence_fit_for_it(rule, question, sentence, gives):
     from rag_tutor.query import NUMBER_SHAPE, gives_amount
 
-    question = "How many dollars does training a flow cost?"
     assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
-    off = understand(question, [], VOCABULARY, without(SETTINGS, "amounts_in_units"))
-    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))
+    off = understand(question, [], VOCABULARY, without(SETTINGS, rule))
+    assert gives_amount(sentence, off) is bool(NUMBER_SHAPE.search(sentence))  # any number, as before the rule
 
 
 # A made-up conversation about the tiny corpus above, then questions that do or do not point back to it.
