@@ -13,6 +13,7 @@ from pathlib import Path
 import common
 from rag_tutor.documents import SUFFIXES, iter_corpus_files, load_document
 from rag_tutor.errors import CorpusError
+from rag_tutor.files import write_atomically
 
 UPLOAD_TYPES = [s.lstrip(".") for s in SUFFIXES]
 
@@ -58,10 +59,7 @@ def add_to_corpus(name: str, data: bytes, folder: Path, corpus_dirs: list[Path])
             doc = load_document(probe, Path(tmp))
         except CorpusError as exc:
             return "error", f"**{common.md_inline(name)}** was not added: {exc}."
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{clean}.part"  # hidden names are never indexed, so a half-written file is invisible
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    write_atomically(target, data)  # staged under a hidden name, never indexed: a half-written file is invisible
     renamed = f" (saved as `{clean}`)" if clean != name else ""
     message = f"Added **{common.md_inline(doc.title)}**{renamed}. Rebuild the index to make it searchable."
     if doc.flagged:  # documents are data: sentences that address an AI never reach answers, quizzes or podcasts
