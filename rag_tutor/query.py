@@ -698,6 +698,28 @@ _NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (
                            r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}"
                            r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)s?"
                            r"\b(?!-)|\bwhich value\b", re.I)
+# A question word earlier in the same clause makes an amount phrase part of what else is asked ("Who warned about how
+# much energy training takes?", "Why is there a cap on how much text fits?"): asked for is the person, the reason.
+# A clause ends at a sentence's end, a semicolon or a comma ("What data was it trained on, and how many images?").
+_ASKED_BEFORE = re.compile(r"\b(?:who|whom|whose|why|which|what|where|when|how(?! (?:many|much|large|big|long|small)\b))\b",
+                           re.I)
+# "What is the Inception Score?" asks what the named score is, not a value: a named measure ending its clause.
+# Its name is capitalised ("the FID score"): "What is the learning rate?" after a model still asks for a value.
+_NAMED_MEASURE = re.compile(r"(?i:what (?:is|are) the )(?:[\w-]+ )?[A-Z][\w-]* "
+                            r"(?i:score|value|rate|number)s?\s*(?:[?.!,;]|$)")
+
+
+def asks_amount(question: str) -> bool:
+    """Whether the question asks for an amount (``_NUMBER_ASKED``), in a clause of its own (``_ASKED_BEFORE``) and
+    not as the name of a measure (``_NAMED_MEASURE``). "How many layers?" and "Roughly how long does it take?" do;
+    "Who measured how much energy training takes?" does not."""
+    for m in _NUMBER_ASKED.finditer(question):
+        clause = re.split(r"[.?!;,]", question[:m.start()])[-1]
+        if not _ASKED_BEFORE.search(clause) and not _NAMED_MEASURE.match(question, m.start()):
+            return True
+    return False
+
+
 NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
@@ -869,7 +891,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # the names the documents mention, for people_facts_in_scope (only looked up when that rule can apply)
     known = (vocabulary.known_names(remove_instructions(asked)[0])
              if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
-    asks_number = bool(_NUMBER_ASKED.search(asked))
+    asks_number = asks_amount(asked)
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
     terms = vocabulary.course_terms(search_text)
     return Query(

@@ -180,6 +180,14 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
     ("What does a score network predict?", False),
     ("What are score-based models?", False),
     ("What kind of score does a critic output?", False),  # asks for a kind, not an amount
+    ("Who first measured how much memory a flow needs?", False),  # the amount is part of what else is asked
+    ("Why is there a limit on how long a prompt can be?", False),
+    ("What sets how many steps a sampler takes?", False),
+    ("What did it train on, and how many images did it see?", True),  # a clause of its own
+    ("Roughly how long does a flow train?", True),
+    ("What is the Perceptual Path Score?", False),  # a named measure, asked what it is
+    ("What is the PPL score of a flow?", True),  # ... but its value when asked of something
+    ("What is the learning rate?", True),
 ])
 def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_number is asks_number
