@@ -120,12 +120,12 @@ def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
 
 _ASKS = re.compile(
     r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?"
-    r"(?:what (?:is|are|was|were|does|do)|who (?:is|was|are|were)|"
+    r"(?:what['’]?s|what (?:is|are|was|were|does|do)|who['’]?s|who (?:is|was|are|were)|"
     r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
     r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
 # Openers after which the rest of the question is the thing asked about ("What is prompt injection?")
 _NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?"
-                            r"(?:what (?:is|are|was|were)|tell me (?:more )?about|"
+                            r"(?:what['’]?s|what (?:is|are|was|were)|tell me (?:more )?about|"
                             r"explain|describe|define|what about)\s+", re.I)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 

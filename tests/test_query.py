@@ -381,6 +381,11 @@ def test_the_subject_of_a_turn_asking_two_things_is_the_thing_it_names_first(tal
     assert understand(question, talk, VOCABULARY, SETTINGS).resolved == resolved
 
 
+@pytest.mark.parametrize("turn", ["What's the Zorblax decoder?", "whats the Zorblax decoder", "What is the Zorblax decoder?"])
+def test_the_subject_of_a_turn_opened_with_a_contraction_is_found(turn):
+    assert understand("Who made it?", [turn], VOCABULARY, SETTINGS).resolved == "Who made the Zorblax decoder?"
+
+
 @pytest.mark.parametrize("question, resolved", [
     ("How was the first one trained?", "How was beam search trained?"),
     ("Is the former slower?", "Is beam search slower?"),
