@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-import fsrs
 import pytest
 
 from rag_tutor.config import StudyConfig

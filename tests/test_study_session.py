@@ -181,7 +181,7 @@ def test_typed_answers_rate_the_card(session):
 
 def test_again_brings_the_card_back_in_the_same_review(session):
     reply = session.handle("/flashcards vae")
-    first, total = reply.card, reply.total
+    total = reply.total
     session.handle("show")
     reply = session.handle("again")
     assert reply.total == total + 1 and reply.feedback.rating == "again"

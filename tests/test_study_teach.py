@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag_tutor.config import StudyConfig, load_settings
+from rag_tutor.config import StudyConfig
 from rag_tutor.study.lesson import EXPLAIN, NAME, Idea
 from rag_tutor.study.material import BLANK, Citation, Material, Term
-from rag_tutor.study.teach import HINTS, Lesson, Teacher
+from rag_tutor.study.teach import Lesson, Teacher
 from rag_tutor.study.teach_grading import PARTIAL, RIGHT, WRONG, Grader, confusion, decide
 from clocks import Clock
 
