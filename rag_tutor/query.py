@@ -479,12 +479,13 @@ class Vocabulary:
 
     def _english(self, word: str, stem) -> bool:
         """Whether a word is English though not a whole word of the embedder: a form of one ("invent", "bounding"),
-        one with a common ending ("crispy"), or two joined ("lifelike", "overtake")."""
+        one with a common ending ("crispy"), or two of at least four letters joined ("lifelike", "overtake"; a
+        misspelling often splits into two shorter pieces of the embedder's vocabulary: "modles", "mod" + "les")."""
         if stem(word) in self._english_stems:
             return True
         if any(word.endswith(end) and word[:-len(end)] in self.english for end in _ENDINGS):
             return True
-        return any(word[:i] in self.english and word[i:] in self.english for i in range(3, len(word) - 2))
+        return any(word[:i] in self.english and word[i:] in self.english for i in range(4, len(word) - 3))
 
     def entry(self, name: str) -> int | None:
         """The glossary entry (chunk index) of a course term, by any of its names, singular or plural."""
