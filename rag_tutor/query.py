@@ -695,15 +695,15 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 # A question after an amount ("how many layers", "what learning rate"), and a sentence giving one: digits that are no
 # year, or a number word ("hundreds", "three-quarters", "zero"; not "one", which is mostly "one of", nor "zero-shot").
 # An amount's noun may follow a word or two naming it ("what ROUGE score"), not a verb or a kind ("what kind of").
-_NUMBER_ASKED = re.compile(r"\bhow (?:many|much|large|big|long|small)\b|\bwhat (?:is the |are the |was the |were the )?"
+_HOW_AMOUNT = r"how (?:many|much|large|big|long|small)\b"  # "how many", "how big": asks for an amount
+_NUMBER_ASKED = re.compile(rf"\b{_HOW_AMOUNT}|\bwhat (?:is the |are the |was the |were the )?"
                            r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}"
                            r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)s?"
                            r"\b(?!-)|\bwhich value\b", re.I)
 # A question word earlier in the same clause makes an amount phrase part of what else is asked ("Who warned about how
 # much energy training takes?", "Why is there a cap on how much text fits?"): asked for is the person, the reason.
 # A clause ends at a sentence's end, a semicolon or a comma ("What data was it trained on, and how many images?").
-_ASKED_BEFORE = re.compile(r"\b(?:who|whom|whose|why|which|what|where|when|how(?! (?:many|much|large|big|long|small)\b))\b",
-                           re.I)
+_ASKED_BEFORE = re.compile(rf"\b(?:who|whom|whose|why|which|what|where|when|(?!{_HOW_AMOUNT})how)\b", re.I)
 # "What is the Inception Score?" asks what the named score is, not a value: a named measure ending its clause.
 # Its name is capitalised ("the FID score"): "What is the learning rate?" after a model still asks for a value.
 _NAMED_MEASURE = re.compile(r"(?i:what (?:is|are) the )(?:[\w-]+ )?[A-Z][\w-]* "
