@@ -527,10 +527,10 @@ class Vocabulary:
 
     @cached_property
     def short_forms(self) -> frozenset[str]:
-        """Abbreviations of the opening words of one the documents spell out, when those words also stand on their
-        own in the documents: "reinforcement learning from human feedback (RLHF)" and "reinforcement learning"
-        elsewhere give RL. Not GA from "generative adversarial network (GAN)": "generative adversarial" always goes
-        on to "network"."""
+        """Abbreviations of the opening or closing words of one the documents spell out, when those words also stand
+        on their own in the documents: "reinforcement learning from human feedback (RLHF)" and "reinforcement
+        learning" elsewhere give RL; "large language model (LLM)" and "a language model" elsewhere give LM. Not GA
+        from "generative adversarial network (GAN)" when "generative adversarial" always goes on to "network"."""
         text = " ".join(c.text for c in self.chunks)
         found: set[str] = set()
         for m in re.finditer(r"\(([A-Z]{3,8})\)", text):
@@ -544,6 +544,12 @@ class Vocabulary:
                 opening = r"[\s-]+".join(re.escape(w.lower()) for w in words[:k])
                 if re.search(rf"\b{opening}\b(?![\s-]+(?:\w+\s+)?{re.escape(words[k].lower())})", self._text):
                     found.add(abbr[:k])
+            for k in range(1, len(abbr) - 1):
+                closing = r"[\s-]+".join(re.escape(w.lower()) for w in words[k:])
+                before = re.escape(words[k - 1].lower())
+                if any(not re.search(rf"\b{before}[\s-]+(?:\w+\s+)?$", self._text[max(0, c.start() - 40):c.start()])
+                       for c in re.finditer(rf"\b{closing}\b", self._text)):
+                    found.add(abbr[k:])
         return frozenset(found)
 
     @cached_property
@@ -726,7 +732,9 @@ NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
 # version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
-VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<!\.)|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b")
+# Not a family of versions either ("Glow 1.x", "GPT-3.x"): it names no one version a sentence could name.
+VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<![.])(?<!\.[xX])(?!\.[xX*]\b)"
+                            r"|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b(?!\.[xX*]\b)")
 # Kinds of unit an amount can be asked in ("how many dollars", "per month", "in terabytes"): a sentence giving the
 # amount names a unit of the same kind. Not years: "how many years ago" is answered by a year.
 UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in {

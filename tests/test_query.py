@@ -217,6 +217,8 @@ def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
     ("How big is the beam in Decoder 3?", ["Decoder 3"]),
     ("how big is the latent of a flow at 64x64", []),  # a size qualifies the question
     ("How many layers does a 1B flow stack in v2?", []),  # ... and so do a model size and a bare version
+    ("How big is the beam in Decoder 1.x?", []),  # a family of versions names no one version
+    ("How many coupling layers does Glow-2.x stack?", []),
     ("Name 3 flows with coupling layers.", []),  # not an amount question, and the first word names nothing
     ("Which layers does Glow-2 stack?", []),  # not an amount question
 ])
@@ -499,6 +501,8 @@ SPELT_OUT = [
     Chunk("s#1", "corpus/06-gans.md", "GANs", "Adversarial training", "gans",
           "A generative adversarial network (GAN) pits two networks against each other. Generative adversarial "
           "networks were proposed in 2014."),
+    Chunk("s#2", "corpus/09-llms.md", "LLMs", "Scale", "llms",
+          "A large language model (LLM) writes text. Any language model gives each next token a probability."),
 ]
 
 
@@ -506,8 +510,10 @@ SPELT_OUT = [
     ("Which RL algorithm tunes the model?", []),  # "reinforcement learning" stands on its own in the documents
     ("Is GA the same thing?", ["GA"]),  # "generative adversarial" always goes on to "network(s)"
     ("Does RLAIF need people?", ["RLAIF"]),  # spelt out nowhere
+    ("How good is my LM?", []),  # ... and of its closing words: "language model" stands on its own too
+    ("Is HF needed?", ["HF"]),  # "human feedback" always follows "reinforcement learning (from)"
 ])
-def test_an_abbreviation_of_the_opening_words_of_a_spelt_out_one_is_known(question, unknown):
+def test_an_abbreviation_of_the_opening_or_closing_words_of_a_spelt_out_one_is_known(question, unknown):
     assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
 
 
