@@ -720,31 +720,14 @@ def asks_amount(question: str) -> bool:
     """Whether the question asks for an amount (``_NUMBER_ASKED``), in a clause of its own (``_ASKED_BEFORE``) and
     not as the name of a measure (``_NAMED_MEASURE``). "How many layers?" and "Roughly how long does it take?" do;
     "Who measured how much energy training takes?" does not."""
-    return bool(_amounts_asked(question))
-
-
-def asks_value(question: str) -> bool:
-    """Whether the amount asked for is a measured value, a score, a rate or a percentage ("What FID score does X
-    reach?", "what learning rate"), not a count ("how many layers") or a size."""
-    return any(_VALUE.search(m.group(0)) for m in _amounts_asked(question))
-
-
-_VALUE = re.compile(r"\b(?:score|value|rate|percentage|threshold)s?\s*$", re.I)
-
-
-def _amounts_asked(question: str) -> list[re.Match]:
-    found = []
     for m in _NUMBER_ASKED.finditer(question):
         clause = re.split(r"[.?!;,]", question[:m.start()])[-1]
         if not _ASKED_BEFORE.search(clause) and not _NAMED_MEASURE.match(question, m.start()):
-            found.append(m)
-    return found
+            return True
+    return False
 
 
-# A numeral (not a year, nor the number of a name such as GPT-4): what a measured value is written as.
-_NUMERAL = r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*"
-NUMERAL = re.compile(_NUMERAL)
-NUMBER_SHAPE = re.compile(_NUMERAL + r"|\b(?:zero|two|three|four|five|six|seven|"
+NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
@@ -783,14 +766,12 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in
     (``Query.amount_units``: "how many dollars" is not answered by a count of operations), using a word that names
     the quantity asked for by its name (``Query.amount_names``, rule amounts_by_name: a learning rate is not given by a
-    count of parameters). A measured value (``Query.amount_in_numerals``) is given only by a numeral: "two
-    Gaussian summaries" counts things and scores nothing."""
+    count of parameters)."""
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
     stems = _word_stems(sentence) if query.amount_names else frozenset()
-    shape = NUMERAL if query.amount_in_numerals else NUMBER_SHAPE
-    return (any(shape.search(c) for c in named)
+    return (any(NUMBER_SHAPE.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
             and (not query.amount_names or any(_word_stems(name) <= stems for name in query.amount_names)))
 
@@ -831,7 +812,6 @@ class Query:
     amount_of: list[str] = field(default_factory=list)
     amount_units: list[str] = field(default_factory=list)  # kinds of unit it is asked in (amounts_in_units)
     amount_names: list[str] = field(default_factory=list)  # quantities asked for by name (amounts_by_name)
-    amount_in_numerals: bool = False  # a measured value is asked for (values_in_numerals)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -935,7 +915,6 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
         amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
-        amount_in_numerals=settings.values_in_numerals and asks_number and asks_value(asked),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
@@ -1071,9 +1050,6 @@ RULES: tuple[Rule, ...] = (
                              "sentence with a number and a unit of the same kind"),
     Rule("amounts_by_name", "a quantity asked for by its name (\"what learning rate\", \"which batch size\") is given "
                             "only by a sentence with a number that names it too"),
-    Rule("values_in_numerals", "a measured value asked for (\"what FID score\", \"what learning rate\", a "
-                               "percentage) is given only by a sentence with a numeral, not a number word such as "
-                               "\"two\""),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),

@@ -284,7 +284,6 @@ def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, unit
 VERSIONED = "How many coupling layers does Glow-2 stack?"
 NAMED = "What learning rate trains a flow?"
 IN_UNITS = "How many dollars does training a flow cost?"
-VALUE = "What FID score does a flow reach on faces?"
 
 
 @pytest.mark.parametrize("rule,question,sentence,gives", [
@@ -301,9 +300,6 @@ VALUE = "What FID score does a flow reach on faces?"
     ("amounts_in_units", IN_UNITS, "Training a flow costs about $2,000 on rented GPUs.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow costs about 500 dollars.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow takes 10^20 operations.", False),  # a number, but no money
-    ("values_in_numerals", VALUE, "On faces a flow reaches an FID of 12.5.", True),
-    ("values_in_numerals", VALUE, "FID compares two Gaussian summaries of the features.", False),  # counts things
-    ("values_in_numerals", NAMED, "The learning rate of a flow is half that of a GAN.", False),  # no value given
 ])
 def test_an_amount_is_given_only_by_a_sentence_fit_for_it(rule, question, sentence, gives):
     from rag_tutor.query import NUMBER_SHAPE, gives_amount
