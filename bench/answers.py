@@ -80,7 +80,7 @@ SETS = {
     "fresh_check2": ROOT / "bench" / "data" / "fresh_check2_questions.jsonl",  # report only; scored twice: used up
     "far": ROOT / "bench" / "data" / "far_questions.jsonl",  # unlike every other set: tuning
     "far_check": ROOT / "bench" / "data" / "far_check_questions.jsonl",  # its other half: report only; used up
-    "unseen_check": ROOT / "bench" / "data" / "unseen_check_questions.jsonl",  # report only; not yet scored
+    "unseen_check": ROOT / "bench" / "data" / "unseen_check_questions.jsonl",  # report only; scored once
     "reserve_check": ROOT / "bench" / "data" / "reserve_check_questions.jsonl",  # report only; not yet scored
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
