@@ -733,8 +733,8 @@ NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
 # version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
 # Not a family of versions either ("Glow 1.x", "GPT-3.x"): it names no one version a sentence could name.
-VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<![.])(?<!\.[xX])(?!\.[xX*]\b)"
-                            r"|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b(?!\.[xX*]\b)")
+VERSIONED_NAME = re.compile(r"\b(?![vV]\d)[A-Za-z][A-Za-z.]*-?\d[\w.]*(?<!\.)(?<!\.[xX])(?!\.[xX]\b)"
+                            r"|(?<=\w )[A-Z][a-z]+ \d+(?:\.\d+)?\b(?!\.[xX]\b)")
 # Kinds of unit an amount can be asked in ("how many dollars", "per month", "in terabytes"): a sentence giving the
 # amount names a unit of the same kind. Not years: "how many years ago" is answered by a year.
 UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in {
