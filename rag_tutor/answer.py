@@ -22,6 +22,7 @@ from .config import Settings
 from .index import keyword_tokens
 from .query import Query, answer_shape, gives_amount, may_be_confident, too_far
 from .matcher import Matcher, matcher_for
+from .reader import Reader, read_text, reader_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
 
@@ -489,6 +490,20 @@ class Tutor:
             return [float(v) for v in self.ranker.scores(self.feature_rows(query, candidates))]
         return [self.hand_score(c) for c in candidates]
 
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The reader (reader.py) when the rule ``learned_reader`` is on and its adapter ships."""
+        return reader_for(self.settings)
+
+    def order_keys(self, query: Query, candidates: list[Candidate], scores: list[float]) -> list[float]:
+        """What the selector orders the candidates by: their ``scores``, plus ``reader_weight`` times the reader's
+        score when there is a reader. Only the order: whether to answer is judged on ``scores`` alone."""
+        if self.reader is None or not candidates:
+            return list(scores)
+        read = self.reader.scores(query.plain, [read_text(c.chosen.context.passage.section, c.chosen.sentence)
+                                                for c in candidates])
+        return [score + self.settings.reader_weight * float(r) for score, r in zip(scores, read)]
+
     def select(self, query: Query, contexts: list[Context], n_sentences: int = 3) -> list[Chosen]:
         return self.selection(query, contexts, n_sentences)[0]
 
@@ -500,11 +515,14 @@ class Tutor:
         candidate's score, which ``unanswered`` judges (None without the learned ranker)."""
         s = self.settings
         candidates = self.candidates(query, contexts)
-        scored = sorted(zip(self.scores(query, candidates), candidates), key=lambda t: -t[0])
+        scores = self.scores(query, candidates)
+        scored = sorted(zip(scores, candidates, self.order_keys(query, candidates, scores)), key=lambda t: -t[2])
+        scored = [(score, c) for score, c, _ in scored]
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
-        best = scored[0][0] if scored and self.ranker is not None else None  # before the entry below is put first
+        # the best log-odds, before the entry below is put first (the reader may order another candidate first)
+        best = max(t[0] for t in scored) if scored and self.ranker is not None else None
         if query.defined_entry is not None and query.asks == "definition":
             # definition_entry_first: "What's a GAN?" opens with the GAN's entry, not the entry of a GAN variant
             entry_id = self.retriever.index.chunks[query.defined_entry].id

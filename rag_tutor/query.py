@@ -1068,6 +1068,8 @@ RULES: tuple[Rule, ...] = (
                                     "known answers (rankers.py), not by the cosine and hand-set bonuses"),
     Rule("learned_matcher", "the sentence ranker weighs the cosine of a matcher, MiniLM with a LoRA adapter trained "
                             "on questions with known answers (matcher.py), besides MiniLM's own"),
+    Rule("learned_reader", "the selector orders the sentence ranker's candidates with the score of a reader too, "
+                           "MiniLM as a cross-encoder trained on questions with known answers (reader.py)"),
 )
 
 

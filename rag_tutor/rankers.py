@@ -10,7 +10,8 @@ was trained on this answered more: with everything else the same, 563 instead of
 162 of 188 out-of-scope ones (2026-12-06; bench/HISTORY.md). Their weights are small JSON files shipped with the
 package (``ranker_weights/``); nothing in them names a question or a document, so they carry over to a changed corpus,
 and ``python -m rag_tutor.rankers --questions FILE ...`` retrains both (on question sets written for that corpus, in
-the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages.
+the format of ``bench/data``): the passage ranker first, since the sentences are chosen from its passages, and the
+reader (reader.py) last, on the sentence ranker's training candidates.
 
 Neither looks at a passage's or a sentence's length: a longer text holds an answer's words more often, and with
 length the sentence ranker chose longer sentences (tune answers grew from a median of 67 to 77 words) without
@@ -325,6 +326,14 @@ def sentence_rows(tutor, groups: list[Group], matched: list[list[float]] | None 
     return rows, labels, numbers
 
 
+def readings(groups: Sequence[Group]) -> list:
+    """The sentence groups as the reader (reader.py) learns from them: each candidate read under its section."""
+    from .reader import Reading, read_text
+
+    return [Reading(g.query.plain, tuple(read_text(c.chosen.context.passage.section, c.chosen.sentence)
+                                         for c in g.candidates), tuple(g.labels)) for g in groups]
+
+
 # Matchers trained on all the questions, one per seed, averaged into one (matcher.train_seeds). One
 # seed's answers swing with its luck: with the rankers then shipped, 8 matchers trained on dev, heldout and train
 # (seeds 0-7) answered 538 to 554 (mean 545.5) of the 650 in-scope questions of the sets not trained on (tune,
@@ -439,17 +448,18 @@ def _groups_and_matched(tutor, questions: list[dict], folds: int, matcher: bool
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the passage ranker, then the matcher and the sentence ranker, on question sets with known answers; write
-    their weights."""
+    """Train the passage ranker, then the matcher, the sentence ranker and the reader, on question sets with known
+    answers; write their weights."""
     from .answer import Tutor
     from .config import load_settings
     from .matcher import MATCHER_DIR, train_seeds
+    from .reader import READER_DIR, train as train_reader
 
     ap = argparse.ArgumentParser(prog="python -m rag_tutor.rankers", description=main.__doc__)
     ap.add_argument("--questions", nargs="+", required=True, type=Path,
                     help="JSONL question sets: question, kind, answers (strings an answer must contain), history")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR,
-                    help="directory for passages.json, sentences.json and the matcher's adapter")
+                    help="directory for passages.json, sentences.json and the matcher's and reader's adapters")
     ap.add_argument("--c", type=float, default=1.0,
                     help="inverse L2 strength of the passage ranker's logistic regression")
     ap.add_argument("--l2", type=float, default=10.0,
@@ -463,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the sentence groups and out-of-fold matcher cosines (most of the time) in FILE and "
                          "reuse them while nothing they depend on changes (groups_key): for trying the sentence "
                          "ranker's features or fit in minutes; a pickle, so only a file this command wrote")
+    ap.add_argument("--no-reader", action="store_true",
+                    help="train no reader (reader.py, ~30 min on 500 questions); a reader in --out is removed")
     ap.add_argument("--no-matcher", action="store_true",
                     help="train no matcher (quick: ~1 min); the sentence ranker learns with MiniLM's cosine in its "
                          "place, and a matcher in --out is removed")
@@ -495,6 +507,15 @@ def main(argv: list[str] | None = None) -> int:
     _train("sentences", sentence_rows(tutor, groups, matched),
            lambda rows, labels, numbers: fit_listwise(rows, labels, numbers, SENTENCE_FEATURES, trained_on, args.l2),
            args.out / SENTENCE_WEIGHTS.name)
+    reader_dir = args.out / READER_DIR.name
+    if args.no_reader:
+        if reader_dir.exists():
+            import shutil
+
+            shutil.rmtree(reader_dir)
+    else:
+        train_reader(settings.embedder_package, readings(groups), reader_dir)
+        print(f"reader: trained on {len(groups)} questions; wrote {reader_dir}")
     return 0
 
 

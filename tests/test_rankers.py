@@ -181,10 +181,11 @@ def _query_and_contexts(tutor, question, history):
 
 
 @pytest.mark.model
-def test_retraining_writes_both_rankers_and_one_matcher_per_seed(course_index, tmp_path, monkeypatch, capsys):
+def test_retraining_writes_both_rankers_one_matcher_per_seed_and_the_reader(course_index, tmp_path, monkeypatch, capsys):
     """The maintainer's retrain (``python -m rag_tutor.rankers``) end to end on a few questions of our own."""
     from rag_tutor.matcher import Matcher, adapter_dirs
     from rag_tutor.rankers import LinearRanker, main
+    from rag_tutor.reader import Reader
 
     asked = [("What does a VAE encoder output?", [], "mean"), ("Why can GAN training be unstable?", [], "gradient"),
              ("Who came up with the variational autoencoder model?", [], "Kingma"),
@@ -200,7 +201,9 @@ def test_retraining_writes_both_rankers_and_one_matcher_per_seed(course_index, t
     assert LinearRanker.load(out / "sentences.json", SENTENCE_FEATURES) is not None
     assert [p.name for p in adapter_dirs(out / "matcher")] == ["seed-0", "seed-1"]
     assert Matcher.load(course_index.embedder_package, out / "matcher") is not None
-    assert "with 2 seed(s)" in capsys.readouterr().out
+    assert Reader.load(course_index.embedder_package, out / "reader") is not None
+    printed = capsys.readouterr().out
+    assert "with 2 seed(s)" in printed and "reader: trained on" in printed
 
 
 def test_cached_reuses_a_value_only_for_the_same_key(tmp_path):
@@ -233,7 +236,7 @@ def test_retraining_reuses_the_groups_until_the_questions_change(course_index, t
                                  for q, a in asked))
     monkeypatch.setenv("RAG_TUTOR_INDEX_DIR", str(course_index.index_dir))
     cache, out = tmp_path / "groups.pkl", tmp_path / "weights"
-    args = ["--questions", str(questions), "--out", str(out), "--no-matcher", "--reuse", str(cache)]
+    args = ["--questions", str(questions), "--out", str(out), "--no-matcher", "--no-reader", "--reuse", str(cache)]
     assert main(args) == 0
     first = (out / "sentences.json").read_text()
     assert cache.is_file() and "reusing" not in capsys.readouterr().out

