@@ -348,16 +348,18 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def preload_models(settings: Settings) -> threading.Thread:
-    """Load the embedder and the matcher (and the libraries under them, ~8 s on a busy 2-core CPU) in the background
-    while the server starts and the browser opens, so that the first question does not wait for them. A failure is
-    left to the app, which loads the tutor itself and says on the page what went wrong."""
+    """Load the embedder, the matcher and the reader (and the libraries under them, ~8 s on a busy 2-core CPU) in the
+    background while the server starts and the browser opens, so that the first question does not wait for them. A
+    failure is left to the app, which loads the tutor itself and says on the page what went wrong."""
     from .embedder import load_embedder
     from .matcher import matcher_for
+    from .reader import reader_for
 
     def load() -> None:
         try:
             load_embedder(settings.embedder_package)
             matcher_for(settings)  # the sentence ranker's matcher, a second MiniLM, when the settings use it
+            reader_for(settings)  # the reader, a third MiniLM (a cross-encoder), likewise
         except Exception:  # reported by the app's own load, with its message, on the page
             pass
 

@@ -137,7 +137,7 @@ def _load_tutor(settings: Settings, use_adapter: bool):
     started = time.perf_counter()
     with MODEL_LOCK:
         tutor = Tutor(settings, use_adapter=use_adapter)
-        tutor.ranker, tutor.matcher  # the sentence ranker and its matcher (a second MiniLM) load now too
+        tutor.ranker, tutor.matcher, tutor.reader  # the sentence ranker, its matcher and the reader load now too
         if tutor.uses_model:
             tutor.generator  # load the language model now, not in the middle of the first answer
     return tutor, time.perf_counter() - started
