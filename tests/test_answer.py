@@ -306,6 +306,7 @@ def test_a_lists_item_chosen_first_is_shown_with_its_whole_list(tutor, monkeypat
     leads = []
     for t in (tutor, without_rule(tutor, "items_with_their_list")):
         monkeypatch.setattr(t, "scores", item_first)
+        monkeypatch.setattr(t, "order_keys", lambda query, candidates, scores: scores)  # that order, no reader's
         leads.append(t.ask(question).answer.split(" [1]")[0])
     assert "phishing" in leads[0] and "propaganda" in leads[0]  # two items of one list, in one sentence
     assert "phishing" in leads[1] and "propaganda" not in leads[1]
