@@ -426,8 +426,9 @@ def groups_key(question_files: Sequence[Path], passage_weights: Path, settings, 
 
 
 def _train(name: str, data: tuple[list[list[float]], list[int], list[int]],
-           fitter: Callable[[list[list[float]], list[int], list[int]], LinearRanker], path: Path) -> None:
-    """Fit one ranker on (rows, labels, question numbers), save it to ``path`` and say how well it fits."""
+           fitter: Callable[[list[list[float]], list[int], list[int]], LinearRanker], path: Path) -> dict[int, int]:
+    """Fit one ranker on (rows, labels, question numbers), save it to ``path`` and say how well it fits. Returns,
+    for each question number, whether its top-scored candidate holds an answer (1) or not (0)."""
     rows, labels, groups = data
     if not sum(labels):
         raise SystemExit(f"{name}: no candidate contains a known answer: nothing to learn from")
@@ -439,6 +440,7 @@ def _train(name: str, data: tuple[list[list[float]], list[int], list[int]],
             best[g] = (float(s), y)
     print(f"{name}: {len(rows)} candidates of {len(best)} questions ({sum(labels)} hold an answer); the top-scored "
           f"one holds it for {sum(y for _, y in best.values())} of {len(best)} (training fit); wrote {path}")
+    return {g: y for g, (_, y) in best.items()}
 
 
 def _groups_and_matched(tutor, questions: list[dict], folds: int, matcher: bool
@@ -454,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     from .answer import Tutor
     from .config import load_settings
     from .matcher import MATCHER_DIR, train_seeds
-    from .reader import READER_DIR, train as train_reader
+    from .reader import READER_DIR, NotLearned, Training, train as train_reader
 
     ap = argparse.ArgumentParser(prog="python -m rag_tutor.rankers", description=main.__doc__)
     ap.add_argument("--questions", nargs="+", required=True, type=Path,
@@ -474,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the sentence groups and out-of-fold matcher cosines (most of the time) in FILE and "
                          "reuse them while nothing they depend on changes (groups_key): for trying the sentence "
                          "ranker's features or fit in minutes; a pickle, so only a file this command wrote")
+    ap.add_argument("--reader-epochs", type=int, default=Training.epochs, help="passes over the reader's questions")
+    ap.add_argument("--reader-learning-rate", type=float, default=Training.learning_rate,
+                    help="the reader's peak learning rate (lower it if the reader is not written for not learning)")
     ap.add_argument("--no-reader", action="store_true",
                     help="train no reader (reader.py, ~30 min on 500 questions); a reader in --out is removed")
     ap.add_argument("--no-matcher", action="store_true",
@@ -503,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         train_seeds(settings.embedder_package, matcher_triplets(tutor, groups), matcher_dir, args.matcher_seeds)
         print(f"matcher: trained on {len(groups)} questions with {max(1, args.matcher_seeds)} seed(s); wrote {matcher_dir}")
-    _train("sentences", sentence_rows(tutor, groups, matched),
+    held = _train("sentences", sentence_rows(tutor, groups, matched),
            lambda rows, labels, numbers: fit_listwise(rows, labels, numbers, SENTENCE_FEATURES, trained_on, args.l2),
            args.out / SENTENCE_WEIGHTS.name)
     reader_dir = args.out / READER_DIR.name
@@ -511,8 +516,22 @@ def main(argv: list[str] | None = None) -> int:
         if reader_dir.exists():
             shutil.rmtree(reader_dir)
     else:
-        train_reader(settings.embedder_package, readings(groups), reader_dir)
-        print(f"reader: trained on {len(groups)} questions; wrote {reader_dir}")
+        # The reader is kept only if it puts an answer first for at least as many of the questions it learns from
+        # (those with answering and other candidates) as the sentence ranker just fitted does: else it has not
+        # learned (reader.train), and the tutor orders by the sentence ranker alone.
+        taught = [i for i, g in enumerate(groups) if 0 < sum(g.labels) < len(g.labels)]
+        bar = sum(held.get(i, 0) for i in taught)
+        try:
+            train_reader(settings.embedder_package, readings(groups), reader_dir,
+                         Training(args.reader_epochs, args.reader_learning_rate), least_fit=bar)
+        except NotLearned as e:
+            if reader_dir.exists():
+                shutil.rmtree(reader_dir)
+            print(f"reader: not written: {e} (the sentence ranker's count); the tutor orders by that ranker alone "
+                  f"(try a lower --reader-learning-rate, or more epochs on few questions)")
+            return 1
+        print(f"reader: trained on {len(groups)} questions, an answer first for at least {bar} of the {len(taught)} "
+              f"it learned from; wrote {reader_dir}")
     return 0
 
 

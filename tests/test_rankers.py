@@ -196,7 +196,8 @@ def test_retraining_writes_both_rankers_one_matcher_per_seed_and_the_reader(cour
                                  for q, h, a in asked))
     monkeypatch.setenv("RAG_TUTOR_INDEX_DIR", str(course_index.index_dir))
     out = tmp_path / "weights"
-    assert main(["--questions", str(questions), "--out", str(out), "--folds", "2", "--matcher-seeds", "2"]) == 0
+    assert main(["--questions", str(questions), "--out", str(out), "--folds", "2", "--matcher-seeds", "2",
+                 "--reader-epochs", "12", "--reader-learning-rate", "1e-3"]) == 0
     assert LinearRanker.load(out / "passages.json", PASSAGE_FEATURES) is not None
     assert LinearRanker.load(out / "sentences.json", SENTENCE_FEATURES) is not None
     assert [p.name for p in adapter_dirs(out / "matcher")] == ["seed-0", "seed-1"]
@@ -204,6 +205,27 @@ def test_retraining_writes_both_rankers_one_matcher_per_seed_and_the_reader(cour
     assert Reader.load(course_index.embedder_package, out / "reader") is not None
     printed = capsys.readouterr().out
     assert "with 2 seed(s)" in printed and "reader: trained on" in printed
+
+
+@pytest.mark.model
+def test_a_reader_that_did_not_learn_is_not_written(course_index, tmp_path, monkeypatch, capsys):
+    """Three steps on three questions teach the reader too little: it would order them worse than the sentence
+    ranker, so no reader is written (the one there before is removed) and the command says so and fails."""
+    from rag_tutor.rankers import main
+
+    asked = [("Why can GAN training be unstable?", "gradient"), ("Who came up with the variational autoencoder "
+             "model?", "Kingma"), ("Which metrics are used to evaluate generated images?", "FID")]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "history": [], "answers": [a], "kind": "in_scope"}) + "\n"
+                                 for q, a in asked))
+    monkeypatch.setenv("RAG_TUTOR_INDEX_DIR", str(course_index.index_dir))
+    out = tmp_path / "weights"
+    (out / "reader").mkdir(parents=True)
+    (out / "reader" / "adapter_config.json").write_text("{}")
+    assert main(["--questions", str(questions), "--out", str(out), "--no-matcher", "--reader-epochs", "1",
+                 "--reader-learning-rate", "1e-6"]) == 1
+    assert not (out / "reader").exists() and (out / "sentences.json").is_file()
+    assert "reader: not written" in capsys.readouterr().out
 
 
 def test_cached_reuses_a_value_only_for_the_same_key(tmp_path):

