@@ -519,10 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         # The reader is kept only if it puts an answer first for at least as many of the questions it learns from
         # (those with answering and other candidates) as the sentence ranker just fitted does: else it has not
         # learned (reader.train), and the tutor orders by the sentence ranker alone.
-        taught = [i for i, g in enumerate(groups) if 0 < sum(g.labels) < len(g.labels)]
+        read = readings(groups)
+        taught = [i for i, r in enumerate(read) if r.teaches]
         bar = sum(held.get(i, 0) for i in taught)
         try:
-            train_reader(settings.embedder_package, readings(groups), reader_dir,
+            train_reader(settings.embedder_package, read, reader_dir,
                          Training(args.reader_epochs, args.reader_learning_rate), least_fit=bar)
         except NotLearned as e:
             if reader_dir.exists():

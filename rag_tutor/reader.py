@@ -46,6 +46,11 @@ class Reading:
     texts: tuple[str, ...]
     labels: tuple[int, ...]
 
+    @property
+    def teaches(self) -> bool:
+        """Whether it teaches anything about choosing among candidates: some hold an answer and some do not."""
+        return 0 < sum(self.labels) < len(self.labels)
+
 
 @dataclass(frozen=True)
 class Training:
@@ -149,7 +154,7 @@ def train(package: str, readings: Sequence[Reading], out: Path | None = None, tr
     import torch
     from peft import LoraConfig, get_peft_model
 
-    examples = [r for r in readings if 0 < sum(r.labels) < len(r.labels)]
+    examples = [r for r in readings if r.teaches]
     if not examples:
         raise ValueError("no question has both a candidate that answers it and one that does not")
     torch.manual_seed(training.seed)
