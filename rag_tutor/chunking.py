@@ -3,7 +3,8 @@
 Markdown is split on headings with LangChain's ``MarkdownHeaderTextSplitter``;
 sections longer than ``chunk_size`` are split again with
 ``RecursiveCharacterTextSplitter``. Glossary entries are never split: one
-``## Term`` entry is one chunk.
+``## Term`` entry is one chunk. A fenced code block keeps its indentation, which
+the header splitter strips from every line (``with_code_indentation``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from .documents import Document, glossary_fields, is_glossary
 
 # Bump when the chunking code changes what chunks it makes: the index then rebuilds fully.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3  # 3: code blocks keep their indentation
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 
 # Doc-builder and HTML markup seen in real documentation sets (e.g. the PEFT docs):
@@ -55,6 +56,50 @@ def clean_markup(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def _as_split(line: str) -> str:
+    """A line as LangChain's header splitter leaves it: stripped, without unprintable characters (tabs)."""
+    return "".join(filter(str.isprintable, line.strip()))
+
+
+def _blocks(lines: list[str]) -> list[tuple[int, int, int]]:
+    """The fenced code blocks among ``lines``: (opening fence, closing fence or len(lines), the fence's indent)."""
+    out, i = [], 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith(m.group(1)):
+            j += 1
+        out.append((i, j, len(lines[i]) - len(lines[i].lstrip())))
+        i = j + 1
+    return out
+
+
+def code_blocks(text: str) -> dict[tuple[str, ...], list[str]]:
+    """Each fenced code block of a Markdown text, keyed by its lines as the header splitter leaves them, with its
+    lines as written (dedented to its fence, as a block inside a list item is)."""
+    lines = text.splitlines()
+    return {tuple(_as_split(line) for line in lines[i + 1:j]):
+            [line[indent:] if not line[:indent].strip() else line.strip() for line in lines[i + 1:j]]
+            for i, j, indent in _blocks(lines)}
+
+
+def with_code_indentation(body: str, blocks: dict[tuple[str, ...], list[str]]) -> str:
+    """A section as the header splitter gives it, each fenced code block given back its lines as written
+    (``code_blocks`` of the whole document): without its indentation, code that a learner opens from a citation
+    reads wrong ("while not finished(tokens):" with its body at the same depth). A block not found stays as it is."""
+    lines = body.split("\n")
+    for i, j, _ in reversed(_blocks(lines)):
+        inner = lines[i + 1:j]
+        lines[i + 1:j] = blocks.get(tuple(line.strip() for line in inner), inner)
+    return "\n".join(lines)
+
+
 def glossary_passage(term: str, body: str) -> str:
     """"Term: definition Related terms: a, b." from a glossary entry's bullet fields."""
     fields = glossary_fields(body)
@@ -88,9 +133,11 @@ def _pieces(doc: Document, size: int, overlap: int) -> list[tuple[str, str]]:
         return [("", piece) for piece in recursive.split_text(doc.text)]
     splitter = MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS, strip_headers=True)
     glossary = is_glossary(doc)
+    text = clean_markup(doc.text)
+    blocks = code_blocks(text)
     out = []
-    for section_doc in splitter.split_text(clean_markup(doc.text)):
-        body = section_doc.page_content.strip()
+    for section_doc in splitter.split_text(text):
+        body = with_code_indentation(section_doc.page_content.strip(), blocks)
         if not body:
             continue
         section = _section_name(section_doc.metadata, doc.title)

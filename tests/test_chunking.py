@@ -50,3 +50,15 @@ def test_external_peft_docs_chunk_with_real_section_anchors():
     assert not any("<!--" in c.text or "[[autodoc]]" in c.text for c in chunks)
     quick = [c for c in chunks if c.source == "peft-docs/quicktour.md"]
     assert quick and all(c.section for c in quick)
+
+
+def test_a_code_block_keeps_its_indentation(tiny_corpus):
+    (tiny_corpus / "code.md").write_text(
+        "# Code\n\n## Boiling in a loop\n\nThe kettle is polled until it boils:\n\n```python\n"
+        "while not kettle.boiled():\n    wait(1)  # one second\n    if kettle.empty():\n\tbreak\n```\n\n"
+        "1. In a list, a block sits under its item:\n\n   ```\n   for cup in cups:\n       pour(cup)\n   ```\n\n"
+        "Then tea is made.\n")
+    [chunk] = _chunks(tiny_corpus, "code.md")
+    assert "while not kettle.boiled():\n    wait(1)  # one second\n    if kettle.empty():\n\tbreak\n```" in chunk.text
+    assert "```\nfor cup in cups:\n    pour(cup)\n```" in chunk.text  # dedented to its fence
+    assert chunk.text.startswith("The kettle is polled until it boils:") and "Then tea is made." in chunk.text

@@ -4,6 +4,7 @@ passage of the shipped corpus as the chunker cuts it."""
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 from html.parser import HTMLParser
@@ -157,3 +158,12 @@ def test_every_sentence_of_every_corpus_passage_can_be_marked_whole(corpus_chunk
                 cut.append((chunk.id, s))
     assert not missed, missed[:5]
     assert not cut, cut[:5]
+
+
+def test_a_corpus_code_example_opens_with_its_indentation(corpus_chunks):
+    """The header splitter strips every line; the chunker gives a code block its lines back (chunking.py), so a
+    loop's body shows under its loop."""
+    blocks = [re.search(r"<pre><code[^>]*>(.*?)</code></pre>", passage_html(c.text), re.S) for c in corpus_chunks
+              if "```" in c.text]
+    assert blocks and all(blocks)
+    assert any(re.search(r":\n {4}\S", html.unescape(b.group(1))) for b in blocks)
