@@ -88,8 +88,9 @@ PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
 MODES = ("extractive", "base", "adapter", "adapter-writes", "base-writes", "plain")
 ROWS = ["questions", "answer_accuracy", "follow_up_accuracy", "citation_precision", "decline_accuracy",
-        "declined_mid_chat", "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5", "median_words",
-        "extractive_fallbacks", "recaps_shown", "out_of_range_markers", "median_total_s"]
+        "declined_mid_chat", "false_decline_rate", "retrieval_top1", "retrieval_mrr", "retrieval_top5",
+        "first_source_holds", "median_words", "extractive_fallbacks", "recaps_shown", "out_of_range_markers",
+        "median_total_s"]
 
 
 def settings_for(name: str, rules_off: list[str]):

@@ -43,6 +43,16 @@ class Record:
     answer: Answer
 
 
+def first_source_holds(answer: Answer, answers: list[str]) -> bool | None:
+    """Whether the passage an answer cites as [1] holds one of the reference answers: the source a learner reads
+    first (the app lists an answer's sources in citation order, the lead sentence's first). None for a decline, an
+    answer citing nothing, or a question without reference answers."""
+    first = next((c for c in answer.citations if c.n == 1), None)
+    if answer.declined or first is None or not answers:
+        return None
+    return contains_answer(first.text, answers)
+
+
 @dataclass
 class Report:
     records: list[Record] = field(default_factory=list)
@@ -90,6 +100,7 @@ class Report:
         ranks = [next((i for i, p in enumerate(r.answer.passages, 1) if contains_answer(p.text, r.question["answers"])),
                       None) for r in answerable if r.question["answers"]]
         words = [len(strip_citations(r.answer.answer).split()) for r in answerable if not r.answer.declined]
+        firsts = [held for r in answerable if (held := first_source_holds(r.answer, r.question["answers"])) is not None]
 
         def med(xs):
             return round(statistics.median(xs), 3) if xs else None
@@ -112,6 +123,8 @@ class Report:
             "retrieval_top1": share(sum(k == 1 for k in ranks), len(ranks)),
             "retrieval_top5": share(sum(k is not None and k <= 5 for k in ranks), len(ranks)),
             "retrieval_mrr": share(sum(1 / k for k in ranks if k), len(ranks)),
+            # of the answered course questions: the source cited [1] holds an answer (what the learner opens first)
+            "first_source_holds": share(sum(firsts), len(firsts)),
             "median_words": med(words),
             "median_first_token_s": med(firsts),
             "median_total_s": med(totals),

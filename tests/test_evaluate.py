@@ -1,4 +1,5 @@
-from rag_tutor.evaluate import mid_chat
+from rag_tutor.answer import Answer, Citation
+from rag_tutor.evaluate import first_source_holds, mid_chat
 
 
 def q(id_, kind, history=()):
@@ -16,3 +17,17 @@ def test_each_out_of_scope_question_follows_the_nearest_opening_course_question(
 
 def test_a_set_without_course_questions_has_no_mid_chat_copies():
     assert mid_chat([q(1, "out_of_scope"), q(2, "follow_up", ["x"])]) == []
+
+
+def answer(*cited: str, declined: bool = False) -> Answer:
+    citations = [Citation(n, f"corpus/{n}.md", "Kettles", "Boiling", text) for n, text in enumerate(cited, 1)]
+    return Answer("How fast does a kettle boil?", "A kettle boils in three minutes [2].", declined, citations, [])
+
+
+def test_the_first_source_holds_the_answer_only_when_the_passage_cited_first_does():
+    slow, fast = "A stove takes ten minutes.", "An electric kettle boils a litre in three minutes."
+    assert first_source_holds(answer(fast, slow), ["three minutes"]) is True
+    assert first_source_holds(answer(slow, fast), ["three minutes"]) is False  # the answer sits in [2]
+    assert first_source_holds(answer(fast, declined=True), ["three minutes"]) is None
+    assert first_source_holds(answer(), ["three minutes"]) is None
+    assert first_source_holds(answer(fast), []) is None
