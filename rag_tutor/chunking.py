@@ -96,7 +96,7 @@ def with_code_indentation(body: str, blocks: dict[tuple[str, ...], list[str]]) -
     lines = body.split("\n")
     for i, j, _ in reversed(_blocks(lines)):
         inner = lines[i + 1:j]
-        lines[i + 1:j] = blocks.get(tuple(line.strip() for line in inner), inner)
+        lines[i + 1:j] = blocks.get(tuple(_as_split(line) for line in inner), inner)
     return "\n".join(lines)
 
 

@@ -100,7 +100,8 @@ class Report:
         ranks = [next((i for i, p in enumerate(r.answer.passages, 1) if contains_answer(p.text, r.question["answers"])),
                       None) for r in answerable if r.question["answers"]]
         words = [len(strip_citations(r.answer.answer).split()) for r in answerable if not r.answer.declined]
-        firsts = [held for r in answerable if (held := first_source_holds(r.answer, r.question["answers"])) is not None]
+        sources_first = [held for r in answerable
+                         if (held := first_source_holds(r.answer, r.question["answers"])) is not None]
 
         def med(xs):
             return round(statistics.median(xs), 3) if xs else None
@@ -124,7 +125,7 @@ class Report:
             "retrieval_top5": share(sum(k is not None and k <= 5 for k in ranks), len(ranks)),
             "retrieval_mrr": share(sum(1 / k for k in ranks if k), len(ranks)),
             # of the answered course questions: the source cited [1] holds an answer (what the learner opens first)
-            "first_source_holds": share(sum(firsts), len(firsts)),
+            "first_source_holds": share(sum(sources_first), len(sources_first)),
             "median_words": med(words),
             "median_first_token_s": med(firsts),
             "median_total_s": med(totals),

@@ -1,5 +1,7 @@
+from types import SimpleNamespace
+
 from rag_tutor.answer import Answer, Citation
-from rag_tutor.evaluate import first_source_holds, mid_chat
+from rag_tutor.evaluate import Record, Report, first_source_holds, mid_chat
 
 
 def q(id_, kind, history=()):
@@ -31,3 +33,18 @@ def test_the_first_source_holds_the_answer_only_when_the_passage_cited_first_doe
     assert first_source_holds(answer(fast, declined=True), ["three minutes"]) is None
     assert first_source_holds(answer(), ["three minutes"]) is None
     assert first_source_holds(answer(fast), []) is None
+
+
+def test_a_report_counts_the_first_source_beside_the_answer_times():
+    """Two rows of one report from different parts of each answer: which source is cited first, and how soon the
+    first words came (no model: a support check that finds no support stands in for the tutor's)."""
+    slow, fast = "A stove takes ten minutes.", "An electric kettle boils a litre in three minutes."
+    question = {"id": 1, "kind": "in_scope", "question": "How fast?", "history": [], "answers": ["three minutes"]}
+    records = [Record(question, answer(fast, slow)), Record(question, answer(slow, fast))]
+    for record, first_token_s in zip(records, (0.25, 0.35)):
+        record.answer.timings = {"first_token_s": first_token_s}
+    unsupported = SimpleNamespace(checker=SimpleNamespace(support=lambda sentence, text: SimpleNamespace(score=0.0)),
+                                  settings=SimpleNamespace(support_threshold=0.55))
+    metrics = Report(records).metrics(unsupported)
+    assert metrics["first_source_holds"] == 0.5
+    assert metrics["median_first_token_s"] == 0.3
