@@ -9,9 +9,9 @@ import pytest
 from rag_tutor.answer import Candidate, Chosen, Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
-from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, SENTENCE_FEATURES,
-                               SENTENCE_WEIGHTS, LinearRanker, Shared, fit, fit_listwise, keyword_idf, passage_features,
-                               sentence_features)
+from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_TRAINING_POOL, PASSAGE_WEIGHTS,
+                               SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, Shared, fit, fit_listwise,
+                               keyword_idf, passage_features, sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
                  "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
@@ -167,7 +167,7 @@ def test_training_rows_label_what_holds_the_answer_for_each_question_form(course
     asked = [{"question": question, "history": history, "answers": [answer], "kind": "in_scope"},
              {"question": question, "history": history, "answers": [answer], "kind": "out_of_scope"}]  # skipped
     rows, labels, groups = passage_rows(tutor, asked)
-    assert len(rows) == PASSAGE_CANDIDATES and set(groups) == {0}
+    assert len(rows) == PASSAGE_TRAINING_POOL < PASSAGE_CANDIDATES and set(groups) == {0}
     assert all(len(r) == len(PASSAGE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
     rows, labels, groups = sentence_rows(tutor, sentence_groups(tutor, asked))
     assert rows and all(len(r) == len(SENTENCE_FEATURES) for r in rows) and 0 < sum(labels) < len(labels)
