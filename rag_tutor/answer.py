@@ -16,8 +16,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
-from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
-                        with_marks)
+from .citations import (SupportChecker, cited_numbers, cut_run_on, logical_lines, repetitive, split_sentences,
+                        strip_citations, with_marks)
 from .config import Settings
 from .index import keyword_tokens
 from .query import Query, answer_shape, gives_amount, may_be_confident, too_far
@@ -165,7 +165,7 @@ _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 def list_blocks(passage: str, sentences: list[str]) -> dict[int, list[int]]:
     """A passage's lists and the sentence that announces each ("Several factors drove this:"), as
     {position of the lead-in: positions of its items}; ``sentences`` are the passage's, in order."""
-    items = {_ITEM.sub("", line).strip() for line in passage.splitlines() if _ITEM.match(line)}
+    items = {_ITEM.sub("", line).strip() for line in logical_lines(passage) if _ITEM.match(line)}
     blocks: dict[int, list[int]] = {}
     for i, sent in enumerate(sentences):
         if sent.rstrip().endswith(":"):

@@ -32,10 +32,41 @@ _SENTENCE_END = re.compile(
 _NOT_AN_END = re.compile(r"(\bet al|\be\.g|\bi\.e|\bvs|\bcf|\bDr|\bMr|\bMs|\bSt|(?<![\w.])[A-Z])\.$")
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of prose; each line of a list or a heading counts as its own sentence."""
+# A line that starts a block of its own rather than continuing the line above: a list item, a heading, a table row,
+# a block quote, a fence, a display formula, an HTML tag or a rule ("---", "===").
+_RULE = r"(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$"
+_BLOCK_START = re.compile(r"\s*(?:(?:[-*•+]|\d+[.)])\s|#|\||>|```|~~~|\$\$|<|" + _RULE + ")")
+# ... and one that takes no continuation (the lines after a heading or a table row are blocks of their own).
+_NO_CONTINUATION = re.compile(r"\s*(?:#|\||```|~~~|\$\$|<|" + _RULE + ")")
+
+
+def logical_lines(text: str) -> list[str]:
+    """The lines of Markdown as a reader sees them: a paragraph hard-wrapped over several lines is one line, and so
+    is a list item with its wrapped continuation; a heading, a table row, a block quote's start, a formula, an HTML
+    tag, a blank line, a line after a break (two spaces or a backslash at the end of the line above) and each line
+    of a fenced code block stay lines of their own. (A document written one paragraph per line, as the course is,
+    comes back unchanged.)"""
     out: list[str] = []
+    fence = joinable = False
     for line in text.splitlines():
+        bare = line.strip()
+        if bare.startswith(("```", "~~~")):
+            fence = not fence
+        elif joinable and not fence and bare and not _BLOCK_START.match(line):
+            out[-1] = f"{out[-1].rstrip()} {bare}"
+            continue
+        out.append(line)
+        # a line ending in two spaces or a backslash ends with a break (the chunker ends each paragraph so)
+        joinable = (bool(bare) and not fence and not _NO_CONTINUATION.match(line)
+                    and not line.endswith(("  ", "\\")))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of prose; each line of a list or a heading counts as its own sentence (lines as
+    ``logical_lines`` joins them: a hard-wrapped sentence is one sentence)."""
+    out: list[str] = []
+    for line in logical_lines(text):
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
         line = line.strip("#").strip()
         if not line:

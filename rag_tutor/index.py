@@ -44,7 +44,8 @@ from .documents import Document, load_corpus
 from .errors import IndexCorruptError, IndexLockedError, IndexMissingError
 
 MANIFEST_VERSION = 2  # 2: file sizes, hashes and counts
-SENTENCES_VERSION = 1  # bump when citations.split_sentences changes: stored sentences must match a fresh split
+SENTENCES_VERSION = 2  # bump when citations.split_sentences changes: stored sentences must match a fresh split
+# (2: a hard-wrapped sentence is one sentence, citations.logical_lines)
 CURRENT = "current"
 BUILDS = "builds"
 LOCK = ".lock"

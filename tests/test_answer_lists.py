@@ -32,6 +32,13 @@ def test_a_lead_in_ending_with_a_colon_owns_the_list_that_follows():
     }
 
 
+def test_a_list_item_wrapped_over_two_lines_is_still_an_item_of_its_list():
+    text = "Two things matter:\n\n- the power of its\n  element\n- the lid\n\nThe end."
+    sents = split_sentences(text)
+    assert {sents[i]: [sents[j] for j in items] for i, items in list_blocks(text, sents).items()} == {
+        "Two things matter:": ["the power of its element", "the lid"]}
+
+
 def test_a_colon_without_a_list_or_with_one_item_is_no_block():
     text = "The rule is simple: boil first.\n\nOne thing matters:\n\n- time\n\nThe end."
     assert list_blocks(text, split_sentences(text)) == {}

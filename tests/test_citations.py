@@ -13,6 +13,46 @@ def test_sentences_keep_their_citation_markers():
     assert strip_citations(sents[2]) == "The discriminator judges them."
 
 
+WRAPPED = """Kettles boil water by heating an element under it. A closed lid
+traps the steam, so the water boils sooner than in an
+open pan.
+
+## Safety
+Never fill it past the line.  
+Unplug it before cleaning:
+- descale it monthly with
+  vinegar and rinse well
+- dry the base
+
+```python
+def boil(kettle):
+    kettle.on()
+```
+| part | job |
+| lid | keeps heat |"""
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_and_other_blocks_keep_their_lines():
+    assert split_sentences(WRAPPED) == [
+        "Kettles boil water by heating an element under it.",
+        "A closed lid traps the steam, so the water boils sooner than in an open pan.",
+        "Safety",  # a heading does not run into the line after it
+        "Never fill it past the line.",  # a line ending in two spaces ends with a break
+        "Unplug it before cleaning:",
+        "descale it monthly with vinegar and rinse well",  # a list item's wrapped continuation
+        "dry the base",
+        "```python", "def boil(kettle):", "kettle.on()", "```",  # a code line is never joined
+        "| part | job |", "| lid | keeps heat |",
+    ]
+
+
+def test_text_written_one_paragraph_per_line_keeps_its_lines():
+    from rag_tutor.citations import logical_lines
+
+    text = "One paragraph here.  \nAnother one, with no full stop  \n- an item  \nA last line"
+    assert logical_lines(text) == text.splitlines()
+
+
 def test_lexical_support_counts_content_words():
     passage = "The variational autoencoder was introduced by Kingma and Welling in 2013."
     assert lexical_support("Kingma and Welling introduced the VAE in 2013.", passage) > 0.7
