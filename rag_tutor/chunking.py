@@ -17,7 +17,7 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from .documents import Document, glossary_fields, is_glossary
 
 # Bump when the chunking code changes what chunks it makes: the index then rebuilds fully.
-CHUNKER_VERSION = 3  # 3: code blocks keep their indentation
+CHUNKER_VERSION = 4  # 3: code blocks keep their indentation; 4: a piece cut inside a code block is fenced
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 
 # Doc-builder and HTML markup seen in real documentation sets (e.g. the PEFT docs):
@@ -100,6 +100,39 @@ def with_code_indentation(body: str, blocks: dict[tuple[str, ...], list[str]]) -
     return "\n".join(lines)
 
 
+def with_fences(body: str, pieces: list[str]) -> list[str]:
+    """The pieces the character splitter cut ``body`` into, each closed over its code: a piece that begins inside a
+    fenced code block opens with that block's fence ("```python"), and one that ends inside a block closes it.
+    Without them a piece cut inside an example shows its code as prose (a comment line as a heading) and the prose
+    after it as code, in the app and to the sentence splitter."""
+    lines = body.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    spans = [(starts[i], starts[j] if j < len(lines) else len(body) + 1, lines[i].strip())
+             for i, j, _ in _blocks(lines)]  # (the opening fence's start, the closing fence's start, the fence)
+    out, at = [], 0
+    for piece in pieces:
+        begin = body.find(piece, at)
+        if begin < 0:  # not found as written: left as it is
+            out.append(piece)
+            continue
+        at, end = begin + 1, begin + len(piece)
+        opened = next((fence for a, b, fence in spans if a < begin < b and body.find("\n", a) < begin), None)
+        closed = next((fence for a, b, fence in spans if a < end <= b and body.find("\n", a) < end), None)
+        if any(begin == b for _, b, _ in spans):  # it begins with a block's closing fence: that line is no opening
+            piece = piece.partition("\n")[2]
+        elif opened:  # the splitter strips a piece's first line: code gets its indentation back
+            indent = body[body.rfind("\n", 0, begin) + 1:begin]
+            piece = f"{opened}\n{indent if not indent.strip() else ''}{piece}"
+        if any(a < end <= body.find("\n", a) for a, _, _ in spans):  # it ends with a block's opening fence alone
+            piece = piece.rpartition("\n")[0]
+        out.append(piece)
+        if closed:
+            out[-1] += "\n" + _FENCE.match(closed).group(1)
+    return out
+
+
 def glossary_passage(term: str, body: str) -> str:
     """"Term: definition Related terms: a, b." from a glossary entry's bullet fields."""
     fields = glossary_fields(body)
@@ -145,7 +178,7 @@ def _pieces(doc: Document, size: int, overlap: int) -> list[tuple[str, str]]:
             # A glossary entry stays whole, as plain prose with its term, so a citation reads alone.
             out.append((section, glossary_passage(section, body)))
             continue
-        out.extend((section, piece) for piece in recursive.split_text(body) if piece.strip())
+        out.extend((section, piece) for piece in with_fences(body, recursive.split_text(body)) if piece.strip())
     return out
 
 

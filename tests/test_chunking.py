@@ -62,3 +62,29 @@ def test_a_code_block_keeps_its_indentation(tiny_corpus):
     assert "while not kettle.boiled():\n    wait(1)  # one second\n    if kettle.empty():\n\tbreak\n```" in chunk.text
     assert "```\nfor cup in cups:\n    pour(cup)\n```" in chunk.text  # dedented to its fence
     assert chunk.text.startswith("The kettle is polled until it boils:") and "Then tea is made." in chunk.text
+
+
+def test_a_piece_cut_inside_a_code_block_is_fenced_and_keeps_its_indentation(tiny_corpus):
+    steps = "\n".join(f"    kettle.step({i})  # heat a little more" for i in range(40))
+    (tiny_corpus / "long_code.md").write_text(
+        f"# Code\n\n## Heating\n\nThe kettle heats in steps:\n\n```python\ndef heat(kettle):\n{steps}\n```\n\n"
+        "After the loop the water is hot. It is poured at once.\n")
+    chunks = _chunks(tiny_corpus, "long_code.md", size=400, overlap=50)
+    assert len(chunks) >= 4
+    for chunk in chunks:
+        lines = chunk.text.split("\n")
+        fences = [i for i, line in enumerate(lines) if line.startswith("```")]
+        assert len(fences) % 2 == 0 and fences, chunk.text  # every piece of the example shows as code
+        code = lines[fences[0] + 1:fences[1]]
+        assert all(line.startswith("    kettle.step(") for line in code if "kettle.step" in line)  # indented
+    assert chunks[-1].text.endswith("After the loop the water is hot. It is poured at once.")
+    assert "```python" not in chunks[-1].text.split("\n")[-1]
+
+
+def test_the_peft_docs_cut_no_code_block_open():
+    from pathlib import Path
+
+    peft = Path(__file__).resolve().parents[2] / "shared" / "external" / "peft-docs"
+    chunks = [c for d in load_corpus([peft]).documents for c in chunk_document(d, 1200, 150)]
+    opened = [c.id for c in chunks if sum(line.lstrip().startswith("```") for line in c.text.split("\n")) % 2]
+    assert not opened
