@@ -124,6 +124,14 @@ def test_a_highlight_inside_a_code_block_keeps_the_block_whole():
     assert [s.strip() for s in marks_of(html).sentences.values()] == ["z = logits / t"]
 
 
+def test_a_quoted_sentence_with_a_link_is_marked_by_the_words_the_passage_shows():
+    link = "[the care guide](https://docs.example.org/en/latest/appliances/kettle/maintenance/descaling-guide.html)"
+    text = f"Descale the kettle often. For the steps, see {link}\nthat came in the box. Rinse it twice."
+    page = marks_of(passage_html(text, [f"For the steps, see {link} that came in the box."]))
+    assert [words(s) for s in page.sentences.values()] == [words("For the steps, see the care guide that came in "
+                                                                 "the box.")]
+
+
 def test_a_quote_not_in_the_passage_marks_nothing():
     assert "<mark" not in passage_html(PASSAGE, ["Diffusion models reverse a noising process step by step."])
 
