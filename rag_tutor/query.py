@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .config import Settings
 from .errors import EmptyQuestionError
@@ -373,6 +373,33 @@ RESPELL_TWO_EDITS = 8  # from this length a word may be two edits from the cours
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")  # a word typed in lower case, not part of a longer one
 
 
+def spells(words: list[str], capitals: str) -> bool:
+    """Whether the words spell the capitals in order, each word but a linking one ("of", "and") giving its first
+    letter and maybe more of its letters after it: "variational autoencoder" spells VAE, "Contrastive
+    Language-Image Pre-training" CLIP; "generative model" does not spell GAN."""
+    capitals = capitals.lower()
+
+    @lru_cache(maxsize=None)
+    def rest(i: int, j: int) -> bool:  # words[i:] spell capitals[j:]
+        if i == len(words):
+            return j == len(capitals)
+        word = words[i].lower()
+        if word in _LINKING and rest(i + 1, j):
+            return True
+        if j == len(capitals) or word[:1] != capitals[j]:
+            return False
+        # the word gives its first letter, then any of the next capitals found in order in the rest of it
+        at, k = 1, j + 1
+        while True:
+            if rest(i + 1, k):
+                return True
+            if k == len(capitals) or (at := word.find(capitals[k], at) + 1) == 0:
+                return False
+            k += 1
+
+    return rest(0, 0)
+
+
 def edits(a: str, b: str, most: int) -> int:
     """The number of single-letter insertions, deletions, substitutions and swaps of neighbours that turn a into b
     (optimal string alignment), or ``most + 1`` once it is sure to exceed ``most``."""
@@ -647,15 +674,23 @@ class Vocabulary:
                 if initials(words) == capitals.rstrip("S") or initials(words) == capitals:
                     add(abbr, m.group(2).strip())
                 continue
-            # "large language model (LLM)": the fewest words before it whose initials are the capitals
+            # "large language model (LLM)": the fewest words before it whose initials are the capitals; else the
+            # fewest that spell them in order, each word from its first letter ("variational autoencoder (VAE)",
+            # "Language-Image Pre-training": a hyphenated word as one)
             before = text[max(0, m.start() - 120):m.start()]
             words = list(re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)*", before))
-            for k in range(1, min(len(words), 2 * len(capitals)) + 1):
-                span = words[-k:]
-                parts = [p for w in span for p in w.group(0).split("-")]
-                if (initials(parts) in (capitals, capitals.rstrip("S")) and span[0].group(0).lower() not in _LINKING
-                        and not re.search(r"[^\w\s-]", before[span[0].start():])):
-                    add(abbr, before[span[0].start():].strip())
+            for spelled in (lambda span: initials([p for w in span for p in w.split("-")]) in (capitals,
+                                                                                                capitals.rstrip("S")),
+                            # not one plain word: "a clip (CLIP)" spells nothing out; "text-to-speech (TTS)" does
+                            lambda span: (len(span) >= 2 or "-" in span[0]) and (
+                                spells(span, capitals) or spells(span, capitals.rstrip("S")))):
+                for k in range(1, min(len(words), 2 * len(capitals)) + 1):
+                    span = words[-k:]
+                    if (spelled([w.group(0) for w in span]) and span[0].group(0).lower() not in _LINKING
+                            and not re.search(r"[^\w\s-]", before[span[0].start():])):
+                        add(abbr, before[span[0].start():].strip())
+                        break
+                if abbr in found:
                     break
         return found
 

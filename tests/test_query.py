@@ -559,11 +559,14 @@ def test_a_pronoun_after_a_turn_that_used_one_stands_for_the_same_thing(history,
 def test_an_abbreviation_the_documents_spell_out_is_spelt_out_for_the_closeness_check():
     chunks = [Chunk("a#0", "corpus/a.md", "Models", "Kinds", "models",
                     "A large language model (LLM) predicts the next token. Low-Rank Adaptation (LoRA) trains small "
-                    "matrices. LoRA (Low-Rank Adaptation) again. A clip (CLIP) of audio is no spelling out."),
+                    "matrices. LoRA (Low-Rank Adaptation) again. A clip (CLIP) of audio is no spelling out. A "
+                    "variational autoencoder (VAE) draws its letters from inside a word too, and a Contrastive "
+                    "Language-Image Pre-training (CLIP) model from a hyphenated one."),
               Chunk("a#1", "corpus/a.md", "Models", "Words", "models", "An audio clip is short.")]
     vocabulary = Vocabulary(chunks)
     assert {k: long for k, (_, long) in vocabulary.long_forms.items()} == {
-        "LLM": "large language model", "LoRA": "Low-Rank Adaptation"}
+        "LLM": "large language model", "LoRA": "Low-Rank Adaptation", "VAE": "variational autoencoder",
+        "CLIP": "Contrastive Language-Image Pre-training"}
     assert vocabulary.spell_out("why do LLMs drift?") == "why do LLMs (large language models) drift?"
     assert vocabulary.spell_out("what does lora train") == "what does lora (Low-Rank Adaptation) train"
     assert vocabulary.spell_out("Is a large language model an LLM?") == "Is a large language model an LLM?"
