@@ -462,9 +462,11 @@ class Vocabulary:
         self._stems: set[str] | None = None  # every word stem the documents use, made on first need
 
     def foreign_words(self, question: str) -> list[str]:
-        """Words of a question whose stem no document uses, besides stopwords and the words that say what is asked
-        ("drawbacks"): "banana", "bread", "tonight". Signs that the question is about something else."""
+        """Words of a question whose stem no document uses, besides stop words (bm25s's and scikit-learn's English
+        lists: "else", "everyone", "seems") and the words that say what is asked ("drawbacks"): "banana", "bread",
+        "tonight". Signs that the question is about something else."""
         from bm25s.stopwords import STOPWORDS_EN_PLUS
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         from .index import english_stemmer
 
@@ -472,7 +474,8 @@ class Vocabulary:
         if self._stems is None:
             self._stems = set(stemmer.stemWords(sorted(set(re.findall(r"[a-z][a-z0-9]*", self._text)))))
         words = [w for w in dict.fromkeys(re.findall(r"[a-z][a-z0-9]*", question.lower()))
-                 if len(w) >= 3 and w not in STOPWORDS_EN_PLUS and not _POINTING.match(w)
+                 if len(w) >= 3 and w not in STOPWORDS_EN_PLUS and w not in ENGLISH_STOP_WORDS
+                 and not _POINTING.match(w)
                  and not _EXPLAINS.search(w) and not any(pattern.search(w) for _, pattern in ASKS)]
         return [w for w, stem in zip(words, stemmer.stemWords(words)) if stem not in self._stems]
 

@@ -679,3 +679,12 @@ def test_a_question_asking_what_named_people_did_where_they_worked_is_not_declin
     vocabulary = Vocabulary(CHUNKS + [lab])
     assert understand("What did Dinh propose at Montreal in 2014?", [], vocabulary, SETTINGS).term_fact
     assert not understand("What did Dinh eat at Montreal?", [], vocabulary, SETTINGS).term_fact
+
+
+def test_common_english_words_the_course_never_uses_are_not_foreign():
+    """A standard English stop list (scikit-learn's) besides bm25s's: "else", "everyone" or "seems" say nothing
+    about another subject, so a follow-up using one still points back."""
+    assert VOCABULARY.foreign_words("what else seems to be there for everyone?") == []
+    assert VOCABULARY.foreign_words("can I bake it into banana bread?") == ["bake", "banana", "bread"]
+    followed = understand("anything else about it?", ["What is beam search?"], VOCABULARY, SETTINGS)
+    assert followed.uses_history and "beam search" in followed.search_text
