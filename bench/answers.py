@@ -82,7 +82,7 @@ SETS = {
     "far_check": ROOT / "bench" / "data" / "far_check_questions.jsonl",  # its other half: report only; used up
     "unseen_check": ROOT / "bench" / "data" / "unseen_check_questions.jsonl",  # report only; scored once
     "reserve_check": ROOT / "bench" / "data" / "reserve_check_questions.jsonl",  # report only; scored once
-    "next_check": ROOT / "bench" / "data" / "next_check_questions.jsonl",  # report only; not yet scored
+    "next_check": ROOT / "bench" / "data" / "next_check_questions.jsonl",  # report only; scored once (2026-12-06, 4fe3095)
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
 PEFT_INDEX = Path("/tmp/rag-tutor-bench/peft-index")
