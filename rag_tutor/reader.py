@@ -85,14 +85,17 @@ def _fresh_model(package: str):
     from .embedder import MODEL_LOAD_LOCK, package_model_path
 
     path = str(package_model_path(package))
-    verbosity = logging.get_verbosity()
-    logging.set_verbosity_error()  # the head is new by design: no "newly initialized" report
-    try:
-        with MODEL_LOAD_LOCK:
+    # The head is new by design: no "newly initialized ... MISSING" report. Transformers' verbosity is global, so it
+    # is lowered and restored under the load lock: two loads at once (the app's preload and its first question) had
+    # let the second load report at the first one's restored verbosity, and leave the first one's lowered one behind.
+    with MODEL_LOAD_LOCK:
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()
+        try:
             return (AutoModelForSequenceClassification.from_pretrained(path, num_labels=1),
                     AutoTokenizer.from_pretrained(path))
-    finally:
-        logging.set_verbosity(verbosity)
+        finally:
+            logging.set_verbosity(verbosity)
 
 
 class Reader:

@@ -108,3 +108,41 @@ def test_the_reader_orders_the_selection_but_the_decline_reads_the_ranker(course
     assert chosen[0] == last.chosen and best == pytest.approx(max(scores))
     off = Tutor(settings.with_overrides(learned_reader=False), retriever=course_retriever)
     assert off.reader is None and off.order_keys(query, candidates, scores) == scores
+
+
+def test_two_loads_at_once_keep_the_head_report_quiet_and_the_verbosity_as_it_was(monkeypatch):
+    """The app's preload and its first question can load the reader at the same time: each load runs quiet (no
+    "newly initialized" report for the head, which is new by design), and the verbosity ends as it began."""
+    import threading
+    import time
+
+    import transformers
+    from transformers.utils import logging
+
+    from rag_tutor import embedder
+    from rag_tutor.reader import _fresh_model
+
+    seen = []
+
+    def slow_load(path, **kwargs):
+        seen.append(logging.get_verbosity())
+        time.sleep(0.5)  # the other load starts meanwhile
+        return "model"
+
+    monkeypatch.setattr(embedder, "package_model_path", lambda package: "/nowhere")
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", slow_load)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda path: "tokenizer")
+    before = logging.get_verbosity()
+    logging.set_verbosity_warning()
+    try:
+        first = threading.Thread(target=_fresh_model, args=("pkg",))
+        second = threading.Thread(target=_fresh_model, args=("pkg",))
+        first.start()
+        time.sleep(0.1)
+        second.start()
+        first.join()
+        second.join()
+        assert seen == [logging.ERROR, logging.ERROR]
+        assert logging.get_verbosity() == logging.WARNING
+    finally:
+        logging.set_verbosity(before)
