@@ -109,8 +109,9 @@ def with_fences(body: str, pieces: list[str]) -> list[str]:
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line) + 1)
-    spans = [(starts[i], starts[j] if j < len(lines) else len(body) + 1, lines[i].strip())
-             for i, j, _ in _blocks(lines)]  # (the opening fence's start, the closing fence's start, the fence)
+    # each block: where its opening fence line starts and ends, where its closing fence starts, and that opening line
+    spans = [(starts[i], starts[i + 1] - 1, starts[j] if j < len(lines) else len(body) + 1, lines[i].strip())
+             for i, j, _ in _blocks(lines)]
     out, at = [], 0
     for piece in pieces:
         begin = body.find(piece, at)
@@ -118,14 +119,14 @@ def with_fences(body: str, pieces: list[str]) -> list[str]:
             out.append(piece)
             continue
         at, end = begin + 1, begin + len(piece)
-        opened = next((fence for a, b, fence in spans if a < begin < b and body.find("\n", a) < begin), None)
-        closed = next((fence for a, b, fence in spans if a < end <= b and body.find("\n", a) < end), None)
-        if any(begin == b for _, b, _ in spans):  # it begins with a block's closing fence: that line is no opening
+        opened = next((fence for _, code, close, fence in spans if code < begin < close), None)
+        closed = next((fence for _, code, close, fence in spans if code < end <= close), None)
+        if any(begin == close for _, _, close, _ in spans):  # it begins with a closing fence: that line opens nothing
             piece = piece.partition("\n")[2]
         elif opened:  # the splitter strips a piece's first line: code gets its indentation back
             indent = body[body.rfind("\n", 0, begin) + 1:begin]
             piece = f"{opened}\n{indent if not indent.strip() else ''}{piece}"
-        if any(a < end <= body.find("\n", a) for a, _, _ in spans):  # it ends with a block's opening fence alone
+        if any(start < end <= code for start, code, _, _ in spans):  # it ends with an opening fence alone
             piece = piece.rpartition("\n")[0]
         out.append(piece)
         if closed:
