@@ -682,14 +682,18 @@ class Vocabulary:
             # "Language-Image Pre-training": a hyphenated word as one)
             before = text[max(0, m.start() - 120):m.start()]
             words = list(re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)*", before))
-            for spelled in (lambda span: initials([p for w in span for p in w.split("-")]) in (capitals,
-                                                                                                capitals.rstrip("S")),
-                            # not one plain word: "a clip (CLIP)" spells nothing out; "text-to-speech (TTS)" does
-                            lambda span: (len(span) >= 2 or "-" in span[0]) and (
-                                spells(span, capitals) or spells(span, capitals.rstrip("S")))):
+            forms = tuple(dict.fromkeys((capitals, capitals.rstrip("S"))))  # "GANs": the singular's letters too
+
+            def spelled(span: list[str], inside: bool) -> bool:
+                if not inside:
+                    return initials([p for w in span for p in w.split("-")]) in forms
+                # not one plain word: "a clip (CLIP)" spells nothing out; "text-to-speech (TTS)" does
+                return (len(span) >= 2 or "-" in span[0]) and any(spells(span, form) for form in forms)
+
+            for inside in (False, True):
                 for k in range(1, min(len(words), 2 * len(capitals)) + 1):
                     span = words[-k:]
-                    if (spelled([w.group(0) for w in span]) and span[0].group(0).lower() not in _LINKING
+                    if (spelled([w.group(0) for w in span], inside) and span[0].group(0).lower() not in _LINKING
                             and not re.search(r"[^\w\s-]", before[span[0].start():])):
                         add(abbr, before[span[0].start():].strip())
                         break
