@@ -120,9 +120,17 @@ def adapter_dirs(directory: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=2)
-def load_matcher(package: str, directory: Path = MATCHER_DIR) -> Matcher | None:
-    """``Matcher.load``, once per process (the app's tutor and the CLI's preload share it)."""
+def _load(package: str, directory: Path) -> Matcher | None:
     return Matcher.load(package, directory)
+
+
+def load_matcher(package: str, directory: Path = MATCHER_DIR) -> Matcher | None:
+    """``Matcher.load``, once per process (the app's tutor and the CLI's preload share it): under the model-load
+    lock, so that two first calls at once share one load."""
+    from .embedder import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
+        return _load(package, directory)
 
 
 def matcher_for(settings) -> Matcher | None:

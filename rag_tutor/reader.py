@@ -131,9 +131,17 @@ class Reader:
 
 
 @lru_cache(maxsize=2)
-def load_reader(package: str, directory: Path = READER_DIR) -> Reader | None:
-    """``Reader.load``, once per process."""
+def _load(package: str, directory: Path) -> Reader | None:
     return Reader.load(package, directory)
+
+
+def load_reader(package: str, directory: Path = READER_DIR) -> Reader | None:
+    """``Reader.load``, once per process: under the model-load lock, so that the app's preload and its first
+    question, asking at once, share one load instead of making two."""
+    from .embedder import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
+        return _load(package, directory)
 
 
 def reader_for(settings) -> Reader | None:

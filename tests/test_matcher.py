@@ -95,3 +95,27 @@ def test_the_shipped_matcher_scores_candidates_unless_its_rule_is_off(course_ret
     off = Tutor(tutor.settings.with_overrides(learned_matcher=False), retriever=course_retriever)
     assert off.matcher is None and off.matched(query, candidates) == [c.similarity for c in candidates]
     assert off.scores(query, candidates) != tutor.scores(query, candidates)
+
+
+def test_two_first_loads_at_once_share_one_load(monkeypatch, tmp_path):
+    """Two first calls at once (the app's preload and its first question): the matcher is loaded once."""
+    import threading
+    import time
+
+    from rag_tutor import matcher
+
+    calls = []
+
+    def slow_load(package, directory):
+        calls.append(directory)
+        time.sleep(0.3)  # the other caller asks meanwhile
+        return object()
+
+    monkeypatch.setattr(matcher.Matcher, "load", staticmethod(slow_load))
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(matcher.load_matcher("pkg", tmp_path))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [tmp_path] and len(got) == 2 and got[0] is got[1]
