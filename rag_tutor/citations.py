@@ -127,6 +127,8 @@ def lexical_support(sentence: str, passage: str) -> float:
     return len(words & set(keyword_tokens(passage))) / len(words)
 
 
+# A Markdown link or image, its words in group 1: [words](target), [words](target "title"), ![alt](image).
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][A-Za-z]+|\d[\d.,]*)\b")
 NOVEL_PENALTY = 0.15  # per name or number the passage never mentions: where small models invent facts
 # An invented number ("an online sampler for 68 experiments") fails a sentence on its own: a long sentence

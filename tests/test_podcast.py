@@ -36,6 +36,9 @@ def test_speakable_leaves_out_list_headers_formulas_and_marks_the_gap():
 def test_speech_text_spells_out_what_reads_badly_aloud():
     assert speech_text("See **FID** (Heusel et al. 2017), e.g. in [this paper](http://x).") == \
         "See FID (Heusel and colleagues 2017), for example, in this paper."
+    # an image is read as its words, without the "!"; a link's title is not read
+    assert speech_text('A kettle: ![a steel kettle](k.png), see [the guide](https://x.y "Guide").') == \
+        "A kettle: a steel kettle, see the guide."
 
 
 def test_host_questions_are_grammatical_for_both_kinds_of_heading():

@@ -17,10 +17,9 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 
-from rag_tutor.citations import split_sentences
+from rag_tutor.citations import MARKDOWN_LINK, split_sentences
 
 _WORD = re.compile(r"\w+")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # [words](target), ![alt](image)
 MIN_OVERLAP = 0.6  # a quote not found word for word marks the sentence sharing this share of its words, if any
 
 CSS = """<style>
@@ -151,7 +150,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 def _find(quote: str, blocks: list[_Block]) -> tuple[int, int, int] | None:
     """(block, first word, last word) where the quote's words occur in order; else the sentence sharing most of
     its words (MIN_OVERLAP at least). A link in the quote is its words, as the passage shows it."""
-    want = [w.lower() for w in _WORD.findall(_LINK.sub(r"\1", quote))]
+    want = [w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", quote))]
     if not want:
         return None
     best, best_share = None, MIN_OVERLAP

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, replace
 
-from ..citations import SupportChecker
+from ..citations import MARKDOWN_LINK, SupportChecker
 from ..config import PodcastConfig
 from ..errors import RagTutorError
 from ..study.material import DANGLING, Citation, Material, Term, aliases, mentions, sentences_of
@@ -39,7 +39,7 @@ _QUESTIONS = {
 }
 _LEADS = ["Let's turn to {m}.", "Next up: {m}.", "Now, {m}.", "What about {m}?"]
 _SPEECH = [  # written forms read badly aloud
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # Markdown links: their text
+    (MARKDOWN_LINK, r"\1"),  # Markdown links and images: their words
     (re.compile(r"\*\*|__|`"), ""),
     (re.compile(r"\be\.g\.,?", re.I), "for example,"),
     (re.compile(r"\bi\.e\.,?", re.I), "that is,"),
