@@ -64,7 +64,7 @@ def _as_split(line: str) -> str:
     return "".join(filter(str.isprintable, line.strip()))
 
 
-def _blocks(lines: list[str]) -> list[tuple[int, int, int]]:
+def fenced_blocks(lines: list[str]) -> list[tuple[int, int, int]]:
     """The fenced code blocks among ``lines``: (opening fence, closing fence or len(lines), the fence's indent)."""
     out, i = [], 0
     while i < len(lines):
@@ -86,7 +86,7 @@ def code_blocks(text: str) -> dict[tuple[str, ...], list[str]]:
     lines = text.splitlines()
     return {tuple(_as_split(line) for line in lines[i + 1:j]):
             [line[indent:] if not line[:indent].strip() else line.strip() for line in lines[i + 1:j]]
-            for i, j, indent in _blocks(lines)}
+            for i, j, indent in fenced_blocks(lines)}
 
 
 def with_code_indentation(body: str, blocks: dict[tuple[str, ...], list[str]]) -> str:
@@ -94,7 +94,7 @@ def with_code_indentation(body: str, blocks: dict[tuple[str, ...], list[str]]) -
     (``code_blocks`` of the whole document): without its indentation, code that a learner opens from a citation
     reads wrong ("while not finished(tokens):" with its body at the same depth). A block not found stays as it is."""
     lines = body.split("\n")
-    for i, j, _ in reversed(_blocks(lines)):
+    for i, j, _ in reversed(fenced_blocks(lines)):
         inner = lines[i + 1:j]
         lines[i + 1:j] = blocks.get(tuple(_as_split(line) for line in inner), inner)
     return "\n".join(lines)
@@ -111,7 +111,7 @@ def with_fences(body: str, pieces: list[str]) -> list[str]:
         starts.append(starts[-1] + len(line) + 1)
     # each block: where its opening fence line starts and ends, where its closing fence starts, and that opening line
     spans = [(starts[i], starts[i + 1] - 1, starts[j] if j < len(lines) else len(body) + 1, lines[i].strip())
-             for i, j, _ in _blocks(lines)]
+             for i, j, _ in fenced_blocks(lines)]
     out, at = [], 0
     for piece in pieces:
         begin = body.find(piece, at)

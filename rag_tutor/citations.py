@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .chunking import fenced_blocks
 from .index import keyword_tokens
 
 CITE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
@@ -46,19 +47,22 @@ def logical_lines(text: str) -> list[str]:
     tag, a blank line, a line after a break (two spaces or a backslash at the end of the line above) and each line
     of a fenced code block stay lines of their own. (A document written one paragraph per line, as the course is,
     comes back unchanged.)"""
+    lines = text.splitlines()
+    code = {n for i, j, _ in fenced_blocks(lines) for n in range(i, j + 1)}  # fences included
     out: list[str] = []
-    fence = joinable = False
-    for line in text.splitlines():
+    joinable = False
+    for n, line in enumerate(lines):
         bare = line.strip()
-        if bare.startswith(("```", "~~~")):
-            fence = not fence
-        elif joinable and not fence and bare and not _BLOCK_START.match(line):
+        if n in code:
+            out.append(line)
+            joinable = False
+            continue
+        if joinable and bare and not _BLOCK_START.match(line):
             out[-1] = f"{out[-1].rstrip()} {bare}"
             continue
         out.append(line)
         # a line ending in two spaces or a backslash ends with a break (the chunker ends each paragraph so)
-        joinable = (bool(bare) and not fence and not _NO_CONTINUATION.match(line)
-                    and not line.endswith(("  ", "\\")))
+        joinable = bool(bare) and not _NO_CONTINUATION.match(line) and not line.endswith(("  ", "\\"))
     return out
 
 

@@ -53,6 +53,15 @@ def test_text_written_one_paragraph_per_line_keeps_its_lines():
     assert logical_lines(text) == text.splitlines()
 
 
+def test_a_code_block_shown_inside_a_longer_fence_keeps_its_lines():
+    """The chunker's code blocks: a shorter fence inside a longer one is code, not the end of the block."""
+    from rag_tutor.citations import logical_lines
+
+    text = "Write it so:\n\n````markdown\n```python\nkettle.fill()\nkettle.on()\n```\n````\nThen wait\nfor it."
+    assert logical_lines(text) == ["Write it so:", "", "````markdown", "```python", "kettle.fill()", "kettle.on()",
+                                   "```", "````", "Then wait for it."]
+
+
 def test_lexical_support_counts_content_words():
     passage = "The variational autoencoder was introduced by Kingma and Welling in 2013."
     assert lexical_support("Kingma and Welling introduced the VAE in 2013.", passage) > 0.7
