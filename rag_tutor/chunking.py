@@ -17,7 +17,8 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from .documents import Document, glossary_fields, is_glossary
 
 # Bump when the chunking code changes what chunks it makes: the index then rebuilds fully.
-CHUNKER_VERSION = 4  # 3: code blocks keep their indentation; 4: a piece cut inside a code block is fenced
+CHUNKER_VERSION = 5  # 3: code blocks keep their indentation; 4: a piece cut inside a code block is fenced;
+# 5: a word a PDF broke at a line end is whole again (documents.rejoin_broken_words)
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 
 # Doc-builder and HTML markup seen in real documentation sets (e.g. the PEFT docs):

@@ -85,6 +85,25 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
+# A word a PDF broke at a line end: "gener-" then "ative" on the next line.
+_BROKEN_WORD = re.compile(r"(?<![\w-])([A-Za-z]+(?:-[A-Za-z]+)*)-[ \t]*\n[ \t]*([a-z]+)(?![\w-])")
+
+
+def rejoin_broken_words(text: str) -> str:
+    """A PDF's text with the words typesetting hyphenated at line ends made whole again ("gener-" / "ative" ->
+    "generative"), so that a sentence reads and searches as its words. The hyphen stays where the text writes that
+    word with a hyphen elsewhere ("pre-" / "trained" -> "pre-trained" when "pre-trained" occurs) and in a compound
+    that already has one ("state-of-the-" / "art")."""
+    hyphenated = {m.group(0).lower() for m in re.finditer(r"(?<![\w-])[A-Za-z]+-[a-z]+(?![\w-])", text)}
+
+    def whole(m: re.Match) -> str:
+        head, tail = m.group(1), m.group(2)
+        kept = "-" in head or f"{head.rsplit('-', 1)[-1]}-{tail}".lower() in hyphenated
+        return f"{head}-{tail}" if kept else head + tail
+
+    return _BROKEN_WORD.sub(whole, text)
+
+
 def _read_pdf(path: Path) -> list[str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -98,7 +117,7 @@ def _read_pdf(path: Path) -> list[str]:
                     raise CorpusError("encrypted PDF (needs a password)")
             except Exception:
                 raise CorpusError("encrypted PDF (needs a password)") from None
-        return [(page.extract_text() or "").strip() for page in reader.pages]
+        return [rejoin_broken_words((page.extract_text() or "").strip()) for page in reader.pages]
     except CorpusError:
         raise
     except (PdfReadError, ValueError, OSError, KeyError) as exc:

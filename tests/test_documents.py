@@ -22,6 +22,27 @@ def _pdf(path: Path, text: str | None, password: str | None = None) -> None:
         writer.write(fh)
 
 
+def _text_pdf(path: Path, lines: list[str]) -> None:
+    """A one-page PDF (Helvetica) with each of ``lines`` on its own line, as typesetting breaks them."""
+    ops = ["BT /F1 11 Tf 14 TL 20 180 Td"]
+    ops += [f"({line}) Tj T*" for line in lines]  # no parentheses or backslashes in the lines
+    stream = "\n".join(ops + ["ET"]).encode("latin-1")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 200] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+
+
 def test_front_matter_gives_title_topic_and_order(tiny_corpus):
     docs = {d.source: d for d in load_corpus([tiny_corpus]).documents}
     vae = docs["corpus/05-vae.md"]
@@ -45,6 +66,16 @@ def test_binary_undecodable_and_empty_files_are_skipped_with_a_reason(tiny_corpu
     assert "image.md: binary file" in reasons
     assert "latin1.txt: not valid UTF-8" in reasons
     assert "empty.md: empty file" in reasons
+
+
+def test_a_word_a_pdf_breaks_at_a_line_end_is_whole_again(tiny_corpus):
+    """"gener-" / "ative" reads "generative"; a word the text hyphenates elsewhere, or a compound, keeps its hyphen."""
+    _text_pdf(tiny_corpus / "kettles.pdf", ["A kettle is a gener-", "ative vessel for pre-", "boiled water, as",
+                                            "pre-boiled water is a state-of-the-", "art drink. A dash -", "stays."])
+    doc = next(d for d in load_corpus([tiny_corpus]).documents if d.kind == "pdf")
+    assert "a generative vessel for pre-boiled water" in " ".join(doc.text.split())
+    assert "a state-of-the-art drink" in " ".join(doc.text.split())
+    assert "A dash -\nstays." in doc.text
 
 
 def test_empty_and_encrypted_pdfs_are_skipped(tiny_corpus):
