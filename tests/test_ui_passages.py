@@ -132,6 +132,15 @@ def test_a_quoted_sentence_with_a_link_is_marked_by_the_words_the_passage_shows(
                                                                  "the box.")]
 
 
+def test_a_quoted_table_row_marks_each_of_its_cells():
+    text = "Parts of a kettle:\n\n| part | job |\n| --- | --- |\n| lid | keeps the heat in |\n| base | heats the water |"
+    page = marks_of(passage_html(text, ["| lid | keeps the heat in |"]))
+    assert sorted(words(s) for s in page.sentences.values()) == [["keeps", "the", "heat", "in"], ["lid"]]
+    piece = "| lid | keeps the heat in |\n| base | heats the water |"  # cut from its header: no table, one paragraph
+    marked = [words(s) for s in marks_of(passage_html(piece, ["| lid | keeps the heat in |"])).sentences.values()]
+    assert len(marked) == 1 and marked[0][:5] == ["lid", "keeps", "the", "heat", "in"]
+
+
 def test_a_quote_not_in_the_passage_marks_nothing():
     assert "<mark" not in passage_html(PASSAGE, ["Diffusion models reverse a noising process step by step."])
 

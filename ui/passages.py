@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from rag_tutor.citations import MARKDOWN_LINK, split_sentences
 
 _WORD = re.compile(r"\w+")
+_TABLE_ROW = re.compile(r"\|.*\|")  # a quote that is a table row, as the sentence splitter keeps one
 MIN_OVERLAP = 0.6  # a quote not found word for word marks the sentence sharing this share of its words, if any
 
 CSS = """<style>
@@ -147,41 +148,55 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _find(quote: str, blocks: list[_Block]) -> tuple[int, int, int] | None:
-    """(block, first word, last word) where the quote's words occur in order; else the sentence sharing most of
-    its words (MIN_OVERLAP at least). A link in the quote is its words, as the passage shows it."""
+def _find(quote: str, blocks: list[_Block]) -> list[tuple[int, int, int]]:
+    """[(block, first word, last word)] where the quote's words occur in order; else the sentence sharing most of
+    its words (MIN_OVERLAP at least); [] when none. A link in the quote is its words, as the passage shows it. A
+    table row ("| a | b |") is found as its cells, each a block of its own, side by side (else as any quote: a
+    piece of a table cut from its header is no table)."""
+    row = _row(quote.strip().strip("|").split("|"), blocks) if _TABLE_ROW.fullmatch(quote.strip()) else []
+    if row:
+        return row
     want = [w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", quote))]
     if not want:
-        return None
-    best, best_share = None, MIN_OVERLAP
+        return []
+    best, best_share = [], MIN_OVERLAP
     for i, block in enumerate(blocks):
         words = [m.group().lower() for m in _WORD.finditer(block.text)]
         for j in range(len(words) - len(want) + 1):
             if words[j : j + len(want)] == want:
-                return i, j, j + len(want) - 1
+                return [(i, j, j + len(want) - 1)]
         for a, b in _sentences(block.text):
             got = [m.group().lower() for m in _WORD.finditer(block.text[a:b])]
             share = len(set(want) & set(got)) / len(set(want))
             if share > best_share:
                 first = len(_WORD.findall(block.text[:a]))
-                best, best_share = (i, first, first + len(got) - 1), share
+                best, best_share = [(i, first, first + len(got) - 1)], share
     return best
+
+
+def _row(cells: list[str], blocks: list[_Block]) -> list[tuple[int, int, int]]:
+    """The run of blocks whose words are the cells' words, one cell each (empty cells and all): each whole."""
+    want = [[w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", c))] for c in cells]
+    if not any(want):
+        return []
+    have = [[w.lower() for w in _WORD.findall(b.text)] for b in blocks]
+    for i in range(len(blocks) - len(want) + 1):
+        if have[i : i + len(want)] == want:
+            return [(i + k, 0, len(w) - 1) for k, w in enumerate(want) if w]
+    return []
 
 
 def _highlight(blocks: list[_Block], quotes: list[str]) -> None:
     """Every sentence a quote touches, marked whole, labelled with the positions of the quotes that chose it."""
     chosen: dict[tuple[int, int], list[int]] = {}
     for q, quote in enumerate(quotes):
-        found = _find(quote, blocks)
-        if found is None:
-            continue
-        i, first, last = found
-        text = blocks[i].text
-        words = [m.span() for m in _WORD.finditer(text)]
-        a, b = words[first][0], words[last][1]
-        for s, (sa, sb) in enumerate(_sentences(text)):
-            if sa < b and a < sb:
-                chosen.setdefault((i, s), []).append(q)
+        for i, first, last in _find(quote, blocks):
+            text = blocks[i].text
+            words = [m.span() for m in _WORD.finditer(text)]
+            a, b = words[first][0], words[last][1]
+            for s, (sa, sb) in enumerate(_sentences(text)):
+                if sa < b and a < sb:
+                    chosen.setdefault((i, s), []).append(q)
     for (i, s), qs in sorted(chosen.items()):
         sa, sb = _sentences(blocks[i].text)[s]
         blocks[i].marks.append((sa, sb, f"{i}.{s}", " ".join(map(str, qs))))
