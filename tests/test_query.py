@@ -688,3 +688,10 @@ def test_common_english_words_the_course_never_uses_are_not_foreign():
     assert VOCABULARY.foreign_words("can I bake it into banana bread?") == ["bake", "banana", "bread"]
     followed = understand("anything else about it?", ["What is beam search?"], VOCABULARY, SETTINGS)
     assert followed.uses_history and "beam search" in followed.search_text
+
+
+def test_chat_spellings_are_not_foreign():
+    """"tho", "thx" or "idk" say nothing about another subject: a follow-up typed with one still points back."""
+    assert VOCABULARY.foreign_words("ok thx, any downsides tho? idk") == []
+    followed = understand("any drawbacks tho?", ["What is beam search?"], VOCABULARY, SETTINGS)
+    assert followed.uses_history and "beam search" in followed.search_text
