@@ -730,6 +730,11 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
     ("list", r"\b(name|list|which|what are the)\b"),
     ("definition", r"^\W*(what|define|explain|describe|meaning)\b"),
 ))
+# The words the course heads its weaknesses with ("GAN weaknesses", "Limitations of VAEs"), and other words for a
+# weakness, which share none of them (weakness_words). Not "problems", "risks" or "go wrong": those also ask about
+# a subject ("has RLHF solved the problem?"), and searching them with these words lost answers on the tuning sets.
+WEAKNESS_WORDS = "weaknesses limitations"
+_WEAKNESS_SYNONYMS = re.compile(r"\b(downsides?|drawbacks?|disadvantages?|cons|shortcomings?|pitfalls?)\b", re.I)
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
@@ -849,6 +854,7 @@ class Query:
     resolved: str | None = None  # a follow-up with its pronoun replaced by the earlier subject
     search_text: str = ""  # what is searched: resolved, else text and earlier turns, else text
     spelt_out: str = ""  # text with its abbreviations spelt out: also tried for how close the course comes to it
+    keywords_added: str = ""  # words its BM25 search adds: the course's own for what is asked (weakness_words)
     asks: str = "other"  # the first kind in ASKS that matches
     explains: bool = False  # asks why/how/what goes wrong/how two differ: a definition does not answer it
     asks_sources: bool = False  # asks who or when, or for a paper or something to read
@@ -951,6 +957,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
         spelt_out=vocabulary.spell_out(text) if settings.spell_out_abbreviations else text,
+        keywords_added=WEAKNESS_WORDS if settings.weakness_words and _WEAKNESS_SYNONYMS.search(asked) else "",
         asks=asks,
         explains=bool(_EXPLAINS.search(asked)),
         asks_sources=bool(_SOURCES.search(asked)) or any(
@@ -1074,6 +1081,8 @@ RULES: tuple[Rule, ...] = (
     Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
                                     "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),
+    Rule("weakness_words", "a question asking for downsides, drawbacks or cons is also searched by its keywords with "
+                           "the words the course heads weaknesses with (weaknesses, limitations)"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage, and "
                                    "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "

@@ -221,7 +221,7 @@ class Retriever:
                 if float(dense_h.max()) >= s.decline_threshold:
                     again.notices = query.notices
                     query = again
-        bm25_q = self.bm25_scores(query.text)
+        bm25_q = self.bm25_scores(f"{query.text} {query.keywords_added}")
         fused = self._rrf(dense_q, s.dense_weight, s.rrf_k, False)
         fused += self._rrf(bm25_q, s.bm25_weight, s.rrf_k, True)
         if not query.uses_history:
@@ -229,7 +229,7 @@ class Retriever:
         if vector_h is None:  # set together with dense_h
             vector_h = self.query_vector(query.search_text)
             dense_h = self._dense(vector_h)
-        bm25_h = self.bm25_scores(query.search_text)
+        bm25_h = self.bm25_scores(f"{query.search_text} {query.keywords_added}")
         # The expanded query carries the subject the question points back to: it leads.
         fused *= 1.0 - s.history_weight
         fused += s.history_weight * self._rrf(dense_h, s.dense_weight, s.rrf_k, False)

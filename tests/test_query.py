@@ -695,3 +695,17 @@ def test_chat_spellings_are_not_foreign():
     assert VOCABULARY.foreign_words("ok thx, any downsides tho? idk") == []
     followed = understand("any drawbacks tho?", ["What is beam search?"], VOCABULARY, SETTINGS)
     assert followed.uses_history and "beam search" in followed.search_text
+
+
+@pytest.mark.parametrize("question, added", [
+    ("any downsides?", True),
+    ("what are the cons of beam search?", True),
+    ("has beam search solved the problem of repetition?", False),  # a problem asked about, not a weakness
+    ("what is beam search?", False),
+    ("why is beam search slow?", False),
+])
+def test_a_question_asking_what_is_wrong_is_also_searched_with_the_course_words_for_it(question, added):
+    from rag_tutor.query import WEAKNESS_WORDS
+
+    assert understand(question, [], VOCABULARY, SETTINGS).keywords_added == (WEAKNESS_WORDS if added else "")
+    assert understand(question, [], VOCABULARY, without(SETTINGS, "weakness_words")).keywords_added == ""
