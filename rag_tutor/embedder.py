@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
+import inspect
 import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -70,14 +72,26 @@ class Embedder:
 # transformers 5 swaps a class-level method while a model loads; two loads in different threads can
 # leave it swapped and the LLM's output layer untied (gibberish). Every model load takes this lock.
 MODEL_LOAD_LOCK = threading.RLock()
+T = TypeVar("T")
 
 
-@lru_cache(maxsize=2)
-def _load(package: str) -> Embedder:
-    return Embedder(package)
+def loaded_once(load: Callable[..., T]) -> Callable[..., T]:
+    """``load`` once per process for each set of arguments (defaults filled in), under ``MODEL_LOAD_LOCK``: two
+    first calls at once (the app's preload and its first question) share one load instead of making two."""
+    signature = inspect.signature(load)
+    cached = lru_cache(maxsize=2)(load)
+
+    @functools.wraps(load)
+    def once(*args, **kwargs) -> T:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        with MODEL_LOAD_LOCK:
+            return cached(*bound.args)
+
+    return once
 
 
+@loaded_once
 def load_embedder(package: str) -> Embedder:
-    """Loaded once per process."""
-    with MODEL_LOAD_LOCK:
-        return _load(package)
+    """The embedder, loaded once per process."""
+    return Embedder(package)

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .embedder import loaded_once
 from .files import save_adapter, write_folder_atomically
 from .rankers import WEIGHTS_DIR
 
@@ -119,18 +119,10 @@ def adapter_dirs(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if (p / "adapter_config.json").is_file())
 
 
-@lru_cache(maxsize=2)
-def _load(package: str, directory: Path) -> Matcher | None:
-    return Matcher.load(package, directory)
-
-
+@loaded_once
 def load_matcher(package: str, directory: Path = MATCHER_DIR) -> Matcher | None:
-    """``Matcher.load``, once per process (the app's tutor and the CLI's preload share it): under the model-load
-    lock, so that two first calls at once share one load."""
-    from .embedder import MODEL_LOAD_LOCK
-
-    with MODEL_LOAD_LOCK:
-        return _load(package, directory)
+    """``Matcher.load``, once per process (the app's tutor and the CLI's preload share it)."""
+    return Matcher.load(package, directory)
 
 
 def matcher_for(settings) -> Matcher | None:

