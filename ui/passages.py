@@ -148,6 +148,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _shown_words(markdown: str) -> list[str]:
+    """The words of a quote (or a table cell) as the rendered passage shows them, lower case: a link as its words."""
+    return [w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", markdown))]
+
+
 def _find(quote: str, blocks: list[_Block]) -> list[tuple[int, int, int]]:
     """[(block, first word, last word)] where the quote's words occur in order; else the sentence sharing most of
     its words (MIN_OVERLAP at least); [] when none. A link in the quote is its words, as the passage shows it. A
@@ -156,7 +161,7 @@ def _find(quote: str, blocks: list[_Block]) -> list[tuple[int, int, int]]:
     row = _row(quote.strip().strip("|").split("|"), blocks) if _TABLE_ROW.fullmatch(quote.strip()) else []
     if row:
         return row
-    want = [w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", quote))]
+    want = _shown_words(quote)
     if not want:
         return []
     best, best_share = [], MIN_OVERLAP
@@ -176,7 +181,7 @@ def _find(quote: str, blocks: list[_Block]) -> list[tuple[int, int, int]]:
 
 def _row(cells: list[str], blocks: list[_Block]) -> list[tuple[int, int, int]]:
     """The run of blocks whose words are the cells' words, one cell each (empty cells and all): each whole."""
-    want = [[w.lower() for w in _WORD.findall(MARKDOWN_LINK.sub(r"\1", c))] for c in cells]
+    want = [_shown_words(c) for c in cells]
     if not any(want):
         return []
     have = [[w.lower() for w in _WORD.findall(b.text)] for b in blocks]
