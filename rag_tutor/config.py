@@ -211,8 +211,8 @@ class Settings:
     # at cosine 0.32 and declined. Passages and their order stay those of the question as typed. Tuning sets: wide,
     # train and heldout one more right answer each, fewer false declines, out-of-scope declines unchanged.
     spell_out_abbreviations: bool = True
-    # A question asking for downsides, drawbacks or cons is also searched by BM25 with the words the course heads
-    # weaknesses with (query.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses: ...".
+    # A question asking for downsides, drawbacks, cons or "the catch" is also searched by BM25 with the words the
+    # course heads weaknesses with (query.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses".
     weakness_words: bool = True
     # Answer sentences are scored against the question without conversational filler (query.plain_question): "why
     # would I pick X" and "can you explain X" as "why pick X" and "explain X". Passages stay those of the question as

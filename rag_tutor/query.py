@@ -717,12 +717,15 @@ class Vocabulary:
         return [name for name, pattern in self.term_patterns.items() if pattern.search(text)]
 
 
+# "What's the catch?", "is there a catch?": a weakness asked for in everyday words (not "catch on", "catch them").
+A_CATCH = r"\b(?:the|a|any|big|main|one) catch\b"
 # What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below
 # use `explains` (the older, wider "why/how/weakness/comparison" test) so that their measured effect stands.
 ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) for kind, rx in (
     ("comparison", r"\b(vs\.?|versus|differen\w*|compare\w*|contrast)\b"),
     ("reason", r"^\W*why\b|\bwhy (do|does|is|are|did|would|should|can)\b|\bwhat (causes|makes)\b"),
-    ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b"),
+    ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b|"
+                 + A_CATCH),
     ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
     ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b"),
     ("date", r"^\W*when\b|\bwhat year\b|\bwhich year\b"),
@@ -734,7 +737,8 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
 # weakness, which share none of them (weakness_words). Not "problems", "risks" or "go wrong": those also ask about
 # a subject ("has RLHF solved the problem?"), and searching them with these words lost answers on the tuning sets.
 WEAKNESS_WORDS = "weaknesses limitations"
-_WEAKNESS_SYNONYMS = re.compile(r"\b(downsides?|drawbacks?|disadvantages?|cons|shortcomings?|pitfalls?)\b", re.I)
+_WEAKNESS_SYNONYMS = re.compile(r"\b(downsides?|drawbacks?|disadvantages?|cons|shortcomings?|pitfalls?)\b|"
+                                + A_CATCH, re.I)
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
@@ -837,8 +841,8 @@ def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
 
 # Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
 _EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
-                       r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b",
-                       re.I)
+                       r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b|"
+                       + A_CATCH, re.I)
 # Questions after a source: who wrote or proposed something, when, or what to read.
 _SOURCES = re.compile(r"\b(papers?|articles?|books?|publications?|published|publish|read|reading|cite\w*|authors?|"
                       r"sources?|references?)\b", re.I)
@@ -1081,8 +1085,8 @@ RULES: tuple[Rule, ...] = (
     Rule("spell_out_abbreviations", "how close the course comes to a question is also judged with each abbreviation "
                                     "the documents spell out followed by what it stands for (\"LLMs\" as \"LLMs "
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),
-    Rule("weakness_words", "a question asking for downsides, drawbacks or cons is also searched by its keywords with "
-                           "the words the course heads weaknesses with (weaknesses, limitations)"),
+    Rule("weakness_words", "a question asking for downsides, drawbacks, cons or the catch is also searched by its "
+                           "keywords with the words the course heads weaknesses with (weaknesses, limitations)"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage, and "
                                    "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "

@@ -35,6 +35,7 @@ CASES = [
     ("How does beam search pick a sequence?", [], "mechanism", True, None, ["Beam search"], [], None),
     ("beam search vs sampling", [], "comparison", True, None, ["Beam search"], [], None),
     ("What are the drawbacks of beam search?", [], "weakness", True, None, ["Beam search"], [], None),
+    ("Is there a catch with beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Who proposed the first flows?", [], "person", False, None, [], [], None),
     ("When were flows first proposed?", [], "date", False, None, [], [], None),
     ("Give an example of a decoding method.", [], "example", False, None, [], [], None),
@@ -700,6 +701,9 @@ def test_chat_spellings_are_not_foreign():
 @pytest.mark.parametrize("question, added", [
     ("any downsides?", True),
     ("what are the cons of beam search?", True),
+    ("beam search sounds cheap. what's the catch?", True),
+    ("is there a catch?", True),
+    ("why did beam search catch on?", False),  # "catch on" is no weakness
     ("has beam search solved the problem of repetition?", False),  # a problem asked about, not a weakness
     ("what is beam search?", False),
     ("why is beam search slow?", False),
