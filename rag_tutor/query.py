@@ -372,6 +372,8 @@ _BARE_CONTRACTIONS = frozenset("whats thats theres heres hows whys wheres whos d
 # Chat spellings and interjections: no subject in them, like stop words ("any downsides tho?").
 _CHAT_WORDS = frozenset("tho thx pls plz btw idk imo tbh lol gonna wanna kinda sorta gotta dunno lemme cuz coz "
                         "yeah yep nope okay huh hmm thanks thank wow gotcha hey hello alright anyways".split())
+# Idioms of chat, with no subject in them either ("how does it work under the hood?"): their words are not foreign.
+_CHAT_IDIOMS = re.compile(r"\b(?:under the hood|in a nutshell|in layman'?s terms)\b", re.I)
 RESPELL_TWO_EDITS = 8  # from this length a word may be two edits from the course's
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")  # a word typed in lower case, not part of a longer one
 
@@ -467,7 +469,8 @@ class Vocabulary:
     def foreign_words(self, question: str) -> list[str]:
         """Words of a question whose stem no document uses, besides stop words (bm25s's and scikit-learn's English
         lists: "else", "everyone", "seems"), chat spellings ("tho", "thx") and the words that say what is asked
-        ("drawbacks"): "banana", "bread", "tonight". Signs that the question is about something else."""
+        ("drawbacks") and chat idioms ("under the hood"): "banana", "bread", "tonight". Signs that the question is
+        about something else."""
         from bm25s.stopwords import STOPWORDS_EN_PLUS
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -476,7 +479,7 @@ class Vocabulary:
         stemmer = english_stemmer()
         if self._stems is None:
             self._stems = set(stemmer.stemWords(sorted(set(re.findall(r"[a-z][a-z0-9]*", self._text)))))
-        words = [w for w in dict.fromkeys(re.findall(r"[a-z][a-z0-9]*", question.lower()))
+        words = [w for w in dict.fromkeys(re.findall(r"[a-z][a-z0-9]*", _CHAT_IDIOMS.sub(" ", question).lower()))
                  if len(w) >= 3 and w not in STOPWORDS_EN_PLUS and w not in ENGLISH_STOP_WORDS
                  and w not in _CHAT_WORDS and not _POINTING.match(w)
                  and not _EXPLAINS.search(w) and not any(pattern.search(w) for _, pattern in ASKS)]

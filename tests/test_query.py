@@ -698,6 +698,13 @@ def test_chat_spellings_are_not_foreign():
     assert followed.uses_history and "beam search" in followed.search_text
 
 
+def test_chat_idioms_are_not_foreign():
+    """"under the hood" says nothing about another subject; a hood on its own does."""
+    assert VOCABULARY.foreign_words("how does beam search work under the hood?") == []
+    assert VOCABULARY.foreign_words("explain it in a nutshell, in layman's terms") == []
+    assert VOCABULARY.foreign_words("how does a hood keep beam search dry?") == ["hood", "dry"]
+
+
 @pytest.mark.parametrize("question, added", [
     ("any downsides?", True),
     ("what are the cons of beam search?", True),
