@@ -214,6 +214,9 @@ class Settings:
     # A question asking for downsides, drawbacks, cons or "the catch" is also searched by BM25 with the words the
     # course heads weaknesses with (query.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses".
     weakness_words: bool = True
+    # A question in a chat that names no course term of its own is taken as pointing back to the earlier subject
+    # when the course comes closer to it with that subject, even if it is close enough alone (retrieval.first_stage).
+    closer_with_history: bool = True
     # Answer sentences are scored against the question without conversational filler (query.plain_question): "why
     # would I pick X" and "can you explain X" as "why pick X" and "explain X". Passages stay those of the question as
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).

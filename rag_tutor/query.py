@@ -1090,6 +1090,9 @@ RULES: tuple[Rule, ...] = (
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),
     Rule("weakness_words", "a question asking for downsides, drawbacks, cons or the catch is also searched by its "
                            "keywords with the words the course heads weaknesses with (weaknesses, limitations)"),
+    Rule("closer_with_history", "a question in a chat naming no course term of its own points back to the earlier "
+                                "subject when the course comes closer to it with that subject, though close enough "
+                                "alone"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage, and "
                                    "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "

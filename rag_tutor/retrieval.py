@@ -210,15 +210,19 @@ class Retriever:
         close_q = (np.maximum(dense_q, self._dense(self.query_vector(query.spelt_out)))
                    if query.spelt_out != query.text else dense_q)
         vector_h = dense_h = None
-        if (not query.uses_history and query.history and s.resolve_follow_ups
-                and float(close_q.max()) < s.decline_threshold):
+        weak = float(close_q.max()) < s.decline_threshold
+        # closer_with_history: a question naming no course term of its own may point back even when it is close
+        # enough alone ("what does the search step use?" after a question on RAG is close to beam search)
+        unnamed = s.closer_with_history and not query.course_terms and not query.unknown_names
+        if not query.uses_history and query.history and s.resolve_follow_ups and (weak or unnamed):
             # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
+            # One naming no course term is taken so only if the course comes closer to it with that subject.
             again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True, similar=self.similar)
             if again.uses_history:
                 vector_h = self.query_vector(again.search_text)
                 dense_h = self._dense(vector_h)
-                if float(dense_h.max()) >= s.decline_threshold:
+                if float(dense_h.max()) >= s.decline_threshold and (weak or dense_h.max() > close_q.max()):
                     again.notices = query.notices
                     query = again
         bm25_q = self.bm25_scores(f"{query.text} {query.keywords_added}")

@@ -45,6 +45,22 @@ def test_a_follow_up_too_far_from_everything_alone_is_taken_with_the_conversatio
     assert followed.top_similarity >= course_retriever.settings.decline_threshold
 
 
+def test_a_follow_up_naming_no_course_term_is_taken_with_the_conversation_when_that_comes_closer(course_retriever):
+    """Close enough alone to another subject (judging: human evaluation), but in a chat about GANs it asks about the
+    discriminator: with the earlier subject the course comes closer to it."""
+    from rag_tutor.retrieval import Retriever
+
+    question, history = "what does the judging network see?", ["How does a GAN work?"]
+    followed = course_retriever.retrieve(question, history=history)
+    assert followed.query.uses_history and followed.query.resolved.startswith("About a GAN")
+    assert "gan" in followed.passages[0].text.lower() or "adversarial" in followed.passages[0].text.lower()
+    without = Retriever(course_retriever.index, course_retriever.embedder,
+                        course_retriever.settings.with_overrides(closer_with_history=False))
+    alone = without.retrieve(question, history=history)
+    assert not alone.query.uses_history and alone.top_similarity >= course_retriever.settings.decline_threshold
+    assert followed.top_similarity > alone.top_similarity
+
+
 def test_an_off_topic_question_after_a_conversation_is_not_pulled_into_it(course_retriever):
     result = course_retriever.retrieve("How long should I knead bread dough?", history=["What is classifier-free "
                                                                                          "guidance?"])
