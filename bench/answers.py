@@ -83,7 +83,7 @@ SETS = {
     "unseen_check": ROOT / "bench" / "data" / "unseen_check_questions.jsonl",  # report only; scored once
     "reserve_check": ROOT / "bench" / "data" / "reserve_check_questions.jsonl",  # report only; scored once
     "next_check": ROOT / "bench" / "data" / "next_check_questions.jsonl",  # report only; scored once (2026-12-06, 4fe3095)
-    "late_check": ROOT / "bench" / "data" / "late_check_questions.jsonl",  # report only; scored once (2026-12-07, a5d3df0)
+    "late_check": ROOT / "bench" / "data" / "late_check_questions.jsonl",  # report only; scored twice: used up
     "dec_check": ROOT / "bench" / "data" / "dec_check_questions.jsonl",  # report only; scored once (2026-12-07, 10310ae)
 }
 PEFT_DOCS = ROOT.parent / "shared" / "external" / "peft-docs"
