@@ -86,7 +86,7 @@ def loaded_once(load: Callable[..., T]) -> Callable[..., T]:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         with MODEL_LOAD_LOCK:
-            return cached(*bound.args)
+            return cached(*bound.args, **bound.kwargs)  # keyword-only arguments are part of the key too
 
     return once
 
