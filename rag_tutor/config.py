@@ -187,6 +187,11 @@ class Settings:
     # --- the rules of the answer path (query.RULES; `bench/answers.py --without NAME` switches one off) ---
     # A misspelt word is read as the course's word it stands for, with a notice (query.Vocabulary.respell).
     respell_questions: bool = True
+    # An initialism no document writes of a glossary term of three or more words is read as that term, with a notice
+    # (query.Vocabulary.initialisms): learners write "CFG" or "cfg scale", the course always "classifier-free guidance".
+    # Kept only when the closest passage names the term (Retriever.understand). Tuning sets: 3 answers gained (everyday2
+    # 1, scenario 2), no other changed.
+    expand_initialisms: bool = True
     resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
@@ -217,6 +222,12 @@ class Settings:
     # A question in a chat that names no course term of its own is taken as pointing back to the earlier subject
     # when the course comes closer to it with that subject, even if it is close enough alone (retrieval.first_stage).
     closer_with_history: bool = True
+    # A turn describing a situation before it asks (a scenario of more than one sentence) is about what it asks:
+    # its subject is taken from its last question sentence, and a follow-up to it is searched with the whole
+    # situation in front (query.understand): "is there a variant that adapts?" after "I use top-k for my story
+    # generator ... what is top-k doing?" is about top-k, not the generator. Scenario tuning set: follow-ups 2 -> 4 of 7
+    # (3 gained, 1 lost); no other tuning answer changed.
+    scenario_follow_ups: bool = True
     # Answer sentences are scored against the question without conversational filler (query.plain_question): "why
     # would I pick X" and "can you explain X" as "why pick X" and "explain X". Passages stay those of the question as
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).
@@ -365,6 +376,10 @@ class Settings:
     # by one that names it too: a parameter count gives no learning rate. Tuning sets: out of scope declined wide 0.667
     # -> 0.718, plain_check 0.675 -> 0.7 (158 -> 161 of 188 in the nine sets), no other answer changed (2026-12-06).
     amounts_by_name: bool = True
+    # ... and a measure's value (query.asks_measure: a score, value, rate, percentage or threshold) only by one with a
+    # number in digits (query.DIGITS): "the Fréchet distance between these two summaries" gives no FID score. Tuning
+    # sets: 2 more out-of-scope questions declined (far, scenario), no other answer changed.
+    measures_in_digits: bool = True
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.
     sentence_rerank_weight: float = 0.5

@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import Settings
 from .index import LoadedIndex, keyword_tokens, load_index
-from .query import Query, Vocabulary, understand
+from .query import Query, Vocabulary, understand, without
 from .rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, LinearRanker, Shared, keyword_idf,
                       passage_features)
 
@@ -115,7 +115,19 @@ class Retriever:
         return self._reranker
 
     def understand(self, question: str, history: list[str] | None = None) -> Query:
-        return understand(question, history, self.vocabulary, self.settings, similar=self.similar)
+        query = understand(question, history, self.vocabulary, self.settings, similar=self.similar)
+        if query.initialisms and not self.closest_names(query.text, list(query.initialisms.values())):
+            # expand_initialisms: "EDM" read as "encoder-decoder model" in a question on a diffusion paper brings the
+            # course no closer to that term: the learner meant something else, and the question is taken as typed
+            query = understand(question, history, self.vocabulary, without(self.settings, "expand_initialisms"),
+                               similar=self.similar)
+        return query
+
+    def closest_names(self, text: str, terms: list[str]) -> bool:
+        """Whether the passage closest to a text (MiniLM) names each of the terms, in its heading or its text."""
+        chunk = self.index.chunks[int(np.argmax(self.dense_scores(text)))]
+        where = f"{chunk.section} {chunk.text}".lower()
+        return all(term.lower() in where for term in terms)
 
     def similar(self, text: str, phrases: list[str]) -> list[float]:
         """MiniLM's cosine between a short text and each phrase (the query stage's ``Similarity``). The phrases are
@@ -218,7 +230,9 @@ class Retriever:
             # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
             # One naming no course term is taken so only if the course comes closer to it with that subject.
-            again = understand(query.text, query.history, self.vocabulary, s, weak_alone=True, similar=self.similar)
+            # its text is already read (an initialism kept as typed stays so)
+            again = understand(query.text, query.history, self.vocabulary, without(s, "expand_initialisms"),
+                               weak_alone=True, similar=self.similar)
             if again.uses_history:
                 vector_h = self.query_vector(again.search_text)
                 dense_h = self._dense(vector_h)

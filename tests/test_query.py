@@ -268,6 +268,20 @@ def test_a_question_about_a_kind_the_course_never_names_is_told_apart(question, 
     assert understand(question, [], vocabulary, without(SETTINGS, "decline_unnamed_kinds")).unnamed_kind is None
 
 
+@pytest.mark.parametrize("question,digits", [
+    ("What score does beam search reach?", True),
+    ("what perplexity value should a flow reach", True),
+    ("Which value of the beam width works best?", True),
+    ("What percentage of sequences does beam search keep?", True),
+    ("How many sequences does beam search keep?", False),  # a count, which a word may give ("two")
+    ("What size is a flow?", False),
+    ("What is the Inception Score?", False),  # the measure's name, no value: not an amount question
+])
+def test_a_measure_s_value_asked_for_needs_digits(question, digits):
+    assert understand(question, [], VOCABULARY, SETTINGS).amount_in_digits is digits
+    assert understand(question, [], VOCABULARY, without(SETTINGS, "measures_in_digits")).amount_in_digits is False
+
+
 @pytest.mark.parametrize("question,units", [
     ("How many dollars does training a flow cost?", ["money"]),
     ("how much does beam search cost per month", ["time"]),
@@ -285,6 +299,7 @@ def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, unit
 VERSIONED = "How many coupling layers does Glow-2 stack?"
 NAMED = "What learning rate trains a flow?"
 IN_UNITS = "How many dollars does training a flow cost?"
+MEASURED = "What score does beam search reach on a translation benchmark?"
 
 
 @pytest.mark.parametrize("rule,question,sentence,gives", [
@@ -301,6 +316,8 @@ IN_UNITS = "How many dollars does training a flow cost?"
     ("amounts_in_units", IN_UNITS, "Training a flow costs about $2,000 on rented GPUs.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow costs about 500 dollars.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow takes 10^20 operations.", False),  # a number, but no money
+    ("measures_in_digits", MEASURED, "Beam search reaches a score of 28.4 on that benchmark.", True),
+    ("measures_in_digits", MEASURED, "Beam search scores the two best partial sequences.", False),  # a count in words
 ])
 def test_an_amount_is_given_only_by_a_sentence_fit_for_it(rule, question, sentence, gives):
     from rag_tutor.query import NUMBER_SHAPE, gives_amount
@@ -720,3 +737,73 @@ def test_a_question_asking_what_is_wrong_is_also_searched_with_the_course_words_
 
     assert understand(question, [], VOCABULARY, SETTINGS).keywords_added == (WEAKNESS_WORDS if added else "")
     assert understand(question, [], VOCABULARY, without(SETTINGS, "weakness_words")).keywords_added == ""
+
+
+# scenario_follow_ups: a turn describing a situation before it asks is about what it asks
+SITUATION = ("My normalizing flow writes captions and keeps repeating the same phrase in long ones. "
+             "How does beam search choose what comes next?")
+
+
+def test_a_scenario_turn_is_about_what_its_last_question_asks():
+    query = understand("Who came up with it?", [SITUATION], VOCABULARY, SETTINGS)
+    assert query.resolved == "Who came up with beam search?"  # not the situation's longer term
+    assert query.search_text == f"{SITUATION} Who came up with beam search?"  # searched with the situation in front
+    off = understand("Who came up with it?", [SITUATION], VOCABULARY, without(SETTINGS, "scenario_follow_ups"))
+    assert off.resolved == "Who came up with normalizing flow?" and off.search_text == off.resolved
+
+
+@pytest.mark.parametrize("turn, scenario, asking", [
+    ("How does beam search choose what comes next?", False, "How does beam search choose what comes next?"),
+    ("Tell me about beam search.", False, "Tell me about beam search."),
+    (SITUATION, True, "How does beam search choose what comes next?"),
+    # a long statement with no question: the situation is all there is to go on
+    ("my flow model crashes whenever the determinant of one coupling layer gets close to zero during training",
+     True, "my flow model crashes whenever the determinant of one coupling layer gets close to zero during training"),
+    ("I trained a flow. It is slow. Any idea?", True, "Any idea?"),
+])
+def test_what_a_scenario_turn_asks(turn, scenario, asking):
+    from rag_tutor.query import asking_part, is_scenario
+
+    assert is_scenario(turn) == scenario
+    assert asking_part(turn) == asking
+
+
+def test_a_follow_up_to_a_situation_asking_of_no_course_term_takes_the_situation_s_subject():
+    turn = "I trained a normalizing flow on faces. The samples look smeared. What is going on?"
+    query = understand("Why does that happen?", [turn], VOCABULARY, SETTINGS)
+    # "What is going on?" names no course term: the subject is the situation's, and the situation is searched too
+    assert query.resolved == "About a normalizing flow: Why does that happen?"
+    assert query.search_text == f"{turn} About a normalizing flow: Why does that happen?"
+
+
+# expand_initialisms: an initialism the documents never write, of a glossary term of three or more words
+GUIDANCE_CHUNKS = CHUNKS + [
+    Chunk("g#3", "corpus/glossary.md", "Glossary", "Classifier-free guidance", "glossary",
+          "- **Definition:** Steering a diffusion model toward its prompt without a separate classifier."),
+    Chunk("g#4", "corpus/glossary.md", "Glossary", "Energy-based model", "glossary",
+          "- **Definition:** A model that scores configurations with an energy function (EBM)."),
+    Chunk("g#5", "corpus/glossary.md", "Glossary", "Top-k sampling", "glossary",
+          "- **Definition:** Sampling from the k most likely tokens."),
+    Chunk("g#6", "corpus/glossary.md", "Glossary", "Temperature-king scaling", "glossary",
+          "- **Definition:** A made-up term sharing the initialism of top-k sampling."),
+]
+
+
+@pytest.mark.parametrize("question, read_as", [
+    ("what does a high cfg scale do?", "what does a high classifier-free guidance scale do?"),
+    ("Why does CFG make images less varied?", "Why does classifier-free guidance make images less varied?"),
+    ("Is an EBM slow to sample?", "Is an EBM slow to sample?"),  # the documents write it: nothing to read
+    ("How does TKS pick a token?", "How does TKS pick a token?"),  # two terms share it: which is unclear
+    ("Does a GAN use cfg-style tricks?", "Does a GAN use cfg-style tricks?"),  # part of a longer word
+])
+def test_an_initialism_the_documents_never_write_is_read_as_its_term(question, read_as):
+    vocabulary = Vocabulary(GUIDANCE_CHUNKS)
+    query = understand(question, [], vocabulary, SETTINGS)
+    assert query.text == read_as
+    assert any(n.startswith("Read as:") for n in query.notices) is (read_as != question)
+    assert understand(question, [], vocabulary, without(SETTINGS, "expand_initialisms")).text == question
+
+
+def test_an_initialism_in_lower_case_that_is_an_english_word_stays_what_it_is():
+    question = "what does a high cfg scale do?"
+    assert understand(question, [], Vocabulary(GUIDANCE_CHUNKS, frozenset({"cfg"})), SETTINGS).text == question

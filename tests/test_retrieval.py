@@ -269,3 +269,17 @@ def test_an_elliptical_follow_up_is_asked_of_the_earlier_question_with_the_phras
     assert off.query.resolved != result.query.resolved
     # something the course never mentions is not put in: it is judged alone
     assert not course_retriever.retrieve("what about banana bread?", history=[turn]).query.uses_history
+
+
+def test_an_initialism_is_read_as_its_term_only_when_the_closest_passage_names_that_term(course_retriever):
+    from rag_tutor.query import understand
+
+    read = course_retriever.understand("what does a big cfg value do to my pictures?")
+    assert read.text == "what does a big classifier-free guidance value do to my pictures?"
+    assert read.notices == ["Read as: cfg → classifier-free guidance."]
+    # another NTP than next-token prediction: read so, the closest passage is about no such thing
+    question = "Which protein dataset did the NTP group at my lab release last year?"
+    as_read = understand(question, [], course_retriever.vocabulary, course_retriever.settings)
+    assert as_read.initialisms == {"NTP": "next-token prediction"}  # the query stage alone reads it
+    kept = course_retriever.understand(question)
+    assert kept.text == question and not kept.initialisms and not kept.notices
