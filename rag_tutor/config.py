@@ -222,12 +222,6 @@ class Settings:
     # A question in a chat that names no course term of its own is taken as pointing back to the earlier subject
     # when the course comes closer to it with that subject, even if it is close enough alone (retrieval.first_stage).
     closer_with_history: bool = True
-    # A turn describing a situation before it asks (a scenario of more than one sentence) is about what it asks:
-    # its subject is taken from its last question sentence, and a follow-up to it is searched with the whole
-    # situation in front (query.understand): "is there a variant that adapts?" after "I use top-k for my story
-    # generator ... what is top-k doing?" is about top-k, not the generator. Scenario tuning set: follow-ups 2 -> 4 of 7
-    # (3 gained, 1 lost); no other tuning answer changed.
-    scenario_follow_ups: bool = True
     # Answer sentences are scored against the question without conversational filler (query.plain_question): "why
     # would I pick X" and "can you explain X" as "why pick X" and "explain X". Passages stay those of the question as
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).

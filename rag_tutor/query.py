@@ -159,28 +159,6 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     return subject
 
 
-SCENARIO_MIN_WORDS = 15  # a statement this long, with no question of its own, describes a situation
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=\S)")
-
-
-def is_scenario(turn: str) -> bool:
-    """Whether a learner's turn describes a situation rather than only asking: it has more than one sentence ("My GAN
-    gives the same three faces. What is wrong?"), or it is a statement of ``SCENARIO_MIN_WORDS`` words or more with no
-    question mark."""
-    text = turn.strip()
-    return len(_SENTENCE_END.split(text)) > 1 or ("?" not in text and len(text.split()) >= SCENARIO_MIN_WORDS)
-
-
-def asking_part(turn: str) -> str:
-    """What a scenario turn asks (``is_scenario``): its last sentence ending in a question mark ("I use top-k for my
-    story generator and odd words slip in. What is top-k doing?" -> "What is top-k doing?"); the turn itself when it
-    has none, or is no scenario."""
-    if not is_scenario(turn):
-        return turn
-    questions = [s for s in _SENTENCE_END.split(turn.strip()) if s.rstrip().endswith("?")]
-    return questions[-1] if questions else turn
-
-
 def by_place(question: str, subjects: list[str]) -> str | None:
     """A question pointing at earlier subjects (``subjects``, oldest first) by their place, with each replaced by its
     subject ("What was the main weakness of the first one?" after a question on VAEs and one on GANs -> "... of
@@ -1002,10 +980,6 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # (a word no document uses, or two beside a pronoun: "can I bake it into banana bread?") is judged alone, so
     # that it is declined as in a fresh chat.
     uses_history = points_back = False
-    # scenario_follow_ups: an earlier turn describing a situation is about what it asks, in its last question, when
-    # that names a course term ("What is going on?" names nothing: then the situation is all there is to go on)
-    asking = [a if a != t and vocabulary.names and vocabulary.names.search(a) else t
-              for t, a in zip(turns, map(asking_part, turns))] if settings.scenario_follow_ups else turns
     foreign = vocabulary.foreign_words(text) if settings.resolve_follow_ups and turns else []
     if settings.resolve_follow_ups and turns:
         points_back = depends_on_history(text, vocabulary.names)
@@ -1013,14 +987,14 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             pointer = _ANAPHORA.search(text) or _ORDINAL.search(text)
             uses_history = ((points_back and len(foreign) < (2 if pointer else 1))
                             or (weak_alone and not foreign and not unknown))
-    resolved = resolve_follow_up(text, asking, vocabulary.names) if uses_history else None
+    resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
     if uses_history and not points_back and resolved is None:
         # weak alone, but it names its own subject ("What is the context window of model X?"): nothing to take from
         # the earlier turn, which would only lend it that turn's closeness to the course
         uses_history = False
-    again = asked_again(text, asking, vocabulary.names) if settings.resolve_follow_ups else None
+    again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
     if again is None and settings.resolve_follow_ups and settings.parallel_follow_ups and not foreign and not unknown:
-        again = asked_in_parallel(text, asking, similar, settings)
+        again = asked_in_parallel(text, turns, similar, settings)
     if again:
         uses_history, resolved = True, again
     # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
@@ -1031,8 +1005,6 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
                                 settings.follow_ups_on_names and any(
                                     vocabulary.known_names(remove_instructions(t)[0]) for t in turns))))
     search_text = (resolved or " ".join(turns + [text])) if uses_history else text
-    if uses_history and resolved and settings.scenario_follow_ups and is_scenario(turns[-1]):
-        search_text = f"{turns[-1]} {resolved}"  # the situation, then what is asked of it (scenario_follow_ups)
     asked = resolved or text
     # the names the documents mention, for people_facts_in_scope (only looked up when that rule can apply)
     known = (vocabulary.known_names(remove_instructions(asked)[0])
@@ -1173,9 +1145,6 @@ RULES: tuple[Rule, ...] = (
     Rule("closer_with_history", "a question in a chat naming no course term of its own points back to the earlier "
                                 "subject when the course comes closer to it with that subject, though close enough "
                                 "alone"),
-    Rule("scenario_follow_ups", "an earlier turn describing a situation before it asks is about what its last "
-                                "question asks (its subject is taken from there), and a follow-up to it is searched "
-                                "with the whole situation in front"),
     Rule("definition_entry_first", "a definition question gets the term's glossary entry as the first passage, and "
                                    "its lead sentence from that entry"),
     Rule("reasons_from_lessons", "a why/how/weakness/comparison question is shown lesson passages, not glossary "

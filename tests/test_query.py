@@ -739,43 +739,6 @@ def test_a_question_asking_what_is_wrong_is_also_searched_with_the_course_words_
     assert understand(question, [], VOCABULARY, without(SETTINGS, "weakness_words")).keywords_added == ""
 
 
-# scenario_follow_ups: a turn describing a situation before it asks is about what it asks
-SITUATION = ("My normalizing flow writes captions and keeps repeating the same phrase in long ones. "
-             "How does beam search choose what comes next?")
-
-
-def test_a_scenario_turn_is_about_what_its_last_question_asks():
-    query = understand("Who came up with it?", [SITUATION], VOCABULARY, SETTINGS)
-    assert query.resolved == "Who came up with beam search?"  # not the situation's longer term
-    assert query.search_text == f"{SITUATION} Who came up with beam search?"  # searched with the situation in front
-    off = understand("Who came up with it?", [SITUATION], VOCABULARY, without(SETTINGS, "scenario_follow_ups"))
-    assert off.resolved == "Who came up with normalizing flow?" and off.search_text == off.resolved
-
-
-@pytest.mark.parametrize("turn, scenario, asking", [
-    ("How does beam search choose what comes next?", False, "How does beam search choose what comes next?"),
-    ("Tell me about beam search.", False, "Tell me about beam search."),
-    (SITUATION, True, "How does beam search choose what comes next?"),
-    # a long statement with no question: the situation is all there is to go on
-    ("my flow model crashes whenever the determinant of one coupling layer gets close to zero during training",
-     True, "my flow model crashes whenever the determinant of one coupling layer gets close to zero during training"),
-    ("I trained a flow. It is slow. Any idea?", True, "Any idea?"),
-])
-def test_what_a_scenario_turn_asks(turn, scenario, asking):
-    from rag_tutor.query import asking_part, is_scenario
-
-    assert is_scenario(turn) == scenario
-    assert asking_part(turn) == asking
-
-
-def test_a_follow_up_to_a_situation_asking_of_no_course_term_takes_the_situation_s_subject():
-    turn = "I trained a normalizing flow on faces. The samples look smeared. What is going on?"
-    query = understand("Why does that happen?", [turn], VOCABULARY, SETTINGS)
-    # "What is going on?" names no course term: the subject is the situation's, and the situation is searched too
-    assert query.resolved == "About a normalizing flow: Why does that happen?"
-    assert query.search_text == f"{turn} About a normalizing flow: Why does that happen?"
-
-
 # expand_initialisms: an initialism the documents never write, of a glossary term of three or more words
 GUIDANCE_CHUNKS = CHUNKS + [
     Chunk("g#3", "corpus/glossary.md", "Glossary", "Classifier-free guidance", "glossary",
