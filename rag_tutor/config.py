@@ -370,10 +370,6 @@ class Settings:
     # by one that names it too: a parameter count gives no learning rate. Tuning sets: out of scope declined wide 0.667
     # -> 0.718, plain_check 0.675 -> 0.7 (158 -> 161 of 188 in the nine sets), no other answer changed (2026-12-06).
     amounts_by_name: bool = True
-    # ... and a measure's value (query.asks_measure: a score, value, rate, percentage or threshold) only by one with a
-    # number in digits (query.DIGITS): "the Fréchet distance between these two summaries" gives no FID score. Tuning
-    # sets: 2 more out-of-scope questions declined (far, scenario), no other answer changed.
-    measures_in_digits: bool = True
     # With the second stage on, the sentences chosen for the prompt and the extractive answer are scored by MiniLM's
     # cosine blended with e5's (Tutor.closest); 0 = MiniLM alone.
     sentence_rerank_weight: float = 0.5

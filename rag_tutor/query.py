@@ -12,7 +12,7 @@ benchmark can run without any one of them (`bench/answers.py --without NAME`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -786,11 +786,8 @@ ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
 _HOW_AMOUNT = r"how (?:many|much|large|big|long|small)\b"  # "how many", "how big": asks for an amount
 _NUMBER_ASKED = re.compile(rf"\b{_HOW_AMOUNT}|\bwhat (?:is the |are the |was the |were the )?"
                            r"(?:(?!(?:is|are|was|were|do|does|did|kinds?|types?|sorts?)\b)[\w@-]+ ){0,2}"
-                           r"(?P<noun>learning rate|batch size|size|number|percentage|score|value|rate|threshold|"
-                           r"resolution)s?\b(?!-)|\bwhich (?P<which>value)\b", re.I)
-# A measure's value, which the documents write in digits ("an FID of 12.3", "a threshold of 0.5"), not a count a
-# word can give ("these two summaries"): measures_in_digits.
-_MEASURES = frozenset({"percentage", "score", "value", "rate", "threshold"})
+                           r"(?:learning rate|batch size|size|number|percentage|score|value|rate|threshold|resolution)s?"
+                           r"\b(?!-)|\bwhich value\b", re.I)
 # A question word earlier in the same clause makes an amount phrase part of what else is asked ("Who warned about how
 # much energy training takes?", "Why is there a cap on how much text fits?"): asked for is the person, the reason.
 # A clause ends at a sentence's end, a semicolon or a comma ("What data was it trained on, and how many images?").
@@ -801,28 +798,18 @@ _NAMED_MEASURE = re.compile(r"(?i:what (?:is|are) the )(?:[\w-]+ )?[A-Z][\w-]* "
                             r"(?i:score|value|rate|number)s?\s*(?:[?.!,;]|$)")
 
 
-def _amounts_asked(question: str) -> Iterator[re.Match]:
-    for m in _NUMBER_ASKED.finditer(question):
-        clause = re.split(r"[.?!;,]", question[:m.start()])[-1]
-        if not _ASKED_BEFORE.search(clause) and not _NAMED_MEASURE.match(question, m.start()):
-            yield m
-
-
 def asks_amount(question: str) -> bool:
     """Whether the question asks for an amount (``_NUMBER_ASKED``), in a clause of its own (``_ASKED_BEFORE``) and
     not as the name of a measure (``_NAMED_MEASURE``). "How many layers?" and "Roughly how long does it take?" do;
     "Who measured how much energy training takes?" does not."""
-    return any(_amounts_asked(question))
+    for m in _NUMBER_ASKED.finditer(question):
+        clause = re.split(r"[.?!;,]", question[:m.start()])[-1]
+        if not _ASKED_BEFORE.search(clause) and not _NAMED_MEASURE.match(question, m.start()):
+            return True
+    return False
 
 
-def asks_measure(question: str) -> bool:
-    """Whether the amount asked for is a measure's value (``_MEASURES``: "what BLEU score", "which value", "what
-    rate"), which a sentence gives in digits: "these two summaries" gives no score."""
-    return any((m.group("noun") or m.group("which") or "").lower() in _MEASURES for m in _amounts_asked(question))
-
-
-DIGITS = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*")  # NUMBER_SHAPE's numerals
-NUMBER_SHAPE = re.compile(DIGITS.pattern + r"|\b(?:zero|two|three|four|five|six|seven|"
+NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
@@ -861,14 +848,12 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in
     (``Query.amount_units``: "how many dollars" is not answered by a count of operations), using a word that names
     the quantity asked for by its name (``Query.amount_names``, rule amounts_by_name: a learning rate is not given by a
-    count of parameters), in digits when a measure's value is asked for (``Query.amount_in_digits``, rule
-    measures_in_digits)."""
+    count of parameters)."""
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
     stems = _word_stems(sentence) if query.amount_names else frozenset()
-    number = DIGITS if query.amount_in_digits else NUMBER_SHAPE
-    return (any(number.search(c) for c in named)
+    return (any(NUMBER_SHAPE.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
             and (not query.amount_names or any(_word_stems(name) <= stems for name in query.amount_names)))
 
@@ -911,7 +896,6 @@ class Query:
     amount_units: list[str] = field(default_factory=list)  # kinds of unit it is asked in (amounts_in_units)
     amount_names: list[str] = field(default_factory=list)  # quantities asked for by name (amounts_by_name)
     initialisms: dict[str, str] = field(default_factory=dict)  # initialisms read as their terms (expand_initialisms)
-    amount_in_digits: bool = False  # a measure's value asked for, which only a number in digits gives (measures_in_digits)
     defined_entry: int | None = None  # the glossary entry (chunk index) a definition question asks for
     course_terms: list[str] = field(default_factory=list)  # glossary terms named by the searched text
     unknown_names: list[str] = field(default_factory=list)  # names in the question no document mentions
@@ -1025,7 +1009,6 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
         amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
-        amount_in_digits=settings.measures_in_digits and asks_number and asks_measure(asked),
         defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
@@ -1166,8 +1149,6 @@ RULES: tuple[Rule, ...] = (
                              "sentence with a number and a unit of the same kind"),
     Rule("amounts_by_name", "a quantity asked for by its name (\"what learning rate\", \"which batch size\") is given "
                             "only by a sentence with a number that names it too"),
-    Rule("measures_in_digits", "a measure's value asked for (\"what BLEU score\", \"which value\", \"what rate\") is "
-                               "given only by a sentence with a number in digits: \"these two summaries\" gives no score"),
     Rule("reading_entries_for_sources", "a reading list's entry (a bold \"Authors (year), \"Title\".\" opening) "
                                         "is an answer sentence only when the question asks who, when, or for a "
                                         "paper or something to read"),
