@@ -74,6 +74,12 @@ def is_abbreviation(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name))
 
 
+def in_running_text(name: str) -> str:
+    """A glossary name as a sentence writes it: "Classifier-free guidance" -> "classifier-free guidance", but
+    "LLM-as-judge" and "Jensen-Shannon divergence" as they are (``is_abbreviation``)."""
+    return name if is_abbreviation(name.split()[0]) else name[0].lower() + name[1:]
+
+
 def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Pattern | None:
     """One pattern matching any of the names, singular or plural, with its article if any ("a VAE");
     longest names first, so that "Diffusion model" wins over "Diffusion". Case is ignored, except for an
@@ -497,8 +503,8 @@ class Vocabulary:
             words = re.split(r"[\s-]+", re.sub(r"\s*\(.*?\)", "", name).strip())
             if len(words) >= INITIALISM_MIN_WORDS and all(w.isalpha() for w in words):
                 found.setdefault("".join(w[0] for w in words).upper(), []).append(name)
-        return {abbr: names[0][0].lower() + names[0][1:] if not is_abbreviation(names[0].split()[0]) else names[0]
-                for abbr, names in found.items() if len(names) == 1 and not self.mentions(abbr)}
+        return {abbr: in_running_text(names[0]) for abbr, names in found.items()
+                if len(names) == 1 and not self.mentions(abbr)}
 
     def initialisms_in(self, question: str) -> dict[str, str]:
         """The initialisms of ``initialisms`` a question uses and the terms they stand for, in capitals or, when no

@@ -229,8 +229,8 @@ class Retriever:
         if not query.uses_history and query.history and s.resolve_follow_ups and (weak or unnamed):
             # Too far from everything alone (it would be declined in a fresh chat): maybe it points back. Taken so
             # only if the conversation's subject makes it answerable; else it is judged alone, as in a fresh chat.
-            # One naming no course term is taken so only if the course comes closer to it with that subject.
-            # its text is already read (an initialism kept as typed stays so)
+            # One naming no course term is taken so only if the course comes closer to it with that subject. Its
+            # text is read already: an initialism kept as typed (Retriever.understand) stays so.
             again = understand(query.text, query.history, self.vocabulary, without(s, "expand_initialisms"),
                                weak_alone=True, similar=self.similar)
             if again.uses_history:

@@ -9,13 +9,16 @@ from rag_tutor.config import load_settings
 from rag_tutor.query import (RULES, Query, Vocabulary, asked_in_parallel, beside_known, plain_question, too_far,
                              understand, without)
 
+
+def entry(chunk_id: str, name: str, definition: str) -> Chunk:
+    """A glossary entry of the test vocabulary."""
+    return Chunk(chunk_id, "corpus/glossary.md", "Glossary", name, "glossary", f"- **Definition:** {definition}")
+
+
 CHUNKS = [
-    Chunk("g#0", "corpus/glossary.md", "Glossary", "Normalizing flow (NF)", "glossary",
-          "- **Definition:** A model that maps data to noise with invertible layers."),
-    Chunk("g#1", "corpus/glossary.md", "Glossary", "Beam search", "glossary",
-          "- **Definition:** A decoding method that keeps several candidate sequences."),
-    Chunk("g#2", "corpus/glossary.md", "Glossary", "Perplexity", "glossary",
-          "- **Definition:** The exponential of the average negative log-likelihood per token."),
+    entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
+    entry("g#1", "Beam search", "A decoding method that keeps several candidate sequences."),
+    entry("g#2", "Perplexity", "The exponential of the average negative log-likelihood per token."),
     Chunk("f#0", "corpus/08-flows.md", "Normalizing flows", "Why flows are exact", "flows",
           "Invertible layers let a flow compute exact likelihoods with the change of variables formula. "
           "Dinh and colleagues proposed early flows in 2014."),
@@ -724,14 +727,11 @@ def test_a_question_asking_what_is_wrong_is_also_searched_with_the_course_words_
 
 # expand_initialisms: an initialism the documents never write, of a glossary term of three or more words
 GUIDANCE_CHUNKS = CHUNKS + [
-    Chunk("g#3", "corpus/glossary.md", "Glossary", "Classifier-free guidance", "glossary",
-          "- **Definition:** Steering a diffusion model toward its prompt without a separate classifier."),
-    Chunk("g#4", "corpus/glossary.md", "Glossary", "Energy-based model", "glossary",
-          "- **Definition:** A model that scores configurations with an energy function (EBM)."),
-    Chunk("g#5", "corpus/glossary.md", "Glossary", "Top-k sampling", "glossary",
-          "- **Definition:** Sampling from the k most likely tokens."),
-    Chunk("g#6", "corpus/glossary.md", "Glossary", "Temperature-king scaling", "glossary",
-          "- **Definition:** A made-up term sharing the initialism of top-k sampling."),
+    entry("g#3", "Classifier-free guidance",
+          "Steering a diffusion model toward its prompt without a separate classifier."),
+    entry("g#4", "Energy-based model", "A model that scores configurations with an energy function (EBM)."),
+    entry("g#5", "Top-k sampling", "Sampling from the k most likely tokens."),
+    entry("g#6", "Temperature-king scaling", "A made-up term sharing the initialism of top-k sampling."),
 ]
 
 
