@@ -16,11 +16,12 @@ from typing import Iterator, NamedTuple
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
+from .asks import answer_shape, gives_amount
 from .citations import (SupportChecker, cited_numbers, cut_run_on, logical_lines, repetitive, split_sentences,
                         strip_citations, with_marks)
 from .config import Settings
 from .index import keyword_tokens
-from .query import Query, answer_shape, gives_amount, may_be_confident, too_far
+from .query import Query, may_be_confident, too_far
 from .matcher import Matcher, matcher_for
 from .reader import Reader, read_text, reader_for
 from .retrieval import Passage, Retriever, RetrievalResult

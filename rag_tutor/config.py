@@ -185,10 +185,10 @@ class Settings:
     context_passages: int = 4  # passages shown to the LLM (of the k retrieved), numbered [1]..[n]
     context_sentences: int = 3  # sentences kept per passage in the prompt (the ones closest to the question)
     # --- the rules of the answer path (query.RULES; `bench/answers.py --without NAME` switches one off) ---
-    # A misspelt word is read as the course's word it stands for, with a notice (query.Vocabulary.respell).
+    # A misspelt word is read as the course's word it stands for, with a notice (vocabulary.Vocabulary.respell).
     respell_questions: bool = True
     # An initialism no document writes of a glossary term of three or more words is read as that term, with a notice
-    # (query.Vocabulary.initialisms): learners write "CFG" or "cfg scale", the course always "classifier-free guidance".
+    # (vocabulary.Vocabulary.initialisms): learners write "CFG" or "cfg scale", the course always "classifier-free guidance".
     # Kept only when the closest passage names the term (Retriever.understand). Tuning sets: 3 answers gained (everyday2
     # 1, scenario 2), no other changed.
     expand_initialisms: bool = True
@@ -217,7 +217,7 @@ class Settings:
     # train and heldout one more right answer each, fewer false declines, out-of-scope declines unchanged.
     spell_out_abbreviations: bool = True
     # A question asking for downsides, drawbacks, cons or "the catch" is also searched by BM25 with the words the
-    # course heads weaknesses with (query.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses".
+    # course heads weaknesses with (asks.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses".
     weakness_words: bool = True
     # A question in a chat that names no course term of its own is taken as pointing back to the earlier subject
     # when the course comes closer to it with that subject, even if it is close enough alone (retrieval.first_stage).
@@ -227,7 +227,7 @@ class Settings:
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).
     # Tuning sets: followup and heldout one more right answer each, nothing lost, declines unchanged.
     plain_questions: bool = True
-    # "and for video?" after "How does X generate images?" asks "How does X generate video?" (query.asked_in_parallel):
+    # "and for video?" after "How does X generate images?" asks "How does X generate video?" (follow_ups.asked_in_parallel):
     # the earlier question with the phrase most alike (MiniLM) replaced. Wide set follow-ups 0.792 -> 0.833 (3 gained,
     # none lost), every other tuning set unchanged.
     parallel_follow_ups: bool = True
@@ -244,13 +244,13 @@ class Settings:
     reasons_from_lessons: bool = True
     # decline_unnamed_kinds: a question whose subject is a kind of thing the course names ("... sampling", "...
     # prompting"), qualified by a word no document uses and never written with it ("tail-free sampling"), asks about a
-    # neighbour of what the course teaches (query.Vocabulary.unnamed_kind). Tuning sets: out of scope declined nearmiss
+    # neighbour of what the course teaches (vocabulary.Vocabulary.unnamed_kind). Tuning sets: out of scope declined nearmiss
     # 0.926 -> 0.963, wide 0.718 -> 0.795, plain_check 0.7 -> 0.75 (161 -> 167 of 188 in the nine sets), no other
     # answer changed (2026-12-06).
     decline_unnamed_kinds: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
     # A name no document mentions, in a list of names that has one they do ("Did Vaswani and Polosukhin write it?"),
-    # does not get the question declined; the learner is told the course never mentions it (query.beside_known).
+    # does not get the question declined; the learner is told the course never mentions it (vocabulary.beside_known).
     # names_check set 0.257 -> 0.629 (13 gained), out of scope declined 0.9 either way; every tuning set unchanged.
     names_beside_known: bool = True
     # A reading list's entry is an answer sentence only for a question after a source (query.RULES). Tune 0.862 /
@@ -259,7 +259,7 @@ class Settings:
     # word).
     reading_entries_for_sources: bool = True
     # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
-    # a person, a year or a quoted title as shaped (query.answer_shape).
+    # a person, a year or a quoted title as shaped (asks.answer_shape).
     sources_shaped: bool = True
     # The learned second stage (rankers.py, trained on the dev, heldout, train and everyday sets): the first stage's
     # best passages ordered by the passage ranker, and the selector's candidate sentences scored by the sentence
@@ -286,7 +286,7 @@ class Settings:
     support_threshold: float = 0.55  # sentence-passage support score needed to keep a citation
     # The extractive answer chooses among the sentences of the first answer_passages passages (extract_candidates
     # closest to the question in each; 0: all of them, scored by the sentence ranker). Without the ranker a candidate
-    # scores its cosine plus answer_shape_bonus when it has the shape asked for (query.ANSWER_SHAPES: a year for
+    # scores its cosine plus answer_shape_bonus when it has the shape asked for (asks.ANSWER_SHAPES: a year for
     # "when", a name for "who"); that bonus was set with 4 candidates (tune, bench/data: 0.716 without, 0.741 with
     # 0.1). With the ranker retrained on each variant (dev + heldout + train sets), tune, selector: 3 passages x 4
     # sentences 0.845 (follow-ups 0.824); 3 x 6 0.871; 3 x 8 and 3 x all 0.879 (0.824); 2 x all 0.888 (0.882);
@@ -339,7 +339,7 @@ class Settings:
     # 10 (false declines tune 0.017 -> 0.026, wide 0.056 -> 0.086, chains 0.025 -> 0.05); PEFT unchanged. Not
     # judged when most of the question's words are words no document uses (a question in another language).
     # Also declined: a question asking for an amount ("how many", "what learning rate") whose chosen sentences give
-    # no number (query.NUMBER_SHAPE; a year is none): wide out of scope 0.641 -> 0.692 (mid-chat 0.667 -> 0.718), no
+    # no number (asks.NUMBER_SHAPE; a year is none): wide out of scope 0.641 -> 0.692 (mid-chat 0.667 -> 0.718), no
     # right answer lost, one wrong follow-up answer turned into a decline (followup false declines 0.016 -> 0.033).
     # An amount's noun may follow a word or two naming it ("what ROUGE score did ...", "what peak learning rate";
     # not after "is", "do" and the like or "what kind of", and not a term holding the noun: "score matching",
@@ -356,13 +356,13 @@ class Settings:
     # still declines here.
     decline_unanswered: bool = True
     answer_min_score: float = 0.0
-    # An amount asked of a name with a version or model number (query.VERSIONED_NAME: GPT-4, fp8, A100) is given only
-    # by a chosen sentence that has a number and names it too (query.gives_amount): GPT-3's parameter count does not
+    # An amount asked of a name with a version or model number (asks.VERSIONED_NAME: GPT-4, fp8, A100) is given only
+    # by a chosen sentence that has a number and names it too (asks.gives_amount): GPT-3's parameter count does not
     # answer how large GPT-4 is. Tuning sets: out of scope declined tune 0.957 -> 1.0, heldout 0.9 -> 1.0, wide 0.692 ->
     # 0.718, names_check 0.9 -> 0.95; no other answer changed. The number must be in a clause naming it (split at
     # ";") and "zero-shot" is no number (2026-12-05): wide 0.744 -> 0.769, no other answer changed.
     amounts_of_the_named: bool = True
-    # ... and an amount asked in a unit (query.UNIT_KINDS: money, time, storage, energy) only by one that has a unit of
+    # ... and an amount asked in a unit (asks.UNIT_KINDS: money, time, storage, energy) only by one that has a unit of
     # the same kind (a count of operations does not say how many dollars). Out of scope declined: followup 0.952 ->
     # 1.0, nearmiss 0.889 -> 0.926, wide 0.667 -> 0.692, plain_check 0.7 -> 0.725; no other answer changed.
     amounts_in_units: bool = True

@@ -13,7 +13,8 @@ import numpy as np
 
 from .config import Settings
 from .index import LoadedIndex, keyword_tokens, load_index
-from .query import Query, Vocabulary, understand, without
+from .query import Query, understand, without
+from .vocabulary import Vocabulary
 from .rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_WEIGHTS, LinearRanker, Shared, keyword_idf,
                       passage_features)
 
@@ -82,7 +83,7 @@ def lessons_only(topics: list[str], minimum: int = 2) -> list[int]:
 
 def english_words(embedder) -> frozenset[str]:
     """The whole words of the embedder's tokenizer (~20,000 for MiniLM): English words that are not misspellings
-    of the course's (query.Vocabulary.respell). Empty for an embedder without a word-piece vocabulary."""
+    of the course's (vocabulary.Vocabulary.respell). Empty for an embedder without a word-piece vocabulary."""
     try:
         vocab = embedder.model.tokenizer.get_vocab()
     except AttributeError:

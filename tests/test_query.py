@@ -6,26 +6,11 @@ import pytest
 
 from rag_tutor.chunking import Chunk
 from rag_tutor.config import load_settings
-from rag_tutor.query import (RULES, Query, Vocabulary, asked_in_parallel, beside_known, plain_question, too_far,
-                             understand, without)
+from rag_tutor.query import RULES, Query, plain_question, too_far, understand, without
+from rag_tutor.vocabulary import Vocabulary
 
+from tiny_course import CHUNKS, VOCABULARY, alike, entry
 
-def entry(chunk_id: str, name: str, definition: str) -> Chunk:
-    """A glossary entry of the test vocabulary."""
-    return Chunk(chunk_id, "corpus/glossary.md", "Glossary", name, "glossary", f"- **Definition:** {definition}")
-
-
-CHUNKS = [
-    entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
-    entry("g#1", "Beam search", "A decoding method that keeps several candidate sequences."),
-    entry("g#2", "Perplexity", "The exponential of the average negative log-likelihood per token."),
-    Chunk("f#0", "corpus/08-flows.md", "Normalizing flows", "Why flows are exact", "flows",
-          "Invertible layers let a flow compute exact likelihoods with the change of variables formula. "
-          "Dinh and colleagues proposed early flows in 2014."),
-    Chunk("d#0", "corpus/15-decoding.md", "Decoding", "Beam search versus sampling", "decoding",
-          "Beam search keeps the best partial sequences, while sampling draws each token at random."),
-]
-VOCABULARY = Vocabulary(CHUNKS)
 SETTINGS = load_settings(env={})
 
 
@@ -92,7 +77,7 @@ def test_a_question_asking_for_a_source_is_told_apart(question, asks_sources):
     ("Which decoding method keeps several sequences?", [], "Beam search appeared in 1977.", False),
 ])
 def test_a_sentence_naming_a_source_has_the_shape_a_source_question_asks_for(question, history, sentence, shaped):
-    from rag_tutor.query import ANSWER_SHAPES, answer_shape
+    from rag_tutor.asks import ANSWER_SHAPES, answer_shape
 
     query = understand(question, history, VOCABULARY, SETTINGS)
     shape = answer_shape(query, SETTINGS)
@@ -154,23 +139,6 @@ def test_a_query_made_by_hand_searches_its_own_text():
     assert Query("What is beam search?").search_text == "What is beam search?"
 
 
-SHAPES = [
-    ("person", "Dinh and colleagues proposed early flows.", "Invertible layers compute exact likelihoods."),
-    ("date", "Early flows appeared in 2014.", "Flows use invertible layers."),
-    ("reason", "Flows are exact because every layer is invertible.", "Flows are a family of models."),
-    ("weakness", "However, flows are costly in memory.", "Flows map data to noise."),
-    ("example", "Decoding methods such as beam search keep several candidates.", "Beam search is a method."),
-    ("comparison", "Beam search keeps the best sequences, while sampling draws at random.", "Sampling is random."),
-]
-
-
-@pytest.mark.parametrize("kind,has,lacks", SHAPES, ids=[s[0] for s in SHAPES])
-def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks):
-    from rag_tutor.query import ANSWER_SHAPES
-
-    assert ANSWER_SHAPES[kind].search(has) and not ANSWER_SHAPES[kind].search(lacks)
-
-
 @pytest.mark.parametrize("question,asks_number", [
     ("How many invertible layers does a flow stack?", True),
     ("What learning rate do flows train with?", True),
@@ -197,24 +165,6 @@ def test_a_question_asking_for_an_amount_is_told_apart(question, asks_number):
     assert understand(question, [], VOCABULARY, SETTINGS).asks_number is asks_number
 
 
-@pytest.mark.parametrize("sentence,number", [
-    ("A flow stacks 12 coupling layers.", True),
-    ("The beam keeps 0.5 of the mass.", True),
-    ("Beam widths of four or five are common.", True),
-    ("Hundreds of layers are rare.", True),
-    ("A latent of 64x64 cells.", True),
-    ("Dinh and colleagues proposed early flows in 2014.", False),  # a year is no amount
-    ("One of the layers is invertible.", False),
-    ("A flow named Glow-2 came later.", False),  # a version number is no amount
-    ("The decoder works zero-shot or few-shot.", False),  # a way of prompting, not a count
-    ("Zero layers are frozen.", True),
-])
-def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
-    from rag_tutor.query import NUMBER_SHAPE
-
-    assert bool(NUMBER_SHAPE.search(sentence)) is number
-
-
 @pytest.mark.parametrize("question,names", [
     ("How many coupling layers does Glow-2 stack?", ["Glow-2"]),
     ("What learning rate trains a flow in fp8?", ["fp8"]),
@@ -239,16 +189,6 @@ def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(ques
 ])
 def test_an_amount_question_names_the_quantity_it_asks_for(question, names):
     assert understand(question, [], VOCABULARY, SETTINGS).amount_names == names
-
-
-@pytest.mark.parametrize("question,unknown,unknown_without_english", [
-    ("Is it OK to run beam search on a phone?", [], ["OK"]),  # a two-letter English word in capitals is no name
-    ("Do flows work in the US and the EU?", ["EU"], ["US", "EU"]),  # ... "EU" is no English word
-    ("Can I run beam search in JAX?", ["JAX"], ["JAX"]),  # a longer one in capitals still names something
-])
-def test_a_short_word_in_capitals_is_no_unknown_name(question, unknown, unknown_without_english):
-    assert Vocabulary(CHUNKS, frozenset({"ok", "us", "run", "jax"})).unknown_names(question) == unknown
-    assert Vocabulary(CHUNKS).unknown_names(question) == unknown_without_english
 
 
 @pytest.mark.parametrize("question,kind", [
@@ -286,7 +226,7 @@ def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, unit
 
 # An amount is given only by a sentence fit for it, each rule switched off giving back "any number" (NUMBER_SHAPE).
 VERSIONED = "How many coupling layers does Glow-2 stack?"
-NAMED = "What learning rate trains a flow?"
+BY_NAME = "What learning rate trains a flow?"
 IN_UNITS = "How many dollars does training a flow cost?"
 
 
@@ -297,16 +237,16 @@ IN_UNITS = "How many dollars does training a flow cost?"
     ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 came later; Glow-3 stacks 48 coupling layers.",
      False),  # the number is Glow-3's
     ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 stacks 24 coupling layers.", True),
-    ("amounts_by_name", NAMED, "Flows train with a learning rate of 0.0001.", True),
-    ("amounts_by_name", NAMED, "Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
-    ("amounts_by_name", NAMED, "A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
-    ("amounts_by_name", NAMED, "The learning rate of a flow is kept small.", False),  # named, but no number
+    ("amounts_by_name", BY_NAME, "Flows train with a learning rate of 0.0001.", True),
+    ("amounts_by_name", BY_NAME, "Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
+    ("amounts_by_name", BY_NAME, "A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
+    ("amounts_by_name", BY_NAME, "The learning rate of a flow is kept small.", False),  # named, but no number
     ("amounts_in_units", IN_UNITS, "Training a flow costs about $2,000 on rented GPUs.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow costs about 500 dollars.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow takes 10^20 operations.", False),  # a number, but no money
 ])
 def test_an_amount_is_given_only_by_a_sentence_fit_for_it(rule, question, sentence, gives):
-    from rag_tutor.query import NUMBER_SHAPE, gives_amount
+    from rag_tutor.asks import NUMBER_SHAPE, gives_amount
 
     assert gives_amount(sentence, understand(question, [], VOCABULARY, SETTINGS)) is gives
     off = understand(question, [], VOCABULARY, without(SETTINGS, rule))
@@ -498,29 +438,6 @@ def test_a_question_asking_only_who_or_when_of_a_course_term_is_not_declined_for
     assert not understand(question, [], VOCABULARY, without(SETTINGS, "term_facts_in_scope")).term_fact
 
 
-SPELT_OUT = [
-    Chunk("s#0", "corpus/13-safety.md", "Safety", "Tuning with feedback", "safety",
-          "Models are tuned with reinforcement learning from human feedback (RLHF). Plain reinforcement learning "
-          "rewards an agent for its actions."),
-    Chunk("s#1", "corpus/06-gans.md", "GANs", "Adversarial training", "gans",
-          "A generative adversarial network (GAN) pits two networks against each other. Generative adversarial "
-          "networks were proposed in 2014."),
-    Chunk("s#2", "corpus/09-llms.md", "LLMs", "Scale", "llms",
-          "A large language model (LLM) writes text. Any language model gives each next token a probability."),
-]
-
-
-@pytest.mark.parametrize("question,unknown", [
-    ("Which RL algorithm tunes the model?", []),  # "reinforcement learning" stands on its own in the documents
-    ("Is GA the same thing?", ["GA"]),  # "generative adversarial" always goes on to "network(s)"
-    ("Does RLAIF need people?", ["RLAIF"]),  # spelt out nowhere
-    ("How good is my LM?", []),  # ... and of its closing words: "language model" stands on its own too
-    ("Is HF needed?", ["HF"]),  # "human feedback" always follows "reinforcement learning (from)"
-])
-def test_an_abbreviation_of_the_opening_or_closing_words_of_a_spelt_out_one_is_known(question, unknown):
-    assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
-
-
 NAMED = Vocabulary(CHUNKS + [Chunk("w#0", "corpus/14-audio.md", "Audio", "Flows for speech", "audio",
                                    "WaveGlow and the T5 encoder appear in later systems.")])
 
@@ -535,14 +452,6 @@ NAMED = Vocabulary(CHUNKS + [Chunk("w#0", "corpus/14-audio.md", "Audio", "Flows 
 def test_a_question_asking_only_who_or_when_of_a_name_the_documents_mention_is_not_declined_for_distance(
         question, fact):
     assert understand(question, [], NAMED, SETTINGS).term_fact is fact
-
-
-@pytest.mark.parametrize("question,unknown", [
-    ("Is an RLHF-tuned model a GAN?", []),  # every part is a name or a word the documents use
-    ("Is a Zorblax-style sampler a flow?", ["Zorblax-style"]),
-])
-def test_a_hyphenated_compound_of_known_words_is_known(question, unknown):
-    assert Vocabulary(SPELT_OUT).unknown_names(question) == unknown
 
 
 def test_a_name_in_a_sentence_instructing_the_model_is_no_unknown_name_of_the_question():
@@ -604,33 +513,6 @@ def test_a_question_is_scored_without_its_conversational_filler(question, plain)
     assert understand(question, [], VOCABULARY, without(SETTINGS, "plain_questions")).plain == question
 
 
-# a stand-in for MiniLM's cosine: words of one kind are alike
-KINDS = [{"images", "audio", "text", "video"}, {"generator", "discriminator"}, {"greedy", "beam"}, {"sequences", "tokens"}]
-
-
-def alike(text: str, phrases: list[str]) -> list[float]:
-    def score(phrase: str) -> float:
-        words = set(phrase.lower().split())
-        same = any(text.lower() in kind and words & kind for kind in KINDS)
-        return (0.6 if same else 0.05) - 0.01 * len(words)  # a longer phrase with the same word: a little less alike
-    return [score(p) for p in phrases]
-
-
-@pytest.mark.parametrize("question, turn, resolved", [
-    ("and for video?", "How does beam search decode images?", "How does beam search decode video?"),
-    ("What about the discriminator?", "How large is the generator of a GAN?", "How large is the discriminator of a GAN?"),
-    ("and greedy?", "Why is beam search slow?", "Why is greedy search slow?"),
-    ("what about perplexity?", "Why is beam search slow?", None),  # nothing alike enough
-    ("and what are their drawbacks?", "How does beam search decode images?", None),  # a question of its own
-    ("and for video, which flows are used?", "How does beam search decode images?", None),  # a clause of its own
-    ("Why is it slow?", "How does beam search decode images?", None),  # not elliptical
-    ("and the discriminator?", "Why is a GAN's generator slow?", "Why is a GAN's discriminator slow?"),  # one article, not two
-    ("and on video?", "Is beam search trained on text?", "Is beam search trained on video?"),  # one "on", not two
-])
-def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
-    assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
-
-
 def test_a_parallel_follow_up_is_resolved_by_the_query_stage_unless_the_rule_is_off():
     turn = "How does beam search rank sequences?"
     on = understand("and for tokens?", [turn], VOCABULARY, SETTINGS, similar=alike)
@@ -639,22 +521,6 @@ def test_a_parallel_follow_up_is_resolved_by_the_query_stage_unless_the_rule_is_
     assert off.resolved != on.resolved
     # a word no document uses keeps it alone, as in a fresh chat
     assert not understand("and for sourdough?", [turn], VOCABULARY, SETTINGS, similar=alike).uses_history
-
-
-@pytest.mark.parametrize("question, unknown, beside", [
-    ("Did Dinh and Zorblax propose the first flows?", ["Zorblax"], ["Zorblax"]),
-    ("Did Zorblax, Quux and Dinh propose flows?", ["Zorblax", "Quux"], ["Zorblax", "Quux"]),  # through each other
-    ("What did Dinh or Zorblax propose?", ["Zorblax"], ["Zorblax"]),
-    ("Can I run beam search in Zorblax?", ["Zorblax"], []),  # what it asks about: still unknown
-    ("Did Dinh work at Zorblax?", ["Zorblax"], []),  # not listed with the known name
-    ("Did Zorblax and Quux propose flows?", ["Zorblax", "Quux"], []),  # listed only with each other
-    ("Did Dinh and Zorblax Quux propose flows?", ["Zorblax", "Quux"], ["Zorblax", "Quux"]),  # a full name
-    ("Did Quux Zorblax and Dinh propose flows?", ["Quux", "Zorblax"], ["Quux", "Zorblax"]),  # a full name
-    ("Did Zorblax Dinh propose flows?", ["Zorblax"], []),  # one name: the unknown word may be what is asked about
-])
-def test_a_name_no_document_mentions_listed_with_one_they_do_is_told_apart(question, unknown, beside):
-    assert VOCABULARY.unknown_names(question) == unknown
-    assert beside_known(question, unknown) == beside
 
 
 def test_a_question_listing_an_unknown_name_with_a_known_one_is_not_declined_for_it_but_told():
@@ -719,7 +585,7 @@ def test_chat_idioms_are_not_foreign():
     ("why is beam search slow?", False),
 ])
 def test_a_question_asking_what_is_wrong_is_also_searched_with_the_course_words_for_it(question, added):
-    from rag_tutor.query import WEAKNESS_WORDS
+    from rag_tutor.asks import WEAKNESS_WORDS
 
     assert understand(question, [], VOCABULARY, SETTINGS).keywords_added == (WEAKNESS_WORDS if added else "")
     assert understand(question, [], VOCABULARY, without(SETTINGS, "weakness_words")).keywords_added == ""

@@ -1,0 +1,232 @@
+"""Follow-ups: a question that points back into the conversation, made to stand alone.
+
+A pronoun ("Who introduced it?"), a place ("the first one"), a question asked again of another thing ("and
+diffusion?", "what about for video?") or an aspect alone ("any weaknesses?"): each earlier turn's subject
+(``subject_of``) is what such a question is about. Whether a question points back at all, and which of these rules
+apply, is decided once, in the query stage (query.understand).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .asks import ASKS, EXPLAINS
+from .config import Settings
+
+# Words that point back into the conversation ("Who introduced it?").
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|the same|one|ones|there|"
+    r"the (model|method|technique|approach|idea|paper|family|process|metric|term)s?)\b",
+    re.I,
+)
+
+
+# Words that point into the conversation without naming anything ("the second one", "the former").
+POINTING = re.compile(_ANAPHORA.pattern + r"|^(first|second|third|last|latter|former|other|previous|earlier)$", re.I)
+# "the first one", "that second one", "the former", "the latter": one of several earlier subjects, by its place.
+_ORDINAL = re.compile(r"\b(?:the|that|this)\s+(first|second|former|latter|last)(?:\s+one)?\b", re.I)
+# How an elliptical follow-up opens ("And the decoder?", "What about training?").
+_ELLIPSIS = re.compile(r"^\W*(and|but|so|also|then|what about|how about|what else|more)\b", re.I)
+
+
+def points_at(question: str) -> bool:
+    """Whether a question points into the conversation: a pronoun or "the model" (``_ANAPHORA``), or an earlier
+    subject by its place ("the first one")."""
+    return bool(_ANAPHORA.search(question) or _ORDINAL.search(question))
+
+
+def elliptical(question: str) -> bool:
+    """A question with no subject of its own: 3 words or fewer, opened like a follow-up, or asking only for an aspect
+    of something (its weaknesses, an example, who made it, why, how) — not "What's the weather like today?"."""
+    return (len(re.findall(r"\w+", question)) <= 3 or bool(_ELLIPSIS.search(question))
+            or bool(EXPLAINS.search(question))
+            or any(pattern.search(question) for kind, pattern in ASKS if kind not in ("list", "definition")))
+
+
+def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
+    """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
+    terms, a short elliptical question naming none of them ("so any catch with that?"), else 3 words
+    or fewer."""
+    words = re.findall(r"\w+", question)
+    if points_at(question):
+        return True
+    if names is None:
+        return len(words) <= 3
+    # "What about GANs?" names its own subject; "What's a good recipe for banana bread?" is not elliptical
+    return len(words) <= 8 and not names.search(question) and elliptical(question)
+
+
+# How a plain question opens, before the thing it is about ("What is", "Tell me about", "How does").
+_OPENER = re.compile(
+    r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?"
+    r"(?:what['’]?s|what (?:is|are|was|were|does|do)|who['’]?s|who (?:is|was|are|were)|"
+    r"tell me (?:more )?about|explain|describe|define|how (?:do|does|did|is|are)|why (?:do|does|is|are)|"
+    r"i (?:want|would like|'d like) to (?:learn|know|understand) about|let's talk about|what about)\s+", re.I)
+# Openers after which the rest of the question is the thing asked about ("What is prompt injection?")
+_NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) you |please )?"
+                            r"(?:what['’]?s|what (?:is|are|was|were)|tell me (?:more )?about|"
+                            r"explain|describe|define|what about)\s+", re.I)
+_PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
+
+
+# Where a second question joined to a first begins: ", and where do they sit", " and what is it built on".
+_SECOND_QUESTION = re.compile(r",?\s+(?:and|or)\s+(?=(?:what|how|why|where|which|who|whom|whose|when|does|do|did|is|"
+                              r"are|was|were|can|could|should)\b)|,\s*(?:and|or)\s+", re.I)
+
+
+def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
+    """What an earlier question was about: the longest course term it names ("Why are diffusion models
+    so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
+    None when neither is clear."""
+    text = turn.strip().rstrip("?.! ")
+    m = _OPENER.match(text)
+    subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
+    # "What is DPO, and does it need a reward model?": the thing named, not a term of the second question
+    head, *second = _SECOND_QUESTION.split(subject, 1) if subject and _NAMES_A_THING.match(text) else [subject]
+    if second:
+        subject, turn = head, text[:m.end()] + head
+    # "How does it work for audio?" has no subject of its own: the one before it does.
+    subject = subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
+    if names is not None:
+        found = [m.group(0) for m in names.finditer(turn)]
+        if found:
+            term = max(found, key=len)
+            # "What is prompt injection?" is about prompt injection, not the course term inside it, "prompt"
+            if subject and _NAMES_A_THING.match(text) and term.lower() in subject.lower():
+                return subject
+            return term
+    return subject
+
+
+def by_place(question: str, subjects: list[str]) -> str | None:
+    """A question pointing at earlier subjects (``subjects``, oldest first) by their place, with each replaced by its
+    subject ("What was the main weakness of the first one?" after a question on VAEs and one on GANs -> "... of
+    VAEs?"); None when it points at none, or there are fewer than two subjects (then "the first one" is more likely
+    in the answer)."""
+    if len(subjects) < 2 or not _ORDINAL.search(question):
+        return None
+    place = {"first": 0, "second": 1, "former": -2}
+    return _ORDINAL.sub(lambda m: subjects[place.get(m.group(1).lower(), -1)], question)
+
+
+# "and diffusion?", "what about for language models?": the question before, asked again of another subject.
+_ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+)?(?P<x>[^?.!]+?)\s*[?.!]*$", re.I)
+
+
+def asked_again(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """An elliptical question that is only a course term ("and diffusion?" after "Who proposed flows?"): the latest
+    earlier question with its subject replaced by that term ("Who proposed diffusion?"); None otherwise."""
+    m = _ASKED_AGAIN.match(question)
+    if names is None or m is None or not history or not names.fullmatch(m.group("x")):
+        return None
+    turn = history[-1].strip()
+    subject = subject_of(turn, names)
+    at = turn.lower().find(subject.lower()) if subject else -1
+    if at < 0 or subject.lower() == m.group("x").lower():
+        return None
+    return put_in(turn, at, at + len(subject), m.group("x"))
+
+
+def put_in(turn: str, start: int, end: int, thing: str) -> str:
+    """``turn`` with its characters start..end replaced by ``thing``, whose article goes when one (or a possessive)
+    is already there ("a GAN's generator" with "the discriminator" is "a GAN's discriminator"), and so does its first word when
+    the word before is the same ("on text" with "on images" is "on images")."""
+    if re.search(r"(?:\b(?:the|a|an)|['’]s)\s+$", turn[:start], re.I):
+        thing = re.sub(r"^(?:the|a|an)\s+", "", thing, flags=re.I)
+    before = re.search(r"\b(\w+)\s+$", turn[:start])
+    first = thing.split(maxsplit=1)
+    if before and len(first) == 2 and first[0].lower() == before.group(1).lower():
+        thing = first[1]  # "conditioned on text" with "on images": "conditioned on images"
+    return turn[:start] + thing + turn[end:]
+
+
+# The words that ask, which an earlier question's parallel phrase never starts or ends with.
+_ASKING_WORDS = frozenset("what which who whom whose when where why how does do did is are was were can could should "
+                          "would will".split())
+PARALLEL_PHRASE_WORDS = 4  # the longest phrase of the earlier question that "and for X?" may stand for
+# How alike a text is to each of several phrases (the retriever's: MiniLM's cosine)
+Similarity = Callable[[str, list[str]], list[float]]
+
+
+def asked_in_parallel(question: str, history: list[str], similar: Similarity | None,
+                      settings: Settings) -> str | None:
+    """An elliptical question naming something else ("and for video?", "what about the discriminator?") after a question
+    with a phrase of the same kind ("How does X generate images...?"): that question with the phrase replaced ("How
+    does X generate video...?"). The phrase is the one of up to ``PARALLEL_PHRASE_WORDS`` words, not starting or ending
+    with a stopword or a word of asking, that ``similar`` rates closest to the new thing, if at least
+    ``parallel_min_similarity`` (below it, nothing is alike: "what about licensing?" after "What is the ELBO?").
+    None for a new thing of more than ``parallel_max_words`` words, with a clause of its own, or a question of its
+    own ("and what are they used for?")."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    m = _ASKED_AGAIN.match(question)
+    if similar is None or m is None or not history:
+        return None
+    x = m.group("x").strip()
+    if (not x or len(x.split()) > settings.parallel_max_words or re.search(r"[,;:]", x)
+            or x.split()[0].lower() in _ASKING_WORDS or _PRONOUN.search(x)):
+        return None  # "and what are they used for?" is a question of its own
+    turn = history[-1].strip()
+    words = list(re.finditer(r"[\w'’-]+", turn))
+    outer = set(STOPWORDS_EN_PLUS) | _ASKING_WORDS
+    spans = [(words[i].start(), words[j - 1].end()) for i in range(len(words))
+             for j in range(i + 1, min(len(words), i + PARALLEL_PHRASE_WORDS) + 1)
+             if words[i].group(0).lower() not in outer and words[j - 1].group(0).lower() not in outer]
+    bare = re.sub(r"^(?:(?:on|in|to|at|by|of|from|into|about)\s+)?(?:(?:the|a|an)\s+)?", "", x, flags=re.I)
+    spans = [(a, b) for a, b in spans if turn[a:b].lower() != bare.lower()]
+    if not spans:
+        return None
+    scores = similar(bare, [turn[a:b] for a, b in spans])
+    best = max(scores)
+    if best < settings.parallel_min_similarity:
+        return None
+    # the closest; of two about as close (within 0.02), the shorter ("molecule", not "used for molecule")
+    a, b = min((span for span, score in zip(spans, scores) if score >= best - 0.02), key=lambda t: t[1] - t[0])
+    return put_in(turn, a, b, x)
+
+
+def _singular(pronoun: str) -> bool:
+    return pronoun.lower() in ("it", "its")
+
+
+def antecedent(pronoun: str, history: list[str], subjects: list[str | None]) -> str | None:
+    """What a follow-up's pronoun stands for, given each earlier turn's subject (``subject_of``, oldest first): the
+    subject of the latest turn, unless that turn used a pronoun of the same number itself ("How many layers does its
+    encoder use?" after "Tell me about VAEs."): then both pronouns stand for the same thing, the turn before's."""
+    for i in range(len(history) - 1, -1, -1):
+        own = _PRONOUN.search(history[i])
+        if i > 0 and own and _singular(own.group(1)) == _singular(pronoun):
+            continue
+        return subjects[i]
+    return None
+
+
+def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+    """The follow-up made to stand alone: earlier subjects it points at by place put in (``by_place``), else its first
+    pronoun replaced by what it stands for (``antecedent``: "Who introduced it?" after "What is a VAE?" -> "Who
+    introduced a VAE?"), or, with no pronoun, the latest subject put in front
+    ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
+    per_turn = [subject_of(t, names) for t in history]
+    subjects = [s for s in per_turn if s]
+    placed = by_place(question, subjects)
+    if placed:
+        return placed
+    if not subjects:
+        return None
+    pronoun = _PRONOUN.search(question)
+    if not pronoun:
+        subject = subjects[-1]
+        if names is None or (names.search(question) and not _ANAPHORA.search(question)):
+            return None  # it names its own subject
+        if subject.lower() in question.lower():
+            return None
+        return f"About {subject}: {question}"
+    subject = antecedent(pronoun.group(1), history, per_turn) or subjects[-1]
+
+    def name(m: re.Match) -> str:
+        if m.group(1).lower() in ("its", "their"):
+            return f"{subject}'" if subject.endswith("s") else f"{subject}'s"
+        return subject
+
+    return _PRONOUN.sub(name, question, count=1)

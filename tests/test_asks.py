@@ -1,0 +1,36 @@
+"""What a question asks for and the shape of a sentence that gives it, without any model."""
+
+import pytest
+
+from rag_tutor.asks import ANSWER_SHAPES, NUMBER_SHAPE
+
+
+SHAPES = [
+    ("person", "Dinh and colleagues proposed early flows.", "Invertible layers compute exact likelihoods."),
+    ("date", "Early flows appeared in 2014.", "Flows use invertible layers."),
+    ("reason", "Flows are exact because every layer is invertible.", "Flows are a family of models."),
+    ("weakness", "However, flows are costly in memory.", "Flows map data to noise."),
+    ("example", "Decoding methods such as beam search keep several candidates.", "Beam search is a method."),
+    ("comparison", "Beam search keeps the best sequences, while sampling draws at random.", "Sampling is random."),
+]
+
+
+@pytest.mark.parametrize("kind,has,lacks", SHAPES, ids=[s[0] for s in SHAPES])
+def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks):
+    assert ANSWER_SHAPES[kind].search(has) and not ANSWER_SHAPES[kind].search(lacks)
+
+
+@pytest.mark.parametrize("sentence,number", [
+    ("A flow stacks 12 coupling layers.", True),
+    ("The beam keeps 0.5 of the mass.", True),
+    ("Beam widths of four or five are common.", True),
+    ("Hundreds of layers are rare.", True),
+    ("A latent of 64x64 cells.", True),
+    ("Dinh and colleagues proposed early flows in 2014.", False),  # a year is no amount
+    ("One of the layers is invertible.", False),
+    ("A flow named Glow-2 came later.", False),  # a version number is no amount
+    ("The decoder works zero-shot or few-shot.", False),  # a way of prompting, not a count
+    ("Zero layers are frozen.", True),
+])
+def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
+    assert bool(NUMBER_SHAPE.search(sentence)) is number

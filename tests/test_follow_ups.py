@@ -1,0 +1,76 @@
+"""Follow-ups made to stand alone, without any model."""
+
+import pytest
+
+from rag_tutor.config import load_settings
+from rag_tutor.follow_ups import asked_in_parallel, depends_on_history, resolve_follow_up, subject_of
+from rag_tutor.vocabulary import terms_pattern
+
+from tiny_course import alike
+
+SETTINGS = load_settings(env={})
+
+
+def test_anaphora_detection():
+    assert depends_on_history("Who introduced it?")
+    assert depends_on_history("What are their weaknesses?")
+    assert not depends_on_history("What is the evidence lower bound in a variational autoencoder?")
+    names = terms_pattern(["FID", "Diffusion model", "Temperature"])
+    # a short question naming no course term leans on the conversation; one naming a term stands alone
+    assert depends_on_history("any downsides worth knowing?", names)
+    assert not depends_on_history("What are the weaknesses of diffusion models?", names)
+    assert not depends_on_history("What about FID?", names)  # short, but it changes the subject
+    assert depends_on_history("Why?", names)
+
+
+def test_a_follow_up_pronoun_is_resolved_to_the_earlier_subject():
+    assert resolve_follow_up("Who introduced it?", ["What is a VAE?"]) == "Who introduced a VAE?"
+    assert resolve_follow_up("How do they make a picture?", ["Describe diffusion models."]) == \
+        "How do diffusion models make a picture?"
+    assert resolve_follow_up("What is its main advantage?", ["Tell me about LoRA."]) == \
+        "What is LoRA's main advantage?"
+    assert resolve_follow_up("Why does it matter?", ["How does LoRA work?"]) == "Why does LoRA matter?"
+    # nothing to resolve, or no clear subject: left to the history-expanded search
+    assert resolve_follow_up("What is a GAN?", ["What is a VAE?"]) is None
+    assert resolve_follow_up("Who introduced it?", ["I have a question about something long and winding here"]) is None
+
+
+def test_the_subject_of_a_turn_is_the_course_term_it_names():
+    names = terms_pattern(["Diffusion model", "FID", "DDPM", "Temperature", "Language model"])
+    assert subject_of("Why are diffusion models popular for image generation?", names) == "diffusion models"
+    assert resolve_follow_up("and what are their downsides?", ["Why do people like diffusion models for images?"],
+                             names) == "and what are diffusion models' downsides?"
+    # no pronoun to replace: the subject is put in front
+    assert resolve_follow_up("any downsides worth knowing?", ["What is FID?"], names) == \
+        "About FID: any downsides worth knowing?"
+    turns = ["Give me an overview of diffusion models.", "What's DDPM?"]
+    assert resolve_follow_up("Who wrote that paper?", turns, names) == \
+        "About DDPM: Who wrote that paper?"
+    # a question that names its own subject is left alone
+    assert resolve_follow_up("What does FID measure?", ["What is a diffusion model?"], names) is None
+
+
+def test_an_abbreviation_spelt_like_a_word_is_not_the_subject_of_every_question():
+    # the glossary has IS (the Inception Score) and CLIP; "is" and "clip" are also ordinary words
+    names = terms_pattern(["IS", "CLIP", "FID"], ordinary={"is", "clip"})
+    assert subject_of("What is controllable generation?", names) == "controllable generation"
+    assert resolve_follow_up("Who introduced it?", ["What is controllable generation?"], names) == \
+        "Who introduced controllable generation?"
+    assert depends_on_history("What is the main problem?", names)  # names nothing: it leans on the conversation
+    assert subject_of("How is the IS computed?", names) == "the IS"
+    assert subject_of("what is fid", names) == "fid"  # an abbreviation that is no ordinary word: any case
+
+
+@pytest.mark.parametrize("question, turn, resolved", [
+    ("and for video?", "How does beam search decode images?", "How does beam search decode video?"),
+    ("What about the discriminator?", "How large is the generator of a GAN?", "How large is the discriminator of a GAN?"),
+    ("and greedy?", "Why is beam search slow?", "Why is greedy search slow?"),
+    ("what about perplexity?", "Why is beam search slow?", None),  # nothing alike enough
+    ("and what are their drawbacks?", "How does beam search decode images?", None),  # a question of its own
+    ("and for video, which flows are used?", "How does beam search decode images?", None),  # a clause of its own
+    ("Why is it slow?", "How does beam search decode images?", None),  # not elliptical
+    ("and the discriminator?", "Why is a GAN's generator slow?", "Why is a GAN's discriminator slow?"),  # one article, not two
+    ("and on video?", "Is beam search trained on text?", "Is beam search trained on video?"),  # one "on", not two
+])
+def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
+    assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
