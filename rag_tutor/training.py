@@ -31,6 +31,7 @@ from .files import write_folder_atomically
 from .podcast.script import section_intent
 from .query import Query
 from .retrieval import Passage, RetrievalResult
+from .vocabulary import in_running_text
 
 OFF_TOPIC = PACKAGE_DIR / "training_data" / "off_topic_questions.txt"
 
@@ -49,7 +50,7 @@ SECTION_TEMPLATES = ["Tell me about {h}.", "What should I know about {h}?", "Exp
 WH_SECTION_TEMPLATES = ["Can you explain {h}?", "I'd like to understand {h}.", "Please explain {h}."]
 FOLLOW_UPS = ["Can you explain it in more detail?", "Tell me more about it.", "Can you say that more simply?",
               "What is it used for?",
-              # no pronoun: asked as "About <subject>: ..." (retrieval.resolve_follow_up)
+              # no pronoun: asked as "About <subject>: ..." (follow_ups.resolve_follow_up)
               "Any key details I should know?", "Give me the main idea."]
 INTENT_FOLLOW_UPS = {  # by what a section answers (podcast.script.section_intent)
     "wrong": ["What are their main weaknesses?", "What can go wrong with them?", "What are the limitations?",
@@ -103,7 +104,7 @@ def _heading_question(section: str, title: str, rng: random.Random | None = None
     if not section or section == title or len(section.split()) < 2:
         return None
     first = section.split()[0].lower()
-    lowered = section[0].lower() + section[1:] if not section.split()[0].isupper() else section
+    lowered = in_running_text(section)  # "LoRA in practice" stays so, "Why flows are exact" -> "why flows ..."
     pick = rng.choice if rng else (lambda xs: xs[0])
     if first in {"how", "why", "what", "when", "which", "who", "where"}:
         return pick(WH_SECTION_TEMPLATES).format(h=lowered)

@@ -84,3 +84,13 @@ def test_an_example_is_trained_on_whole_answer_and_end_or_left_out(tutor, exampl
     scored = tokenizer.decode([t for t, label in zip(ids, labels) if label != -100])
     assert len(ids) == len(labels) and scored.startswith(example.target) and scored.strip() != example.target
     assert _fitting([(ids, labels)], len(ids)) == [(ids, labels)] and _fitting([(ids, labels)], len(ids) - 1) == []
+
+
+def test_a_question_made_from_a_heading_keeps_the_abbreviation_it_opens_with():
+    from rag_tutor.training import _heading_question
+
+    assert _heading_question("LoRA in practice", "Fine-tuning") == "Tell me about LoRA in practice."
+    assert _heading_question("LLM-as-judge and its biases", "Evaluation") == "Tell me about LLM-as-judge and its biases."
+    assert _heading_question("GAN weaknesses", "GANs") == "Tell me about GAN weaknesses."
+    assert _heading_question("Why flows are exact", "Flows") == "Can you explain why flows are exact?"
+    assert _heading_question("A closer look at beam search", "Decoding") == "Tell me about a closer look at beam search."
