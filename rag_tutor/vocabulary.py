@@ -345,8 +345,11 @@ class Vocabulary:
     def mentions(self, name: str) -> bool:
         """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed), it
         abbreviates the opening words of an abbreviation the documents spell out (``short_forms``), or it joins with
-        hyphens such names and words the documents use."""
+        hyphens such names and words the documents use. A name opening with a hyphen ("the -L variant") is the end of
+        a hyphenated one, mentioned when a document ends a name so ("ROUGE-L")."""
         low = name.lower()
+        if low.startswith("-"):
+            return bool(re.search(rf"\w{re.escape(low)}(?![\w-])", self._text))
         forms = {low, low[:-1]} if low.endswith("s") and len(low) > 3 else {low}
         return (any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", self._text) for f in forms)
                 or name.upper() in self.short_forms
