@@ -193,6 +193,9 @@ class Settings:
     # 1, scenario 2), no other changed.
     expand_initialisms: bool = True
     resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
+    # An earlier turn naming several course terms is about the longest one outside a prepositional phrase ("How
+    # is LoRA used in diffusion models?": LoRA), not the longest (follow_ups.main_term).
+    subjects_outside_phrases: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that

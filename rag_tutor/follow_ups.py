@@ -75,8 +75,24 @@ _SECOND_QUESTION = re.compile(r",?\s+(?:and|or)\s+(?=(?:what|how|why|where|which
                               r"are|was|were|can|could|should)\b)|,\s*(?:and|or)\s+", re.I)
 
 
-def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
-    """What an earlier question was about: the longest course term it names ("Why are diffusion models
+# A preposition opening the phrase a term sits in, up to two words before it ("LoRA in diffusion models", "what the
+# discriminator of a GAN does"): such a term qualifies the thing a turn is about. Not "about": "Tell me about X"
+# names its subject.
+_IN_PHRASE = re.compile(r"\b(?:of|for|in|on|to|with|from|by|over|under|into|than|like|as|below|above|between|among|"
+                        r"without|within|across|through|via|per)\s+(?:[\w'’-]+\s+){0,2}$", re.I)
+
+
+def main_term(turn: str, found: list[re.Match], outside_phrases: bool = False) -> str:
+    """Of the course terms a turn names (``found``, each a match in ``turn``), the one it is about: the longest; with
+    ``outside_phrases`` (rule subjects_outside_phrases), the longest not inside a prepositional phrase when one is not
+    ("How is LoRA used in diffusion models?" is about LoRA, not diffusion models)."""
+    if outside_phrases:
+        found = [m for m in found if not _IN_PHRASE.search(turn[:m.start()])] or found
+    return max((m.group(0) for m in found), key=len)
+
+
+def subject_of(turn: str, names: re.Pattern | None = None, outside_phrases: bool = False) -> str | None:
+    """What an earlier question was about: the course term it names (``main_term``: "Why are diffusion models
     so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
     None when neither is clear."""
     text = turn.strip().rstrip("?.! ")
@@ -89,9 +105,9 @@ def subject_of(turn: str, names: re.Pattern | None = None) -> str | None:
     # "How does it work for audio?" has no subject of its own: the one before it does.
     subject = subject if subject and len(subject.split()) <= 6 and not _PRONOUN.search(subject) else None
     if names is not None:
-        found = [m.group(0) for m in names.finditer(turn)]
+        found = list(names.finditer(turn))
         if found:
-            term = max(found, key=len)
+            term = main_term(turn, found, outside_phrases)
             # "What is prompt injection?" is about prompt injection, not the course term inside it, "prompt"
             if subject and _NAMES_A_THING.match(text) and term.lower() in subject.lower():
                 return subject
@@ -114,14 +130,15 @@ def by_place(question: str, subjects: list[str]) -> str | None:
 _ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+)?(?P<x>[^?.!]+?)\s*[?.!]*$", re.I)
 
 
-def asked_again(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+def asked_again(question: str, history: list[str], names: re.Pattern | None = None,
+                outside_phrases: bool = False) -> str | None:
     """An elliptical question that is only a course term ("and diffusion?" after "Who proposed flows?"): the latest
     earlier question with its subject replaced by that term ("Who proposed diffusion?"); None otherwise."""
     m = _ASKED_AGAIN.match(question)
     if names is None or m is None or not history or not names.fullmatch(m.group("x")):
         return None
     turn = history[-1].strip()
-    subject = subject_of(turn, names)
+    subject = subject_of(turn, names, outside_phrases)
     at = turn.lower().find(subject.lower()) if subject else -1
     if at < 0 or subject.lower() == m.group("x").lower():
         return None
@@ -202,12 +219,13 @@ def antecedent(pronoun: str, history: list[str], subjects: list[str | None]) -> 
     return None
 
 
-def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None) -> str | None:
+def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None,
+                      outside_phrases: bool = False) -> str | None:
     """The follow-up made to stand alone: earlier subjects it points at by place put in (``by_place``), else its first
     pronoun replaced by what it stands for (``antecedent``: "Who introduced it?" after "What is a VAE?" -> "Who
     introduced a VAE?"), or, with no pronoun, the latest subject put in front
     ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
-    per_turn = [subject_of(t, names) for t in history]
+    per_turn = [subject_of(t, names, outside_phrases) for t in history]
     subjects = [s for s in per_turn if s]
     placed = by_place(question, subjects)
     if placed:

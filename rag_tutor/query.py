@@ -133,12 +133,14 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
             pointer = points_at(text)
             uses_history = ((points_back and len(foreign) < (2 if pointer else 1))
                             or (weak_alone and not foreign and not unknown))
-    resolved = resolve_follow_up(text, turns, vocabulary.names) if uses_history else None
+    resolved = (resolve_follow_up(text, turns, vocabulary.names, settings.subjects_outside_phrases)
+                if uses_history else None)
     if uses_history and not points_back and resolved is None:
         # weak alone, but it names its own subject ("What is the context window of model X?"): nothing to take from
         # the earlier turn, which would only lend it that turn's closeness to the course
         uses_history = False
-    again = asked_again(text, turns, vocabulary.names) if settings.resolve_follow_ups else None
+    again = (asked_again(text, turns, vocabulary.names, settings.subjects_outside_phrases)
+             if settings.resolve_follow_ups else None)
     if again is None and settings.resolve_follow_ups and settings.parallel_follow_ups and not foreign and not unknown:
         again = asked_in_parallel(text, turns, similar, settings)
     if again:
@@ -269,6 +271,9 @@ RULES: tuple[Rule, ...] = (
                                "answerable with the earlier turn's subject, is searched and asked with that subject "
                                "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
                                "X); one with words no document uses is judged alone"),
+    Rule("subjects_outside_phrases", "an earlier turn naming several course terms is about the longest one not inside a "
+                                     "prepositional phrase (\"How is LoRA used in diffusion models?\": "
+                                     "LoRA), not simply the longest"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

@@ -74,3 +74,19 @@ def test_an_abbreviation_spelt_like_a_word_is_not_the_subject_of_every_question(
 ])
 def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
     assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
+
+
+@pytest.mark.parametrize("turn, subject, longest", [
+    ("How is LoRA used in diffusion models?", "LoRA", "diffusion models"),  # the longer term qualifies it
+    ("Does top-k sampling work with a language model?", "top-k sampling", "a language model"),
+    ("In my language model, why is top-k sampling slow?", "top-k sampling", "language model"),
+    ("Why do diffusion models beat LoRA?", "diffusion models", "diffusion models"),  # neither in a phrase: the longest
+    ("Is LoRA common in diffusion models for images?", "LoRA", "diffusion models"),
+    ("What are the weaknesses of diffusion models like LoRA?", "diffusion models", "diffusion models"),  # both in one
+])
+def test_the_subject_of_a_turn_is_the_term_outside_a_prepositional_phrase(turn, subject, longest):
+    names = terms_pattern(["LoRA", "Diffusion model", "Top-k sampling", "Language model"])
+    assert subject_of(turn, names, outside_phrases=True) == subject
+    assert subject_of(turn, names) == longest  # the rule off: the longest term
+    resolved = resolve_follow_up("Who introduced it?", [turn], names, outside_phrases=True)
+    assert resolved == f"Who introduced {subject}?"
