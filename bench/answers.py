@@ -85,7 +85,7 @@ SETS = {
     "next_check": ROOT / "bench" / "data" / "next_check_questions.jsonl",  # report only; scored once (2026-12-06, 4fe3095)
     "late_check": ROOT / "bench" / "data" / "late_check_questions.jsonl",  # report only; scored twice: used up
     "dec_check": ROOT / "bench" / "data" / "dec_check_questions.jsonl",  # report only; scored once (2026-12-07, 10310ae)
-    "winter_check": ROOT / "bench" / "data" / "winter_check_questions.jsonl",  # report only; scored once (2026-12-07)
+    "winter_check": ROOT / "bench" / "data" / "winter_check_questions.jsonl",  # report only; scored twice: used up
     "spring": ROOT / "bench" / "data" / "spring_questions.jsonl",  # unlike every other set, as winter_check: tuning
     "scenario": ROOT / "bench" / "data" / "scenario_questions.jsonl",  # a learner's situation, then a question: tuning
     "scenario_check": ROOT / "bench" / "data" / "scenario_check_questions.jsonl",  # its other half: report only
