@@ -188,9 +188,9 @@ class Settings:
     # A misspelt word is read as the course's word it stands for, with a notice (vocabulary.Vocabulary.respell).
     respell_questions: bool = True
     # An initialism no document writes of a glossary term of three or more words is read as that term, with a notice
-    # (vocabulary.Vocabulary.initialisms): learners write "CFG" or "cfg scale", the course always "classifier-free guidance".
-    # Kept only when the closest passage names the term (Retriever.understand). Tuning sets: 3 answers gained (everyday2
-    # 1, scenario 2), no other changed.
+    # (vocabulary.Vocabulary.initialisms): learners write "CFG" or "cfg scale", the course always "classifier-free
+    # guidance". Kept only when the closest passage names the term (Retriever.understand). Tuning sets: 3 answers
+    # gained (everyday2 1, scenario 2), no other changed.
     expand_initialisms: bool = True
     resolve_follow_ups: bool = True  # a question pointing back is searched and asked with the earlier subject
     # An earlier turn naming several course terms is about the longest one outside a prepositional phrase ("How
@@ -230,8 +230,8 @@ class Settings:
     # typed (searching with it too gained no answer and turned a false decline on wide into a wrong answer).
     # Tuning sets: followup and heldout one more right answer each, nothing lost, declines unchanged.
     plain_questions: bool = True
-    # "and for video?" after "How does X generate images?" asks "How does X generate video?" (follow_ups.asked_in_parallel):
-    # the earlier question with the phrase most alike (MiniLM) replaced. Wide set follow-ups 0.792 -> 0.833 (3 gained,
+    # "and for video?" after "How does X generate images?" asks "How does X generate video?"
+    # (follow_ups.asked_in_parallel): the earlier question with the phrase most alike (MiniLM) replaced. Wide set follow-ups 0.792 -> 0.833 (3 gained,
     # none lost), every other tuning set unchanged.
     parallel_follow_ups: bool = True
     parallel_max_words: int = 6  # a longer "and X" is a question of its own, not a thing to put in
@@ -247,8 +247,8 @@ class Settings:
     reasons_from_lessons: bool = True
     # decline_unnamed_kinds: a question whose subject is a kind of thing the course names ("... sampling", "...
     # prompting"), qualified by a word no document uses and never written with it ("tail-free sampling"), asks about a
-    # neighbour of what the course teaches (vocabulary.Vocabulary.unnamed_kind). Tuning sets: out of scope declined nearmiss
-    # 0.926 -> 0.963, wide 0.718 -> 0.795, plain_check 0.7 -> 0.75 (161 -> 167 of 188 in the nine sets), no other
+    # neighbour of what the course teaches (vocabulary.Vocabulary.unnamed_kind). Tuning sets: out of scope declined
+    # nearmiss 0.926 -> 0.963, wide 0.718 -> 0.795, plain_check 0.7 -> 0.75 (161 -> 167 of 188 in the nine sets), no other
     # answer changed (2026-12-06).
     decline_unnamed_kinds: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)

@@ -271,8 +271,8 @@ RULES: tuple[Rule, ...] = (
                                "answerable with the earlier turn's subject, is searched and asked with that subject "
                                "(\"the first one\": the subject of that turn; \"and X?\": the earlier question asked of "
                                "X); one with words no document uses is judged alone"),
-    Rule("subjects_outside_phrases", "an earlier turn naming several course terms is about the longest one not inside a "
-                                     "prepositional phrase (\"How is LoRA used in diffusion models?\": "
+    Rule("subjects_outside_phrases", "an earlier turn naming several course terms is about the longest one not "
+                                     "inside a prepositional phrase (\"How is LoRA used in diffusion models?\": "
                                      "LoRA), not simply the longest"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "

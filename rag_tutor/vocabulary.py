@@ -143,7 +143,8 @@ def beside_known(question: str, unknown: list[str]) -> list[str]:
 
 RESPELL_MIN_LETTERS = 5  # shorter words are too often another word one edit away ("bake" / "base", "thru")
 INITIALISM_MIN_WORDS = 3  # shorter ones are too often something else: "TF", "GP", "FM"
-INITIALISM_WORD = re.compile(r"(?<![\w'’-])[A-Za-z]{3,8}(?![\w'’-])")  # a whole word that may be one ("cfg", not "cfg-style")
+# a whole word that may be an initialism ("cfg", not "cfg-style")
+INITIALISM_WORD = re.compile(r"(?<![\w'’-])[A-Za-z]{3,8}(?![\w'’-])")
 _ENDINGS = ("s", "es", "ed", "ing", "er", "ers", "y", "ly", "ily", "ness", "ful", "less", "able")
 # Contractions typed without their apostrophe: words, not misspellings.
 _BARE_CONTRACTIONS = frozenset("whats thats theres heres hows whys wheres whos dont doesnt didnt isnt arent wasnt "

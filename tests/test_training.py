@@ -90,7 +90,8 @@ def test_a_question_made_from_a_heading_keeps_the_abbreviation_it_opens_with():
     from rag_tutor.training import _heading_question
 
     assert _heading_question("LoRA in practice", "Fine-tuning") == "Tell me about LoRA in practice."
-    assert _heading_question("LLM-as-judge and its biases", "Evaluation") == "Tell me about LLM-as-judge and its biases."
+    assert _heading_question("LLM-as-judge and its biases", "Eval") == "Tell me about LLM-as-judge and its biases."
     assert _heading_question("GAN weaknesses", "GANs") == "Tell me about GAN weaknesses."
     assert _heading_question("Why flows are exact", "Flows") == "Can you explain why flows are exact?"
-    assert _heading_question("A closer look at beam search", "Decoding") == "Tell me about a closer look at beam search."
+    assert _heading_question("A closer look at beam search", "Decoding") == \
+        "Tell me about a closer look at beam search."
