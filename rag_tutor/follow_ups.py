@@ -68,6 +68,9 @@ _NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) yo
                             r"(?:what['’]?s|what (?:is|are|was|were)|tell me (?:more )?about|"
                             r"explain|describe|define|what about)\s+", re.I)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
+# ... the ones a follow-up's subject is put in for: not "its own" or "their own", which mean the thing the same clause
+# is about ("does the decoder run on its own?" is not "on the VAE's own").
+_POINTS_BACK = re.compile(r"\b(it|they|them|its(?!\s+own\b)|their(?!\s+own\b))\b", re.I)
 
 
 # Where a second question joined to a first begins: ", and where do they sit", " and what is it built on".
@@ -232,7 +235,7 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
         return placed
     if not subjects:
         return None
-    pronoun = _PRONOUN.search(question)
+    pronoun = _POINTS_BACK.search(question)
     if not pronoun:
         subject = subjects[-1]
         if names is None or (names.search(question) and not _ANAPHORA.search(question)):
@@ -247,4 +250,4 @@ def resolve_follow_up(question: str, history: list[str], names: re.Pattern | Non
             return f"{subject}'" if subject.endswith("s") else f"{subject}'s"
         return subject
 
-    return _PRONOUN.sub(name, question, count=1)
+    return _POINTS_BACK.sub(name, question, count=1)

@@ -90,3 +90,10 @@ def test_the_subject_of_a_turn_is_the_term_outside_a_prepositional_phrase(turn, 
     assert subject_of(turn, names) == longest  # the rule off: the longest term
     resolved = resolve_follow_up("Who introduced it?", [turn], names, outside_phrases=True)
     assert resolved == f"Who introduced {subject}?"
+
+
+def test_its_own_means_the_thing_the_clause_is_about_not_the_earlier_subject():
+    names = terms_pattern(["VAE", "Decoder"])
+    assert resolve_follow_up("Can it run on its own?", ["What is a VAE?"], names) == "Can a VAE run on its own?"
+    assert resolve_follow_up("so does that part work on its own?", ["What is a VAE?"], names) == \
+        "About a VAE: so does that part work on its own?"
