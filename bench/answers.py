@@ -86,7 +86,7 @@ SETS = {
     "late_check": ROOT / "bench" / "data" / "late_check_questions.jsonl",  # report only; scored twice: used up
     "dec_check": ROOT / "bench" / "data" / "dec_check_questions.jsonl",  # report only; scored once (2026-12-07, 10310ae)
     "winter_check": ROOT / "bench" / "data" / "winter_check_questions.jsonl",  # report only; scored twice: used up
-    "dawn_check": ROOT / "bench" / "data" / "dawn_check_questions.jsonl",  # report only; not yet scored
+    "dawn_check": ROOT / "bench" / "data" / "dawn_check_questions.jsonl",  # report only; scored once (2026-12-07, 9e1e240)
     "spring": ROOT / "bench" / "data" / "spring_questions.jsonl",  # unlike every other set, as winter_check: tuning
     "scenario": ROOT / "bench" / "data" / "scenario_questions.jsonl",  # a learner's situation, then a question: tuning
     "scenario_check": ROOT / "bench" / "data" / "scenario_check_questions.jsonl",  # its other half: report only
