@@ -100,7 +100,7 @@ def subject_of(turn: str, names: re.Pattern | None = None, outside_phrases: bool
     None when neither is clear."""
     text = turn.strip().rstrip("?.! ")
     m = _OPENER.match(text)
-    subject = re.sub(r"\s+(work|mean|do|used for)$", "", text[m.end():]) if m else ""
+    subject = re.sub(r"\s+(work|mean|do|used for|based on|built on|trained on)$", "", text[m.end():]) if m else ""
     # "What is DPO, and does it need a reward model?": the thing named, not a term of the second question
     head, *second = _SECOND_QUESTION.split(subject, 1) if subject and _NAMES_A_THING.match(text) else [subject]
     if second:
