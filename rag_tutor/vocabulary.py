@@ -346,7 +346,7 @@ class Vocabulary:
     def mentions(self, name: str) -> bool:
         """Whether any document names this (as a whole word, case-insensitive, a plural 's' allowed), it
         abbreviates the opening words of an abbreviation the documents spell out (``short_forms``), or it joins with
-        hyphens such names and words the documents use. A name opening with a hyphen ("the -L variant") is the end of
+        hyphens such names and words the documents use. A name opening with a hyphen ("its -L form") is the end of
         a hyphenated one, mentioned when a document ends a name so ("ROUGE-L")."""
         low = name.lower()
         if low.startswith("-"):

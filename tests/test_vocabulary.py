@@ -78,5 +78,5 @@ def test_names_in_a_question_are_the_words_written_as_names():
 def test_a_name_opening_with_a_hyphen_is_the_end_of_one_the_documents_write():
     vocabulary = Vocabulary(CHUNKS + [Chunk("e#0", "corpus/16-evaluation.md", "Evaluation", "Overlap metrics",
                                             "evaluation", "ROUGE-L relies on the longest common subsequence.")])
-    assert vocabulary.unknown_names("and the -L variant, what does it rely on?") == []
-    assert vocabulary.unknown_names("and the -Q variant?") == ["-Q"]
+    assert vocabulary.unknown_names("Is its -L form better for long summaries?") == []
+    assert vocabulary.unknown_names("Is its -Q form better?") == ["-Q"]
