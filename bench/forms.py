@@ -16,14 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import SETS  # noqa: E402
+from rag_tutor.evaluate import load_questions  # noqa: E402  (answers.py put the repository on the path)
 
 
 def by_form(records: Path, questions: Path) -> dict[tuple[str, str], dict[str, int]]:
     """(kind, form) -> {"questions", "right", "declined"}; "right" is "declined" for out-of-scope questions."""
-    forms = {}
-    for line in questions.read_text(encoding="utf-8").splitlines():
-        q = json.loads(line)
-        forms[str(q["id"])] = q.get("form") or "-"
+    forms = {str(q["id"]): q.get("form") or "-" for q in load_questions(questions)}
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"questions": 0, "right": 0, "declined": 0})
     for line in records.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
