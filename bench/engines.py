@@ -208,7 +208,7 @@ class Engine:
 
 def prompts(tutor, questions: list[dict]) -> list[list[dict]]:
     """The prompts the product builds for these questions (as Tutor._run does: a follow-up asked standing alone)."""
-    from rag_tutor.answer import build_messages
+    from rag_tutor.prompts import build_messages
 
     out = []
     for q in questions:

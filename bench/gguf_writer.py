@@ -5,7 +5,7 @@ and with the same prompt as the product's model, beside the product's selector o
 
 For a model the product does not ship, to measure whether it would write better answers than the selector
 chooses: each in-scope question the selector answers is given to the model with the product's prompt
-(``answer.build_messages``, the question alone) in ChatML (the template of the Qwen2.5 models; no other template
+(``prompts.build_messages``, the question alone) in ChatML (the template of the Qwen2.5 models; no other template
 is supported), decoded greedily for at most 120 tokens; only its sentences that pass the product's check
 (``Tutor.check``) are kept. Printed per question and in total: whether the selector's answer, the model's raw text
 and its checked sentences contain one of the question's reference answers (``evaluate.contains_answer``), the
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import ik_llama_cpp
 
-    from rag_tutor.answer import Tutor, build_messages, split_sentences, strip_citations
+    from rag_tutor.answer import Tutor
+    from rag_tutor.citations import split_sentences, strip_citations
+    from rag_tutor.prompts import build_messages
     from rag_tutor.config import load_settings
     from rag_tutor.evaluate import contains_answer, load_questions
 

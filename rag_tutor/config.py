@@ -315,7 +315,7 @@ class Settings:
     # sets: 11 of 1203 answers changed, wide 0.851 -> 0.855 (one gained), nothing lost, median words unchanged.
     items_with_their_list: bool = True
     # A formula's "where ..." line ("where beta controls how strongly ...") is a candidate, read with the formula and
-    # its lead-in as one sentence (answer.formula_sentence); alone it is no sentence and was never one. Tune 0.94 ->
+    # its lead-in as one sentence (candidates.formula_sentence); alone it is no sentence and was never one. Tune 0.94 ->
     # 0.948, wide 0.848 -> 0.851, nothing lost.
     formulas_explained: bool = True
     answer_duplicate_cosine: float = 0.9  # an explaining sentence this close to one already chosen says it again: skipped

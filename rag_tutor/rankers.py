@@ -41,7 +41,7 @@ import numpy as np
 from .files import write_atomically
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .answer import Candidate
+    from .candidates import Candidate
     from .query import Query
 
 WEIGHTS_DIR = Path(__file__).with_name("ranker_weights")
@@ -301,7 +301,7 @@ def passage_rows(tutor, questions: list[dict]) -> tuple[list[list[float]], list[
 
 @dataclass
 class Group:
-    """One question's candidate sentences (answer.Candidate) and whether each holds one of its answers."""
+    """One question's candidate sentences (candidates.Candidate) and whether each holds one of its answers."""
 
     query: Query
     candidates: list

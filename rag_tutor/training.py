@@ -1,7 +1,7 @@
 """Train the LoRA adapter that teaches the small LLM to answer from numbered sources and cite them.
 
 Training examples are built from the corpus itself, in the exact prompt format used
-at inference (``answer.build_messages`` on real retrieval results):
+at inference (``prompts.build_messages`` on real retrieval results):
 
 - glossary: "What is <term>?" -> the entry's definition, cited (in a share of them the entry is not source [1]);
 - sections: a question made from a section heading -> that section's sentences closest to it, cited; in half of
@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import DECLINE, Context, Tutor, build_messages
+from .answer import Tutor
+from .prompts import DECLINE, Context, build_messages
 from .citations import split_sentences, with_marks
 from .config import PACKAGE_DIR, Settings
 from .files import write_folder_atomically

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from rag_tutor.answer import DECLINE, Tutor
+from rag_tutor.answer import Tutor
+from rag_tutor.prompts import DECLINE
 from rag_tutor.citations import cited_numbers, split_sentences
 
 pytestmark = pytest.mark.model

@@ -118,7 +118,7 @@ def test_the_answer_repetition_penalty_spares_the_words_of_the_prompt():
 # --- the fast engine (rag_tutor/engines.py) ---
 
 def _prompt(question: str = "What does the discriminator do in a GAN?"):
-    from rag_tutor.answer import Context, build_messages
+    from rag_tutor.prompts import Context, build_messages
     from rag_tutor.retrieval import Passage
 
     texts = [("Generative adversarial networks", "The discriminator",

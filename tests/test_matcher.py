@@ -78,7 +78,7 @@ def test_seeds_each_train_an_adapter_and_load_as_their_mean(tmp_path):
 def test_the_shipped_matcher_scores_candidates_unless_its_rule_is_off(course_retriever):
     from rag_tutor.answer import Tutor
     from rag_tutor.retrieval import Passage
-    from rag_tutor.answer import Context
+    from rag_tutor.prompts import Context
 
     assert adapter_dirs(MATCHER_DIR)
     tutor = Tutor(course_retriever.settings.with_overrides(generate=False), retriever=course_retriever)

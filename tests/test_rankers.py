@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from rag_tutor.answer import Candidate, Chosen, Context
+from rag_tutor.candidates import Candidate, Chosen
+from rag_tutor.prompts import Context
 from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
 from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_TRAINING_POOL, PASSAGE_WEIGHTS,

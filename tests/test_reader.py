@@ -86,7 +86,8 @@ class Fixed:
 
 @pytest.mark.model
 def test_the_reader_orders_the_selection_but_the_decline_reads_the_ranker(course_retriever):
-    from rag_tutor.answer import Context, Tutor
+    from rag_tutor.answer import Tutor
+    from rag_tutor.prompts import Context
     from rag_tutor.retrieval import Passage
 
     assert (READER_DIR / "adapter_config.json").is_file()

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from rag_tutor.answer import DECLINE, Tutor, build_messages
+from rag_tutor.answer import Tutor
+from rag_tutor.prompts import DECLINE, build_messages
 from rag_tutor.citations import cited_numbers, split_sentences
 from rag_tutor.training import ExampleBuilder, build_examples
 

@@ -1,11 +1,12 @@
-"""The selector's rules, without models: a list's lead-in and its items found in a passage, joined into one sentence,
-and cited once with each part quoted (so that each is marked in the passage); a formula read with its "where" line;
-when no sentence answers."""
+"""The candidate sentences and the selector's rules, without models: which sentences can stand alone, a list's lead-in
+and its items found in a passage, joined into one sentence, and cited once with each part quoted (so that each is
+marked in the passage); a formula read with its "where" line; when no sentence answers."""
 
-from rag_tutor.answer import (Chosen, Context, Numbering, cited, formula_sentence, list_blocks, list_sentence,
-                              unanswered)
+from rag_tutor.answer import Numbering, cited, unanswered
+from rag_tutor.candidates import Chosen, formula_sentence, informative, list_blocks, list_sentence
 from rag_tutor.config import Settings
 from rag_tutor.citations import split_sentences
+from rag_tutor.prompts import Context
 from rag_tutor.retrieval import Passage
 
 TEXT = """Kettles come in several kinds. Three things decide how fast one boils:
@@ -87,3 +88,15 @@ def test_a_formulas_where_line_reads_as_one_sentence_with_the_formula_and_its_le
     assert formula_sentence(sents, where + 1) is None  # a sentence of its own
     assert formula_sentence(sents, len(sents) - 1) is None  # not a "where" line
     assert formula_sentence(sents, 0) is None
+
+
+def test_context_sentences_must_say_something_about_the_subject():
+
+    assert informative("A VAE is trained by maximizing the evidence lower bound.")
+    assert not informative("This lesson explains the two players and the training game.")
+    assert not informative("The ELBO has two terms with clear roles:")
+    assert not informative("ELBO(x) = E_{q(z|x)}[ log p(x|z) ] - KL( q(z|x) || p(z) )")
+    assert not informative("Related terms: ELBO, KL divergence.")
+    assert not informative("where k is the number of kettles in the kitchen.")  # the rest of a formula's line
+    assert not informative("and the loss then falls to zero for every batch.")
+    assert informative("beta-VAE weighs the KL term more heavily than a plain VAE does.")  # a term in lower case
