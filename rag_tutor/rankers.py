@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 import numpy as np
 
 from .files import write_atomically
+from .vocabulary import is_abbreviation
 
 if TYPE_CHECKING:  # pragma: no cover
     from .candidates import Candidate
@@ -131,6 +132,14 @@ class Shared:
         return cls(len(found) / max(1, len(asked)), sum(idf(w) for w in found) / weight)
 
 
+def names_a_term(sentence: str, terms: Sequence[str]) -> bool:
+    """Whether a sentence names one of the course terms ``terms`` as a word of its own, an abbreviation in its own
+    capitals: "GANs were introduced in 2014" names GAN; "DCGAN", "began" and "VQ-VAE" name neither GAN nor VAE, and
+    "on average" names no RAG. (A plain substring had counted all of these.)"""
+    return any(re.search(rf"(?<![\w-]){re.escape(term)}s?\b", sentence, 0 if is_abbreviation(term) else re.I)
+               for term in terms)
+
+
 def passage_features(query: Query, glossary: bool, fused_rank: int, similarity: float, dense_rank: int,
                      bm25: float, bm25_rank: int, sentence_cosines: Sequence[float], shared: Shared,
                      heading_share: float, defined: bool) -> list[float]:
@@ -153,7 +162,6 @@ def sentence_features(query: Query, asked: set[str], candidate: Candidate, best:
     context = candidate.chosen.context
     shared = Shared.of(asked, set(keywords(sentence)), idf)
     glossary = context.passage.topic == "glossary"
-    low = sentence.lower()
     return [
         candidate.similarity,
         candidate.similarity - best,
@@ -162,7 +170,7 @@ def sentence_features(query: Query, asked: set[str], candidate: Candidate, best:
         min(candidate.position, 6) / 6,
         float(glossary),
         shared.share,
-        float(any(t.lower() in low for t in query.course_terms)),
+        float(names_a_term(sentence, query.course_terms)),
         float(len(candidate.chosen.quotes) > 1),
         float(query.explains and bool(_CAUSE.search(sentence))),
         float(query.explains and glossary),

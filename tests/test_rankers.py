@@ -12,7 +12,7 @@ from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
 from rag_tutor.rankers import (PASSAGE_CANDIDATES, PASSAGE_FEATURES, PASSAGE_TRAINING_POOL, PASSAGE_WEIGHTS,
                                SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, Shared, fit, fit_listwise,
-                               keyword_idf, passage_features, sentence_features)
+                               keyword_idf, names_a_term, passage_features, sentence_features)
 
 LESSON = Passage("corpus/gan.md", "GANs", "Training", "GAN training is unstable because the two networks chase each "
                  "other. Mode collapse is one symptom.", 1.0, "g#1", "gan", 0.7)
@@ -62,6 +62,19 @@ def test_features_describe_the_sentence_against_what_is_asked():
     assert plain["defines_glossary"] == 1 and plain["explains_glossary"] == 0
     # a reason in the sentence counts only when the question asks for one
     assert row(what, candidate(LESSON, 1, "It is unstable because of the game.", 0, 0.5))["reason_given"] == 0
+
+
+def test_a_sentence_names_a_term_only_as_a_word_of_its_own():
+    assert names_a_term("GANs were introduced in 2014.", ["GAN"])
+    assert names_a_term("A GAN-based upscaler sharpens photos.", ["GAN"])
+    assert names_a_term("Latent diffusion models run in a small space.", ["latent diffusion model"])
+    assert not names_a_term("DCGAN made the recipe stable.", ["GAN"])  # another term's name holds it
+    assert not names_a_term("Training began in earnest.", ["GAN"])
+    assert not names_a_term("The VQ-VAE keeps a codebook.", ["VAE"])
+    assert not names_a_term("On average the scores rose.", ["RAG"])
+    assert not names_a_term("a gan of words", ["GAN"])  # an abbreviation in its own capitals
+    cand = candidate(LESSON, 1, "DCGAN made the recipe stable.", 1, 0.5)
+    assert row(Query("Who made GANs?", asks="person", course_terms=["GAN"]), cand)["names_term"] == 0
 
 
 def test_rarer_shared_keywords_weigh_more():
