@@ -91,7 +91,6 @@ def test_a_formulas_where_line_reads_as_one_sentence_with_the_formula_and_its_le
 
 
 def test_context_sentences_must_say_something_about_the_subject():
-
     assert informative("A VAE is trained by maximizing the evidence lower bound.")
     assert not informative("This lesson explains the two players and the training game.")
     assert not informative("The ELBO has two terms with clear roles:")
