@@ -231,8 +231,8 @@ class Settings:
     # Tuning sets: followup and heldout one more right answer each, nothing lost, declines unchanged.
     plain_questions: bool = True
     # "and for video?" after "How does X generate images?" asks "How does X generate video?"
-    # (follow_ups.asked_in_parallel): the earlier question with the phrase most alike (MiniLM) replaced. Wide set follow-ups 0.792 -> 0.833 (3 gained,
-    # none lost), every other tuning set unchanged.
+    # (follow_ups.asked_in_parallel): the earlier question with the phrase most alike (MiniLM) replaced. Wide set
+    # follow-ups 0.792 -> 0.833 (3 gained, none lost), every other tuning set unchanged.
     parallel_follow_ups: bool = True
     parallel_max_words: int = 6  # a longer "and X" is a question of its own, not a thing to put in
     # below this cosine nothing in the earlier question is alike ("what about licensing?" after "What is the ELBO?": 0.16)
@@ -248,8 +248,8 @@ class Settings:
     # decline_unnamed_kinds: a question whose subject is a kind of thing the course names ("... sampling", "...
     # prompting"), qualified by a word no document uses and never written with it ("tail-free sampling"), asks about a
     # neighbour of what the course teaches (vocabulary.Vocabulary.unnamed_kind). Tuning sets: out of scope declined
-    # nearmiss 0.926 -> 0.963, wide 0.718 -> 0.795, plain_check 0.7 -> 0.75 (161 -> 167 of 188 in the nine sets), no other
-    # answer changed (2026-12-06).
+    # nearmiss 0.926 -> 0.963, wide 0.718 -> 0.795, plain_check 0.7 -> 0.75 (161 -> 167 of 188 in the nine sets), no
+    # other answer changed (2026-12-06).
     decline_unnamed_kinds: bool = True
     decline_unknown_names: bool = True  # decline a question naming things no document mentions (see unknown_name_share)
     # A name no document mentions, in a list of names that has one they do ("Did Vaswani and Polosukhin write it?"),

@@ -69,8 +69,8 @@ _NAMES_A_THING = re.compile(r"^(?:(?:and|but|so|also|then) )?(?:(?:can|could) yo
                             r"explain|describe|define|what about)\s+", re.I)
 # Pronouns that may stand for an earlier subject ...
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
-# ... and the ones a follow-up's subject is put in for: not "its own" or "their own", which mean the thing the same clause
-# is about ("does the decoder run on its own?" is not "on the VAE's own").
+# ... and the ones a follow-up's subject is put in for: not "its own" or "their own", which mean the thing the same
+# clause is about ("does the decoder run on its own?" is not "on the VAE's own").
 _POINTS_BACK = re.compile(r"\b(it|they|them|its(?!\s+own\b)|their(?!\s+own\b))\b", re.I)
 
 

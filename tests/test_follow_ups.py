@@ -99,7 +99,11 @@ def test_its_own_means_the_thing_the_clause_is_about_not_the_earlier_subject():
         "About a VAE: so does that part work on its own?"
 
 
-@pytest.mark.parametrize("turn", ["What is LoRA based on?", "what are diffusion models trained on", "What is LoRA built on?"])
-def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn):
+@pytest.mark.parametrize("turn, subject", [
+    ("What is LoRA based on?", "LoRA"),
+    ("what are diffusion models trained on", "diffusion models"),
+    ("What is LoRA built on?", "LoRA"),
+])
+def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn, subject):
     names = terms_pattern(["LoRA", "Diffusion model"])
-    assert subject_of(turn, names) in ("LoRA", "diffusion models")
+    assert subject_of(turn, names) == subject
