@@ -15,8 +15,8 @@ from typing import Iterator
 import numpy as np
 
 from .asks import answer_shape, gives_amount
-from .candidates import (Candidate, Chosen, ended, formula_sentence, informative, list_blocks, list_sentence,
-                         reading_entry)
+from .candidates import (Candidate, Chosen, about_a_variant, ended, formula_sentence, informative, list_blocks,
+                         list_sentence, reading_entry)
 from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
                         with_marks)
 from .config import Settings
@@ -138,6 +138,20 @@ def finished_sentences(text: str) -> list[str]:
     if len(sentences) > 1 and not re.search(r"[A-Za-z]{2}", strip_citations(sentences[-1])):
         return sentences[:-2]
     return sentences[:-1]
+
+
+def not_a_variant_first(scored: list[tuple[float, Candidate]], query: Query) -> list[tuple[float, Candidate]]:
+    """The selector's order with a who/when question's first sentence not about a variant of a term it names
+    (``about_a_variant``: "DCGAN (2015)..." for "Who proposed the GAN?"): the first candidate with the shape asked for
+    that is not, put first, when there is one."""
+    def variant(c: Candidate) -> bool:
+        asked = query.search_text or query.text  # with the earlier turns for a follow-up
+        return any(about_a_variant(c.chosen.sentence, term, asked) for term in query.course_terms)
+
+    if not variant(scored[0][1]):
+        return scored
+    lead = next((t for t in scored if t[1].shaped and not variant(t[1])), None)
+    return scored if lead is None else [lead] + [t for t in scored if t is not lead]
 
 
 class AnswerStream:
@@ -382,6 +396,8 @@ class Tutor:
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
+        if s.variants_not_first and query.asks in ("person", "date") and scored:
+            scored = not_a_variant_first(scored, query)
         # the best log-odds, before the entry below is put first (the reader may order another candidate first)
         best = max(t[0] for t in scored) if scored and self.ranker is not None else None
         if query.defined_entry is not None and query.asks == "definition":

@@ -10,6 +10,7 @@ import numpy as np
 
 from .citations import logical_lines
 from .prompts import Context
+from .vocabulary import is_abbreviation
 
 
 class Chosen(NamedTuple):
@@ -28,6 +29,26 @@ _READING_ENTRY = re.compile(r"^\*\*[^*]{1,200}\((?:1[89]|20)\d\d[a-z]?\)[^*]*\*\
 def reading_entry(sentence: str) -> bool:
     """Whether a sentence is a reading list's entry (see ``_READING_ENTRY``)."""
     return bool(_READING_ENTRY.match(sentence.lstrip("- ")))
+
+
+# A sentence's first word, after a list's dash, bold marks and an article
+_OPENING = re.compile(r"^[-\s]*(?:\*\*)?(?:(?:the|a|an)\s+)?(?P<first>[\w·-]+)", re.I)
+
+
+def about_a_variant(sentence: str, term: str, question: str = "") -> bool:
+    """Whether a sentence opens with another thing named after a term, a name holding it as a part: "DCGAN" or
+    "StyleGAN" for GAN, "beta-VAE" for VAE, "CLIPScore" for CLIP. Its person or year is that thing's, not the
+    term's. An abbreviation is matched in its own capitals; a term of several words is never a part; a name the
+    question uses too ("GPT-3" in "Who wrote GPT-3?") is what it asks about."""
+    m = _OPENING.match(sentence)
+    if not m or " " in term:
+        return False
+    flags = 0 if is_abbreviation(term) else re.I
+    first, name = m.group("first"), re.escape(term)
+    if re.search(rf"(?<![\w-]){re.escape(first)}(?![\w-])", question, re.I):
+        return False
+    # the term itself, a plural, or the term as a qualifier ("GAN-based", "VAE-style") is no other thing
+    return bool(re.search(name, first, flags)) and not re.fullmatch(rf"{name}(?:s|es|(?-i:-[a-z]+))?", first, flags)
 
 
 # Sentences about the course itself ("This lesson explains...") answer no question about the subject.

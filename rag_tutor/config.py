@@ -222,6 +222,9 @@ class Settings:
     # A question asking for downsides, drawbacks, cons or "the catch" is also searched by BM25 with the words the
     # course heads weaknesses with (asks.WEAKNESS_WORDS): "any downsides?" shares no keyword with "GAN weaknesses".
     weakness_words: bool = True
+    # An abbreviation the course spells like an ordinary word (CLIP, "a short clip"), written in capitals, is matched
+    # by BM25 only in passages that write it in capitals (Retriever.bm25_scores): BM25 lower-cases every word.
+    abbreviations_in_capitals: bool = True
     # A question in a chat that names no course term of its own is taken as pointing back to the earlier subject
     # when the course comes closer to it with that subject, even if it is close enough alone (retrieval.first_stage).
     closer_with_history: bool = True
@@ -261,6 +264,10 @@ class Settings:
     # 0.619 either way; dev 0.867 with, 0.90 without (a follow-up counted right for an entry holding the expected
     # word).
     reading_entries_for_sources: bool = True
+    # A who/when question's answer does not open with a sentence about another thing named after a term it names
+    # ("DCGAN (2015)..." for "Who proposed the GAN?"; candidates.about_a_variant) when a sentence with the shape asked
+    # for is not about one (answer.not_a_variant_first).
+    variants_not_first: bool = True
     # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
     # a person, a year or a quoted title as shaped (asks.answer_shape).
     sources_shaped: bool = True

@@ -205,7 +205,7 @@ def plain_question(text: str) -> str:
 # The words of a question asking who made or when came something, besides the thing ("Who first proposed X?").
 _FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w*|propos\w*|invent\w*|creat\w*|"
                          r"made|make|develop\w*|releas\w*|publish\w*|wrote|writ\w*|came|come|up|with|by|did|was|were|is|"
-                         r"design\w*|built|build|coin\w*|term|"
+                         r"design\w*|built|build|coin\w*|term|out|appear\w*|launch\w*|announc\w*|behind|"
                          r"are|the|a|an|in|of|it)$", re.I)
 
 
@@ -292,6 +292,9 @@ RULES: tuple[Rule, ...] = (
                                     "(Large language models)\"), so that a bare abbreviation does not get it declined"),
     Rule("weakness_words", "a question asking for downsides, drawbacks, cons or the catch is also searched by its "
                            "keywords with the words the course heads weaknesses with (weaknesses, limitations)"),
+    Rule("abbreviations_in_capitals", "an abbreviation the course spells like an ordinary word, written in capitals "
+                                      "(\"CLIP\"), counts as a keyword only in passages that write it in capitals, "
+                                      "not in ones about \"a short clip\""),
     Rule("closer_with_history", "a question in a chat naming no course term of its own points back to the earlier "
                                 "subject when the course comes closer to it with that subject, though close enough "
                                 "alone"),
@@ -322,6 +325,9 @@ RULES: tuple[Rule, ...] = (
     Rule("items_with_their_list", "a list's item chosen first is shown with its whole list when that is a candidate"),
     Rule("formulas_explained", "a formula's \"where ...\" line is an answer sentence, read with the formula and its "
                                "lead-in as one sentence"),
+    Rule("variants_not_first", "a who/when question's answer opens with a sentence of the shape asked for that is "
+                               "not about another thing named after a term it names (\"DCGAN\" or \"StyleGAN\" for the "
+                               "GAN), when there is one"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
     Rule("plain_questions", "answer sentences are scored against the question without conversational filler "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -104,6 +105,7 @@ class Retriever:
         self.passage_weights = PASSAGE_WEIGHTS  # the learned passage ranker's file (rankers.py retrains it)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last questions' embeddings
         self._vectors_lock = threading.Lock()
+        self._capitals: dict[str, np.ndarray] = {}  # name -> which passages write it in capitals (bm25_scores)
 
     @property
     def reranker(self):
@@ -199,7 +201,24 @@ class Retriever:
         tokens = [t for t in keyword_tokens(text) if t in vocab]
         if not tokens:
             return np.zeros(len(self.index.chunks), dtype="float32")
-        return np.asarray(self.index.bm25.get_scores(tokens), dtype="float32")
+        scores = np.asarray(self.index.bm25.get_scores(tokens), dtype="float32")
+        if self.settings.abbreviations_in_capitals:
+            for name in self.vocabulary.in_capitals(text):
+                # BM25 lower-cases, so "CLIP" also matches "a short clip": that word's part of the score (BM25
+                # sums one part per token) is kept only for the passages that write the name in capitals
+                token = keyword_tokens(name)[0]
+                if token in tokens:
+                    part = np.asarray(self.index.bm25.get_scores([token] * tokens.count(token)), dtype="float32")
+                    scores -= np.where(self._written_in_capitals(name), 0.0, part)
+        return scores
+
+    def _written_in_capitals(self, name: str) -> np.ndarray:
+        """Which passages write this name in capitals, as a word of its own (in their heading or their text)."""
+        found = self._capitals.get(name)
+        if found is None:
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            found = self._capitals[name] = np.array([bool(pattern.search(c.search_text)) for c in self.index.chunks])
+        return found
 
     @staticmethod
     def _rrf(scores: np.ndarray, weight: float, rrf_k: int, positive_only: bool) -> np.ndarray:

@@ -85,7 +85,7 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
 # "What does RLHF stand for?".
 _DEFINITION = re.compile(
     r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
-    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to)"
+    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to|do)"
     r"(?:\s+or\s+(?:mean|stand for|refer to))?)\s*[?.!]*$", re.I)
 # What may follow the term for it to be the subject ("a latent space in a VAE", "BLEU used for"),
 # rather than a word of a longer one ("transformer decoder", "GAN training").
@@ -326,6 +326,10 @@ class Vocabulary:
             if form in self.entries:
                 return self.entries[form]
         return None
+
+    def in_capitals(self, text: str) -> list[str]:
+        """The glossary's abbreviations spelt like an ordinary word (CLIP, IS) that the text writes in capitals."""
+        return [name for name in sorted(self._exact) if re.search(rf"\b{re.escape(name)}\b", text)]
 
     def defined_entry(self, question: str) -> int | None:
         """The glossary entry a definition question asks for, when the term opens its subject and ends it or is

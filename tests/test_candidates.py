@@ -1,12 +1,18 @@
 """The candidate sentences and the selector's rules, without models: which sentences can stand alone, a list's lead-in
 and its items found in a passage, joined into one sentence, and cited once with each part quoted (so that each is
-marked in the passage); a formula read with its "where" line; when no sentence answers."""
+marked in the passage); a formula read with its "where" line; when no sentence answers; a sentence about another thing
+named after the asked term."""
 
-from rag_tutor.answer import Numbering, cited, unanswered
-from rag_tutor.candidates import Chosen, formula_sentence, informative, list_blocks, list_sentence
+import numpy as np
+import pytest
+
+from rag_tutor.answer import Numbering, cited, not_a_variant_first, unanswered
+from rag_tutor.candidates import (Candidate, Chosen, about_a_variant, formula_sentence, informative, list_blocks,
+                                  list_sentence)
 from rag_tutor.config import Settings
 from rag_tutor.citations import split_sentences
 from rag_tutor.prompts import Context
+from rag_tutor.query import Query
 from rag_tutor.retrieval import Passage
 
 TEXT = """Kettles come in several kinds. Three things decide how fast one boils:
@@ -99,3 +105,48 @@ def test_context_sentences_must_say_something_about_the_subject():
     assert not informative("where k is the number of kettles in the kitchen.")  # the rest of a formula's line
     assert not informative("and the loss then falls to zero for every batch.")
     assert informative("beta-VAE weighs the KL term more heavily than a plain VAE does.")  # a term in lower case
+
+
+@pytest.mark.parametrize("sentence,term,variant", [
+    ("ZorbGAN (Quux et al., 2031) made faces sharper.", "GAN", True),  # a name holding the term
+    ("The beta-VAE, proposed by Quux in 2031, weighs the KL term.", "VAE", True),
+    ("**CLIPScore**, proposed by Quux in 2031, rates captions.", "CLIP", True),
+    ("- SuperGAN (2031) was a toy.", "GAN", True),  # a list's item
+    ("GANs were proposed by Quux in 2031.", "GAN", False),  # the term itself, or its plural
+    ("The GAN of Quux (2031) had two networks.", "GAN", False),
+    ("GAN-based editors came in 2031.", "GAN", False),  # the term as a qualifier
+    ("In 2031, Quux proposed the GAN.", "GAN", False),
+    ("Began in 2031, the GAN...", "GAN", False),  # an abbreviation only in its own capitals
+    ("Transformer-XL (2031) reads longer texts.", "transformer", True),  # any case for a word
+    ("Stable Diffusion XL came in 2031.", "Stable Diffusion", False),  # several words: never a part
+])
+def test_a_sentence_opening_with_another_thing_named_after_the_term_is_about_a_variant(sentence, term, variant):
+    assert about_a_variant(sentence, term) is variant
+
+
+def test_a_name_the_question_uses_is_no_variant():
+    assert about_a_variant("ZorbGAN-2 (Quux, 2031) made faces.", "GAN", "Who made the GAN?")
+    assert not about_a_variant("ZorbGAN-2 (Quux, 2031) made faces.", "GAN", "Who made zorbgan-2, the GAN?")
+    assert about_a_variant("ZorbGAN-2 (Quux, 2031) made faces.", "GAN", "Who made ZorbGAN-23?")  # a whole name
+
+
+def _scored(*sentences: tuple[str, bool]) -> list:
+    ctx = Context(1, Passage("corpus/g.md", "GANs", "Origins", " ".join(s for s, _ in sentences), 1.0, "g#0"), "")
+    return [(2.0 - i, Candidate(0.5, Chosen(ctx, s, (s,)), i, np.zeros(3), (1, i), shaped))
+            for i, (s, shaped) in enumerate(sentences)]
+
+
+def test_a_who_question_does_not_open_with_a_variant_when_a_shaped_sentence_is_about_the_term():
+    variant = ("ZorbGAN (Quux, 2031) made faces sharper.", True)
+    unshaped = ("GANs have two networks.", False)
+    origin = ("GANs were proposed by Blix in 2030.", True)
+    query = Query("Who proposed the GAN?", asks="person", course_terms=["GAN"])
+    order = [c.chosen.sentence for _, c in not_a_variant_first(_scored(variant, unshaped, origin), query)]
+    assert order == [origin[0], variant[0], unshaped[0]]
+    kept = _scored(variant, unshaped)  # no shaped sentence about the term: the order stands
+    assert not_a_variant_first(kept, query) == kept
+    first = _scored(origin, variant)  # the first is not a variant: the order stands
+    assert not_a_variant_first(first, query) == first
+    asked = Query("Who proposed ZorbGAN?", asks="person", course_terms=["GAN"])  # the variant is what it asks about
+    stands = _scored(variant, origin)
+    assert not_a_variant_first(stands, asked) == stands

@@ -18,6 +18,7 @@ CASES = [
     # question, history, asks, explains, defined entry section, course terms, unknown names, resolved
     ("What are normalizing flows?", [], "definition", False, "Normalizing flow (NF)", ["Normalizing flow"], [], None),
     ("define perplexity", [], "definition", False, "Perplexity", [], [], None),
+    ("What does beam search do?", [], "definition", False, "Beam search", ["Beam search"], [], None),
     ("What is perplexity used for in language modelling?", [], "definition", False, "Perplexity", [], [], None),
     ("Why can normalizing flows compute exact likelihoods?", [], "reason", True, None, ["Normalizing flow"], [], None),
     ("How does beam search pick a sequence?", [], "mechanism", True, None, ["Beam search"], [], None),

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from rag_tutor.errors import EmptyQuestionError
@@ -220,3 +222,13 @@ def test_an_initialism_is_read_as_its_term_only_when_the_closest_passage_names_t
     assert as_read.initialisms == {"NTP": "next-token prediction"}  # the query stage alone reads it
     kept = course_retriever.understand(question)
     assert kept.text == question and not kept.initialisms and not kept.notices
+
+
+def test_an_abbreviation_in_capitals_is_no_keyword_of_passages_that_write_the_word_in_lower_case(course_retriever):
+    chunks = course_retriever.index.chunks
+    lower_only = [i for i, c in enumerate(chunks)
+                  if re.search(r"\bclips?\b", c.search_text) and not re.search(r"\bCLIP\b", c.search_text)]
+    assert lower_only  # the course writes of a video's "clip" too
+    in_capitals = course_retriever.bm25_scores("CLIP")
+    assert in_capitals.max() > 0 and not in_capitals[lower_only].any()
+    assert course_retriever.bm25_scores("clip")[lower_only].any()  # in lower case: the ordinary word

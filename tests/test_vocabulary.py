@@ -80,3 +80,20 @@ def test_a_name_opening_with_a_hyphen_is_the_end_of_one_the_documents_write():
                                             "evaluation", "ROUGE-L relies on the longest common subsequence.")])
     assert vocabulary.unknown_names("Is its -L form better for long summaries?") == []
     assert vocabulary.unknown_names("Is its -Q form better?") == ["-Q"]
+
+
+SPELT_LIKE_WORDS = [
+    Chunk("w#0", "corpus/glossary.md", "Glossary", "DUB", "glossary", "- **Definition:** A made-up voice encoder."),
+    Chunk("w#1", "corpus/12-audio.md", "Audio", "Voice", "audio", "Actors dub a film. DUB encodes voices."),
+    Chunk("w#2", "corpus/glossary.md", "Glossary", "GAN", "glossary", "- **Definition:** Two networks in a game."),
+]
+
+
+@pytest.mark.parametrize("text,names", [
+    ("Who made DUB?", ["DUB"]),  # an abbreviation the documents also write as an ordinary word ("dub")
+    ("Who made dub?", []),  # ... in lower case: the ordinary word
+    ("Is DUBS a plural?", []),  # not a word of its own
+    ("Who made the GAN?", []),  # no document writes "gan" as a word
+])
+def test_abbreviations_spelt_like_an_ordinary_word_are_found_only_in_capitals(text, names):
+    assert Vocabulary(SPELT_LIKE_WORDS).in_capitals(text) == names
