@@ -6,6 +6,7 @@ code (``generator.py``) so that streaming, timings and the citation check stay v
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from functools import cached_property
@@ -14,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .asks import answer_shape, gives_amount
+from .asks import answer_shape, gives_amount, has_shape
 from .candidates import (Candidate, Chosen, about_a_variant, ended, formula_sentence, informative, list_blocks,
                          list_sentence, reading_entry)
 from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
@@ -140,17 +141,24 @@ def finished_sentences(text: str) -> list[str]:
     return sentences[:-1]
 
 
-def not_a_variant_first(scored: list[tuple[float, Candidate]], query: Query) -> list[tuple[float, Candidate]]:
-    """The selector's order with a who/when question's first sentence not about a variant of a term it names
-    (``about_a_variant``: "DCGAN (2015)..." for "Who proposed the GAN?"): the first candidate with the shape asked for
-    that is not, put first, when there is one."""
+def who_when_lead(scored: list[tuple[float, Candidate]], query: Query, settings: Settings
+                  ) -> list[tuple[float, Candidate]]:
+    """The selector's order (log-odds, candidate) with a who/when question's first sentence put right: not one about a
+    variant of a term it names (rule variants_not_first, ``about_a_variant``: "DCGAN (2015)..." for "Who proposed
+    the GAN?"), and not one without the shape asked for, no name or no year, that the reader put before one with it
+    the sentence ranker scores at least as high (rule shaped_first). The first candidate that is neither leads, when
+    there is one."""
     def variant(c: Candidate) -> bool:
         asked = query.search_text or query.text  # with the earlier turns for a follow-up
-        return any(about_a_variant(c.chosen.sentence, term, asked) for term in query.course_terms)
+        return settings.variants_not_first and any(about_a_variant(c.chosen.sentence, term, asked)
+                                                   for term in query.course_terms)
 
-    if not variant(scored[0][1]):
+    floor, first = scored[0]
+    if variant(first):
+        floor = -math.inf
+    elif first.shaped or not settings.shaped_first:
         return scored
-    lead = next((t for t in scored if t[1].shaped and not variant(t[1])), None)
+    lead = next((t for t in scored if t[1].shaped and not variant(t[1]) and t[0] >= floor), None)
     return scored if lead is None else [lead] + [t for t in scored if t is not lead]
 
 
@@ -282,6 +290,7 @@ class Tutor:
         s = self.settings
         qvec = self.retriever.query_vector(query.plain)
         shape = answer_shape(query, s)
+        ordinary = self.retriever.vocabulary.ordinary if s.person_names_only else frozenset()
         out: list[Candidate] = []
         for ctx in contexts[:s.answer_passages]:
             sents, vecs = self.checker.sentence_vectors(ctx.passage.text)
@@ -311,7 +320,7 @@ class Tutor:
                 if len(sent.split()) >= 4:
                     out.append(Candidate(float(sim), Chosen(ctx, sent, quotes), pos, vecs[pos],
                                          (ctx.n, lead_of.get(pos, pos)),
-                                         shape is not None and bool(shape.search(sent))))
+                                         has_shape(shape, sent, ordinary)))
         return out
 
     def hand_score(self, candidate: Candidate) -> float:
@@ -396,8 +405,8 @@ class Tutor:
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
-        if s.variants_not_first and query.asks in ("person", "date") and scored:
-            scored = not_a_variant_first(scored, query)
+        if query.asks in ("person", "date") and scored:
+            scored = who_when_lead(scored, query, s)
         # the best log-odds, before the entry below is put first (the reader may order another candidate first)
         best = max(t[0] for t in scored) if scored and self.ranker is not None else None
         if query.defined_entry is not None and query.asks == "definition":

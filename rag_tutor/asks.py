@@ -113,6 +113,20 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
 
 
+# The person shape's "First Last": two capitalised words, the second perhaps after an initial.
+_NAME_PAIR = re.compile(r"[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+")
+
+
+def has_shape(shape: re.Pattern | None, sentence: str, ordinary: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence has the shape asked for. A "First Last" pair whose last word the documents also write in
+    lower case (``ordinary``: "Stable Diffusion", "Hugging Face", "Inception Score") names no person (rule
+    person_names_only); the shape's other parts ("et al", "and colleagues", a year) still count."""
+    for m in (shape.finditer(sentence) if shape is not None else ()):
+        if not (ordinary and _NAME_PAIR.fullmatch(m.group(0)) and m.group(0).split()[-1].lower() in ordinary):
+            return True
+    return False
+
+
 def gives_amount(sentence: str, query: "Query") -> bool:
     """Whether a sentence gives the amount the query asks for: a number (``NUMBER_SHAPE``), in a clause naming every
     versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in

@@ -264,10 +264,16 @@ class Settings:
     # 0.619 either way; dev 0.867 with, 0.90 without (a follow-up counted right for an entry holding the expected
     # word).
     reading_entries_for_sources: bool = True
+    # A sentence's "First Last" names a person for the "who" shape only when the documents never write its last word
+    # in lower case: "Stable Diffusion" or "Hugging Face" is no person (asks.has_shape).
+    person_names_only: bool = True
     # A who/when question's answer does not open with a sentence about another thing named after a term it names
     # ("DCGAN (2015)..." for "Who proposed the GAN?"; candidates.about_a_variant) when a sentence with the shape asked
     # for is not about one (answer.not_a_variant_first).
     variants_not_first: bool = True
+    # ... nor with a sentence without the shape asked for (no name, no year) that the reader put before one with it the
+    # sentence ranker scores at least as high (answer.who_when_lead).
+    shaped_first: bool = True
     # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
     # a person, a year or a quoted title as shaped (asks.answer_shape).
     sources_shaped: bool = True

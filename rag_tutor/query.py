@@ -325,9 +325,14 @@ RULES: tuple[Rule, ...] = (
     Rule("items_with_their_list", "a list's item chosen first is shown with its whole list when that is a candidate"),
     Rule("formulas_explained", "a formula's \"where ...\" line is an answer sentence, read with the formula and its "
                                "lead-in as one sentence"),
+    Rule("person_names_only", "two capitalised words (\"Stable Diffusion\", \"Hugging Face\") name a person, for "
+                              "a who question's answer shape, only when the documents never write the second in "
+                              "lower case"),
     Rule("variants_not_first", "a who/when question's answer opens with a sentence of the shape asked for that is "
                                "not about another thing named after a term it names (\"DCGAN\" or \"StyleGAN\" for the "
                                "GAN), when there is one"),
+    Rule("shaped_first", "a who/when question's answer does not open with a sentence giving no name or no year that "
+                         "the reader ordered before one giving it which the sentence ranker scores at least as high"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
     Rule("plain_questions", "answer sentences are scored against the question without conversational filler "

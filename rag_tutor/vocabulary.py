@@ -227,6 +227,7 @@ class Vocabulary:
         self._english_stems: set[str] = set()  # the stems of ``english``, made with _counts
         self.term_patterns = course_term_patterns(chunks)
         ordinary = ordinary_words(chunks)
+        self.ordinary = frozenset(ordinary)  # the words the documents write in lower case
         self.names = terms_pattern(glossary_names(chunks), ordinary)  # any glossary term: the subject of a turn
         self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in chunks).lower()
         self.entries: dict[str, int] = {}  # each name of a glossary term, lower case -> its entry's chunk index

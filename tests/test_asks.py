@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag_tutor.asks import ANSWER_SHAPES, NUMBER_SHAPE
+from rag_tutor.asks import ANSWER_SHAPES, NUMBER_SHAPE, has_shape
 
 
 SHAPES = [
@@ -34,3 +34,24 @@ def test_an_answer_sentence_has_the_shape_its_question_asks_for(kind, has, lacks
 ])
 def test_a_sentence_gives_a_number_unless_it_is_only_a_year(sentence, number):
     assert bool(NUMBER_SHAPE.search(sentence)) is number
+
+
+ORDINARY = frozenset({"diffusion", "face", "score"})  # words the documents also write in lower case
+
+
+@pytest.mark.parametrize("sentence,person", [
+    ("Stable Diffusion uses a text encoder.", False),  # a model's name: "diffusion" is an ordinary word
+    ("Models are shared on Hugging Face.", False),
+    ("Blix Quuxley proposed early flows.", True),  # a surname the documents never write in lower case
+    ("Blix P. Quuxley proposed early flows.", True),
+    ("Stable Diffusion came from Blix Quuxley.", True),  # a name after a model's name
+    ("Stable Diffusion came from Quux et al.", True),  # the shape's other parts still count
+    ("Stable Diffusion came from Blix and colleagues.", True),
+])
+def test_two_capitalised_words_name_a_person_only_when_the_last_is_no_ordinary_word(sentence, person):
+    assert has_shape(ANSWER_SHAPES["person"], sentence, ORDINARY) is person
+    assert has_shape(ANSWER_SHAPES["person"], sentence)  # without the documents' words: any pair is a name
+
+
+def test_no_shape_asked_for_is_no_shape():
+    assert not has_shape(None, "Blix Quuxley proposed it in 2014.")

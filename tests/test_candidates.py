@@ -6,13 +6,13 @@ named after the asked term."""
 import numpy as np
 import pytest
 
-from rag_tutor.answer import Numbering, cited, not_a_variant_first, unanswered
+from rag_tutor.answer import Numbering, cited, unanswered, who_when_lead
 from rag_tutor.candidates import (Candidate, Chosen, about_a_variant, formula_sentence, informative, list_blocks,
                                   list_sentence)
 from rag_tutor.config import Settings
 from rag_tutor.citations import split_sentences
 from rag_tutor.prompts import Context
-from rag_tutor.query import Query
+from rag_tutor.query import Query, without
 from rag_tutor.retrieval import Passage
 
 TEXT = """Kettles come in several kinds. Three things decide how fast one boils:
@@ -130,6 +130,9 @@ def test_a_name_the_question_uses_is_no_variant():
     assert about_a_variant("ZorbGAN-2 (Quux, 2031) made faces.", "GAN", "Who made ZorbGAN-23?")  # a whole name
 
 
+SETTINGS = Settings()
+
+
 def _scored(*sentences: tuple[str, bool]) -> list:
     ctx = Context(1, Passage("corpus/g.md", "GANs", "Origins", " ".join(s for s, _ in sentences), 1.0, "g#0"), "")
     return [(2.0 - i, Candidate(0.5, Chosen(ctx, s, (s,)), i, np.zeros(3), (1, i), shaped))
@@ -141,12 +144,25 @@ def test_a_who_question_does_not_open_with_a_variant_when_a_shaped_sentence_is_a
     unshaped = ("GANs have two networks.", False)
     origin = ("GANs were proposed by Blix in 2030.", True)
     query = Query("Who proposed the GAN?", asks="person", course_terms=["GAN"])
-    order = [c.chosen.sentence for _, c in not_a_variant_first(_scored(variant, unshaped, origin), query)]
-    assert order == [origin[0], variant[0], unshaped[0]]
+    order = [c.chosen.sentence for _, c in who_when_lead(_scored(variant, unshaped, origin), query, SETTINGS)]
+    assert order == [origin[0], variant[0], unshaped[0]]  # whatever the ranker's score
     kept = _scored(variant, unshaped)  # no shaped sentence about the term: the order stands
-    assert not_a_variant_first(kept, query) == kept
+    assert who_when_lead(kept, query, SETTINGS) == kept
     first = _scored(origin, variant)  # the first is not a variant: the order stands
-    assert not_a_variant_first(first, query) == first
+    assert who_when_lead(first, query, SETTINGS) == first
     asked = Query("Who proposed ZorbGAN?", asks="person", course_terms=["GAN"])  # the variant is what it asks about
     stands = _scored(variant, origin)
-    assert not_a_variant_first(stands, asked) == stands
+    assert who_when_lead(stands, asked, SETTINGS) == stands
+    off = who_when_lead(_scored(variant, origin), query, without(SETTINGS, "variants_not_first"))
+    assert off[0][1].chosen.sentence == variant[0]
+
+
+def test_a_who_question_opens_with_a_name_the_ranker_scores_as_high_as_the_readers_choice():
+    query = Query("Who proposed the GAN?", asks="person", course_terms=["GAN"])
+    unshaped = ("GANs have two networks.", False)
+    origin = ("GANs were proposed by Blix in 2030.", True)
+    scored = _scored(unshaped, origin)  # the reader's order: log-odds 2.0 and 1.0
+    assert who_when_lead(scored, query, SETTINGS) == scored  # the ranker scores the name lower: the order stands
+    behind = [(1.0, scored[0][1]), (2.0, scored[1][1])]  # the ranker scores it higher
+    assert who_when_lead(behind, query, SETTINGS)[0][1].chosen.sentence == origin[0]
+    assert who_when_lead(behind, query, without(SETTINGS, "shaped_first")) == behind
