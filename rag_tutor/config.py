@@ -269,7 +269,7 @@ class Settings:
     person_names_only: bool = True
     # A who/when question's answer does not open with a sentence about another thing named after a term it names
     # ("DCGAN (2015)..." for "Who proposed the GAN?"; candidates.about_a_variant) when a sentence with the shape asked
-    # for is not about one (answer.not_a_variant_first).
+    # for is not about one (answer.who_when_lead).
     variants_not_first: bool = True
     # ... nor with a sentence without the shape asked for (no name, no year) that the reader put before one with it the
     # sentence ranker scores at least as high (answer.who_when_lead).

@@ -82,7 +82,7 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
 
 
 # A definition question and its subject: "What is a latent space in a VAE?", "Define FID.",
-# "What does RLHF stand for?".
+# "What does RLHF stand for?", "What does a GAN do?".
 _DEFINITION = re.compile(
     r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
     r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to|do)"

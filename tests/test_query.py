@@ -428,6 +428,9 @@ def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
     ("Who came up with the normalizing flow?", True),
     ("Who designed beam search?", True),
     ("Who coined the term beam search?", True),
+    ("When did beam search come out?", True),
+    ("when did normalizing flows appear", True),
+    ("Who is behind beam search?", True),
     ("Who introduced beam search for cooking recipes?", False),  # more than the term
     ("Why is beam search greedy?", False),  # not who or when
     ("Who won the match yesterday?", False),  # no course term
