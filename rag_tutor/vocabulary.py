@@ -82,10 +82,13 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
 
 
 # A definition question and its subject: "What is a latent space in a VAE?", "Define FID.",
-# "What does RLHF stand for?", "What does a GAN do?".
+# "What does RLHF stand for?", "What does a GAN do?", "What exactly is X?", "What's the purpose (point, role, job) of
+# X?", "Tell me about X", "Can you tell me what X is?".
 _DEFINITION = re.compile(
-    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are)|define|explain|describe)\s+(?:(?:a|an|the)\s+)?"
-    r"(?P<x>.+?)|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to|do)"
+    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are) the (?:purpose|point|role|job) of|"
+    r"what(?:\s+exactly|\s+really)?(?:'s| is| are)|define|explain|describe|tell me about)\s+(?:(?:a|an|the)\s+)?"
+    r"(?P<x>.+?)|(?:can you |could you |please )?tell me what (?:(?:a|an|the)\s+)?(?P<z>.+?)\s+(?:is|are)"
+    r"|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to|do)"
     r"(?:\s+or\s+(?:mean|stand for|refer to))?)\s*[?.!]*$", re.I)
 # What may follow the term for it to be the subject ("a latent space in a VAE", "BLEU used for"),
 # rather than a word of a longer one ("transformer decoder", "GAN training").
@@ -339,7 +342,7 @@ class Vocabulary:
         m = _DEFINITION.match(question.strip())
         if not m:
             return None
-        subject = m.group("x") or m.group("y")
+        subject = m.group("x") or m.group("y") or m.group("z")
         low = subject.lower()
         for key in self._longest_first:
             if low.startswith(key) and _QUALIFIED.match(subject, len(key)):

@@ -19,6 +19,13 @@ CASES = [
     ("What are normalizing flows?", [], "definition", False, "Normalizing flow (NF)", ["Normalizing flow"], [], None),
     ("define perplexity", [], "definition", False, "Perplexity", [], [], None),
     ("What does beam search do?", [], "definition", False, "Beam search", ["Beam search"], [], None),
+    ("What exactly is beam search?", [], "definition", False, "Beam search", ["Beam search"], [], None),
+    ("What's the purpose of beam search?", [], "definition", False, "Beam search", ["Beam search"], [], None),
+    ("What is the role of beam search in decoding?", [], "definition", False, "Beam search", ["Beam search"], [],
+     None),
+    ("tell me about perplexity", [], "other", False, "Perplexity", [], [], None),
+    ("Can you tell me what perplexity is?", [], "other", False, "Perplexity", [], [], None),
+    ("Tell me about beam search decoders", [], "other", False, None, ["Beam search"], [], None),  # a longer subject
     ("What is perplexity used for in language modelling?", [], "definition", False, "Perplexity", [], [], None),
     ("Why can normalizing flows compute exact likelihoods?", [], "reason", True, None, ["Normalizing flow"], [], None),
     ("How does beam search pick a sequence?", [], "mechanism", True, None, ["Beam search"], [], None),
