@@ -28,6 +28,7 @@ from .prompts import DECLINE, RECAP_PROMPT, Context, build_messages
 from .reader import Reader, read_text, reader_for
 from .retrieval import Passage, Retriever, RetrievalResult
 from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
+from .vocabulary import is_abbreviation
 
 NOT_ANSWERED = "The course material doesn't seem to answer this directly."
 NO_NUMBER = "The course material doesn't give that number."
@@ -143,22 +144,31 @@ def finished_sentences(text: str) -> list[str]:
 
 def who_when_lead(scored: list[tuple[float, Candidate]], query: Query, settings: Settings
                   ) -> list[tuple[float, Candidate]]:
-    """The selector's order (log-odds, candidate) with a who/when question's first sentence put right: not one about a
-    variant of a term it names (rule variants_not_first, ``about_a_variant``: "DCGAN (2015)..." for "Who proposed
-    the GAN?"), and not one without the shape asked for, no name or no year, that the reader put before one with it
-    the sentence ranker scores at least as high (rule shaped_first). The first candidate that is neither leads, when
-    there is one."""
+    """The selector's order (log-odds, candidate) with a who/when question's first sentence put right. Not one about
+    a variant of a term it names (rule variants_not_first, ``about_a_variant``: "DCGAN (2015)..." for "Who proposed
+    the GAN?"): the first candidate with the shape asked for that is not leads. Nor one without that shape, no name
+    or no year (rule shaped_first: "PPO: Proximal Policy Optimization: a reinforcement-learning algorithm..." for
+    "Who proposed PPO?"): the first with it that names a term the question names leads, if the sentence ranker thinks
+    it may answer (``answer_extra_min_score``, the bar for any sentence besides the best)."""
+    asked = query.search_text or query.text  # with the earlier turns for a follow-up
+
     def variant(c: Candidate) -> bool:
-        asked = query.search_text or query.text  # with the earlier turns for a follow-up
         return settings.variants_not_first and any(about_a_variant(c.chosen.sentence, term, asked)
                                                    for term in query.course_terms)
 
-    floor, first = scored[0]
+    def names_a_term(c: Candidate) -> bool:
+        return not query.course_terms or any(
+            re.search(rf"\b{re.escape(term)}", c.chosen.sentence, 0 if is_abbreviation(term) else re.I)
+            for term in query.course_terms)
+
+    first = scored[0][1]
     if variant(first):
-        floor = -math.inf
+        floor, wanted = -math.inf, (lambda c: True)
     elif first.shaped or not settings.shaped_first:
         return scored
-    lead = next((t for t in scored if t[1].shaped and not variant(t[1]) and t[0] >= floor), None)
+    else:
+        floor, wanted = settings.answer_extra_min_score, names_a_term
+    lead = next((t for t in scored if t[1].shaped and not variant(t[1]) and wanted(t[1]) and t[0] >= floor), None)
     return scored if lead is None else [lead] + [t for t in scored if t is not lead]
 
 

@@ -271,8 +271,8 @@ class Settings:
     # ("DCGAN (2015)..." for "Who proposed the GAN?"; candidates.about_a_variant) when a sentence with the shape asked
     # for is not about one (answer.who_when_lead).
     variants_not_first: bool = True
-    # ... nor with a sentence without the shape asked for (no name, no year) that the reader put before one with it the
-    # sentence ranker scores at least as high (answer.who_when_lead).
+    # ... nor with a sentence without the shape asked for (no name, no year) when one with it names a term the question
+    # names and the sentence ranker thinks it may answer (answer_extra_min_score; answer.who_when_lead).
     shaped_first: bool = True
     # A question after a paper or source whose kind has no answer shape ("which paper...?") counts a sentence naming
     # a person, a year or a quoted title as shaped (asks.answer_shape).

@@ -331,8 +331,8 @@ RULES: tuple[Rule, ...] = (
     Rule("variants_not_first", "a who/when question's answer opens with a sentence of the shape asked for that is "
                                "not about another thing named after a term it names (\"DCGAN\" or \"StyleGAN\" for the "
                                "GAN), when there is one"),
-    Rule("shaped_first", "a who/when question's answer does not open with a sentence giving no name or no year that "
-                         "the reader ordered before one giving it which the sentence ranker scores at least as high"),
+    Rule("shaped_first", "a who/when question's answer does not open with a sentence giving no name or no year when "
+                         "one giving it names a term the question names and may answer it"),
     Rule("sources_shaped", "a question after a paper or a source whose kind has no answer shape of its own takes a "
                            "sentence naming a person, a year or a quoted title as having the shape asked for"),
     Rule("plain_questions", "answer sentences are scored against the question without conversational filler "

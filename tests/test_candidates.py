@@ -157,12 +157,15 @@ def test_a_who_question_does_not_open_with_a_variant_when_a_shaped_sentence_is_a
     assert off[0][1].chosen.sentence == variant[0]
 
 
-def test_a_who_question_opens_with_a_name_the_ranker_scores_as_high_as_the_readers_choice():
+def test_a_who_question_opens_with_a_sentence_giving_a_name_for_the_term_when_one_may_answer():
     query = Query("Who proposed the GAN?", asks="person", course_terms=["GAN"])
     unshaped = ("GANs have two networks.", False)
     origin = ("GANs were proposed by Blix in 2030.", True)
-    scored = _scored(unshaped, origin)  # the reader's order: log-odds 2.0 and 1.0
-    assert who_when_lead(scored, query, SETTINGS) == scored  # the ranker scores the name lower: the order stands
-    behind = [(1.0, scored[0][1]), (2.0, scored[1][1])]  # the ranker scores it higher
-    assert who_when_lead(behind, query, SETTINGS)[0][1].chosen.sentence == origin[0]
-    assert who_when_lead(behind, query, without(SETTINGS, "shaped_first")) == behind
+    unnamed = ("It was proposed by Blix in 2030.", True)  # a name, but not of the term asked about
+    scored = _scored(unshaped, origin)  # log-odds 2.0 and 1.0
+    assert who_when_lead(scored, query, SETTINGS)[0][1].chosen.sentence == origin[0]
+    assert who_when_lead(scored, query, without(SETTINGS, "shaped_first")) == scored
+    unlikely = [scored[0], (-1.5, scored[1][1])]  # the ranker thinks it does not answer
+    assert who_when_lead(unlikely, query, SETTINGS) == unlikely
+    other = _scored(unshaped, unnamed)
+    assert who_when_lead(other, query, SETTINGS) == other
