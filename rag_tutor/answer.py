@@ -27,8 +27,7 @@ from .matcher import Matcher, matcher_for
 from .prompts import DECLINE, RECAP_PROMPT, Context, build_messages
 from .reader import Reader, read_text, reader_for
 from .retrieval import Passage, Retriever, RetrievalResult
-from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, sentence_features
-from .vocabulary import is_abbreviation
+from .rankers import SENTENCE_FEATURES, SENTENCE_WEIGHTS, LinearRanker, names_a_term, sentence_features
 
 NOT_ANSWERED = "The course material doesn't seem to answer this directly."
 NO_NUMBER = "The course material doesn't give that number."
@@ -156,10 +155,8 @@ def who_when_lead(scored: list[tuple[float, Candidate]], query: Query, settings:
         return settings.variants_not_first and any(about_a_variant(c.chosen.sentence, term, asked)
                                                    for term in query.course_terms)
 
-    def names_a_term(c: Candidate) -> bool:
-        return not query.course_terms or any(
-            re.search(rf"\b{re.escape(term)}", c.chosen.sentence, 0 if is_abbreviation(term) else re.I)
-            for term in query.course_terms)
+    def names_the_term(c: Candidate) -> bool:
+        return not query.course_terms or names_a_term(c.chosen.sentence, query.course_terms)
 
     first = scored[0][1]
     if variant(first):
@@ -167,7 +164,7 @@ def who_when_lead(scored: list[tuple[float, Candidate]], query: Query, settings:
     elif first.shaped or not settings.shaped_first:
         return scored
     else:
-        floor, wanted = settings.answer_extra_min_score, names_a_term
+        floor, wanted = settings.answer_extra_min_score, names_the_term
     lead = next((t for t in scored if t[1].shaped and not variant(t[1]) and wanted(t[1]) and t[0] >= floor), None)
     return scored if lead is None else [lead] + [t for t in scored if t is not lead]
 
