@@ -205,8 +205,9 @@ class Retriever:
         if self.settings.abbreviations_in_capitals:
             for name in self.vocabulary.in_capitals(text):
                 # BM25 lower-cases, so "CLIP" also matches "a short clip": that word's part of the score (BM25
-                # sums one part per token) is kept only for the passages that write the name in capitals
-                token = keyword_tokens(name)[0]
+                # sums one part per token) is kept only for the passages that write the name in capitals ("IS" is a
+                # stop word, no token at all)
+                token = next(iter(keyword_tokens(name)), None)
                 if token in tokens:
                     part = np.asarray(self.index.bm25.get_scores([token] * tokens.count(token)), dtype="float32")
                     scores -= np.where(self._written_in_capitals(name), 0.0, part)

@@ -1,5 +1,6 @@
 import re
 
+import numpy as np
 import pytest
 
 from rag_tutor.errors import EmptyQuestionError
@@ -225,6 +226,9 @@ def test_an_initialism_is_read_as_its_term_only_when_the_closest_passage_names_t
 
 
 def test_an_abbreviation_in_capitals_is_no_keyword_of_passages_that_write_the_word_in_lower_case(course_retriever):
+    from rag_tutor.query import without
+    from rag_tutor.retrieval import Retriever
+
     chunks = course_retriever.index.chunks
     lower_only = [i for i, c in enumerate(chunks)
                   if re.search(r"\bclips?\b", c.search_text) and not re.search(r"\bCLIP\b", c.search_text)]
@@ -232,3 +236,8 @@ def test_an_abbreviation_in_capitals_is_no_keyword_of_passages_that_write_the_wo
     in_capitals = course_retriever.bm25_scores("CLIP")
     assert in_capitals.max() > 0 and not in_capitals[lower_only].any()
     assert course_retriever.bm25_scores("clip")[lower_only].any()  # in lower case: the ordinary word
+    off = Retriever(course_retriever.index, course_retriever.embedder,
+                    without(course_retriever.settings, "abbreviations_in_capitals"))
+    assert off.bm25_scores("CLIP")[lower_only].any()
+    question = "Who proposed the Inception Score (IS)?"  # "IS" is a stop word: no keyword to take off
+    assert np.array_equal(course_retriever.bm25_scores(question), off.bm25_scores(question))
