@@ -37,10 +37,12 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
 WEAKNESS_WORDS = "weaknesses limitations"
 WEAKNESS_SYNONYMS = re.compile(r"\b(downsides?|drawbacks?|disadvantages?|cons|shortcomings?|pitfalls?)\b|"
                                 + A_CATCH, re.I)
+# The person shape's "First Last": two capitalised words, the second perhaps after an initial.
+_NAME_PAIR = r"[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+"
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
-    "person": r"\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors|[A-Z][a-z]+)\b|"
+    "person": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors|[A-Z][a-z]+)\b|"
               r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
     "date": r"\b(?:1[89]|20)\d\d\b",
     "reason": r"(?i)\b(?:because|since|so that|therefore|thus|which (?:lets|allows|means|makes)|lets|allows|"
@@ -113,16 +115,12 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
                                     r"[\"“][A-Z][^\"”]{8,}[\"”]")))
 
 
-# The person shape's "First Last": two capitalised words, the second perhaps after an initial.
-_NAME_PAIR = re.compile(r"[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+")
-
-
 def has_shape(shape: re.Pattern | None, sentence: str, ordinary: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence has the shape asked for. A "First Last" pair whose last word the documents also write in
     lower case (``ordinary``: "Stable Diffusion", "Hugging Face", "Inception Score") names no person (rule
     person_names_only); the shape's other parts ("et al", "and colleagues", a year) still count."""
     for m in (shape.finditer(sentence) if shape is not None else ()):
-        if not (ordinary and _NAME_PAIR.fullmatch(m.group(0)) and m.group(0).split()[-1].lower() in ordinary):
+        if not (ordinary and re.fullmatch(_NAME_PAIR, m.group(0)) and m.group(0).split()[-1].lower() in ordinary):
             return True
     return False
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .citations import logical_lines
 from .prompts import Context
-from .vocabulary import is_abbreviation
+from .vocabulary import term_case
 
 
 class Chosen(NamedTuple):
@@ -43,7 +43,7 @@ def about_a_variant(sentence: str, term: str, question: str = "") -> bool:
     m = _OPENING.match(sentence)
     if not m or " " in term:
         return False
-    flags = 0 if is_abbreviation(term) else re.I
+    flags = term_case(term)
     first, name = m.group("first"), re.escape(term)
     if re.search(rf"(?<![\w-]){re.escape(first)}(?![\w-])", question, re.I):
         return False

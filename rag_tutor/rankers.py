@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 import numpy as np
 
 from .files import write_atomically
-from .vocabulary import is_abbreviation
+from .vocabulary import term_case
 
 if TYPE_CHECKING:  # pragma: no cover
     from .candidates import Candidate
@@ -136,7 +136,7 @@ def names_a_term(sentence: str, terms: Sequence[str]) -> bool:
     """Whether a sentence names one of the course terms ``terms`` as a word of its own, an abbreviation in its own
     capitals: "GANs were introduced in 2014" names GAN; "DCGAN", "began" and "VQ-VAE" name neither GAN nor VAE, and
     "on average" names no RAG. (A plain substring had counted all of these.)"""
-    return any(re.search(rf"(?<![\w-]){re.escape(term)}s?\b", sentence, 0 if is_abbreviation(term) else re.I)
+    return any(re.search(rf"(?<![\w-]){re.escape(term)}s?\b", sentence, term_case(term))
                for term in terms)
 
 

@@ -27,14 +27,14 @@ def glossary_names(chunks) -> list[str]:
     return list(dict.fromkeys(name for c in chunks for name in entry_names(c)))
 
 
-def course_term_patterns(chunks) -> dict[str, re.Pattern]:
+def course_term_patterns(chunks, ordinary: frozenset[str] | None = None) -> dict[str, re.Pattern]:
     """Glossary terms specific enough to mark a question as on-topic: multi-word terms and abbreviations.
 
     The small embedder scores terse acronym questions ("What is the ELBO?") low; naming a course
     term is a second, independent sign that the material covers the question.
     """
     patterns: dict[str, re.Pattern] = {}
-    ordinary = ordinary_words(chunks)
+    ordinary = ordinary_words(chunks) if ordinary is None else ordinary
     for name in glossary_names(chunks):
         if is_abbreviation(name):  # GAN, VAE, LoRA, RLHF
             # Learners type "lora" and "llms": an abbreviation matches in any case unless the documents also
@@ -58,6 +58,12 @@ _LINKING = frozenset("a an and by for from in of on the to with".split())
 
 def is_abbreviation(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*", name))
+
+
+def term_case(term: str) -> int:
+    """The regex flags a course term is matched with in an answer's sentence: an abbreviation in its own capitals
+    ("GAN", not "began"), any other term in any case."""
+    return 0 if is_abbreviation(term) else re.I
 
 
 def in_running_text(name: str) -> str:
@@ -228,9 +234,8 @@ class Vocabulary:
         self.english = english  # words known to be spelt right though the course never uses them (respell)
         self._counts: dict[str, int] | None = None  # how often the documents use each word, made on first need
         self._english_stems: set[str] = set()  # the stems of ``english``, made with _counts
-        self.term_patterns = course_term_patterns(chunks)
-        ordinary = ordinary_words(chunks)
-        self.ordinary = frozenset(ordinary)  # the words the documents write in lower case
+        ordinary = self.ordinary = frozenset(ordinary_words(chunks))  # the words the documents write in lower case
+        self.term_patterns = course_term_patterns(chunks, ordinary)
         self.names = terms_pattern(glossary_names(chunks), ordinary)  # any glossary term: the subject of a turn
         self._text = "\n".join(f"{c.title}\n{c.section}\n{c.text}" for c in chunks).lower()
         self.entries: dict[str, int] = {}  # each name of a glossary term, lower case -> its entry's chunk index
@@ -467,7 +472,7 @@ class Vocabulary:
         the pattern that finds it in a question (any case, unless the documents use it as an ordinary word) and
         what it stands for."""
         text = " ".join(c.text for c in self.chunks)
-        ordinary = ordinary_words(self.chunks)
+        ordinary = self.ordinary
         found: dict[str, tuple[re.Pattern, str]] = {}
 
         def initials(words: list[str]) -> str:
