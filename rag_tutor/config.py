@@ -196,6 +196,9 @@ class Settings:
     # An earlier turn naming several course terms is about the longest one outside a prepositional phrase ("How
     # is LoRA used in diffusion models?": LoRA), not the longest (follow_ups.main_term).
     subjects_outside_phrases: bool = True
+    # "the two", "both" or "which one" after two turns on one subject each ("What is a VAE?", "What is a GAN?")
+    # points at both subjects (follow_ups.together), not at the latest alone.
+    pairs_in_follow_ups: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that

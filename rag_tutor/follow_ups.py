@@ -26,6 +26,10 @@ _ANAPHORA = re.compile(
 POINTING = re.compile(_ANAPHORA.pattern + r"|^(first|second|third|last|latter|former|other|previous|earlier)$", re.I)
 # "the first one", "that second one", "the former", "the latter": one of several earlier subjects, by its place.
 _ORDINAL = re.compile(r"\b(?:the|that|this)\s+(first|second|former|latter|last)(?:\s+one)?\b", re.I)
+# Words pointing at two earlier things together: "the two", "both", "which one", "either", "between them".
+_TOGETHER = re.compile(r"\b(?:(?P<two>(?:the|these|those) two(?: of them)?)|(?P<both>both(?: of them)?)|"
+                       r"(?P<which>which one|which of (?:them|the two|these|those))|(?P<either>either(?: one| of them)?)|"
+                       r"(?P<between>between them))\b", re.I)
 # How an elliptical follow-up opens ("And the decoder?", "What about training?").
 _ELLIPSIS = re.compile(r"^\W*(and|but|so|also|then|what about|how about|what else|more)\b", re.I)
 
@@ -44,12 +48,13 @@ def elliptical(question: str) -> bool:
             or any(pattern.search(question) for kind, pattern in ASKS if kind not in ("list", "definition")))
 
 
-def depends_on_history(question: str, names: re.Pattern | None = None) -> bool:
-    """A question that refers back (pronoun, "the model"), or is too short to stand alone: given the course's
-    terms, a short elliptical question naming none of them ("so any catch with that?"), else 3 words
-    or fewer."""
+def depends_on_history(question: str, names: re.Pattern | None = None, pairs: bool = False) -> bool:
+    """A question that refers back (pronoun, "the model"; with ``pairs``, "the two" or "both" naming at most one
+    course term), or is too short to stand alone: given the course's terms, a short elliptical question naming none
+    of them ("so any catch with that?"), else 3 words or fewer."""
     words = re.findall(r"\w+", question)
-    if points_at(question):
+    if points_at(question) or (pairs and names is not None and _TOGETHER.search(question)
+                               and len(_named(question, names)) < 2):
         return True
     if names is None:
         return len(words) <= 3
@@ -128,6 +133,33 @@ def by_place(question: str, subjects: list[str]) -> str | None:
         return None
     place = {"first": 0, "second": 1, "former": -2}
     return _ORDINAL.sub(lambda m: subjects[place.get(m.group(1).lower(), -1)], question)
+
+
+def _named(text: str, names: re.Pattern) -> set[str]:
+    return {m.group(0).lower() for m in names.finditer(text)}
+
+
+def _bare(subject: str) -> str:
+    """A subject without its article or plural "s": "a flow" and "flows" are one subject."""
+    return re.sub(r"^(?:the|a|an)\s+|s$", "", subject.lower())
+
+
+def together(question: str, history: list[str], per_turn: list[str | None], names: re.Pattern | None) -> str | None:
+    """A question pointing at the last two earlier turns' subjects together ("what's the difference between the
+    two?" after "What is a VAE?" and "What is a GAN?"), with both put in ("... between a VAE and a GAN?"); None when
+    it points at no two things, names two course terms of its own, the two turns have the same subject, or the latest
+    turn names two course terms itself ("the two" are then those: "Which of the two came first?" after a question
+    on MAF and IAF)."""
+    m = _TOGETHER.search(question)
+    if m is None or names is None or len(per_turn) < 2 or len(_named(question, names)) > 1:
+        return None
+    first, second = per_turn[-2], per_turn[-1]
+    if not first or not second or _bare(first) == _bare(second) or len(_named(history[-1], names)) > 1:
+        return None
+    pair = {"two": f"{first} and {second}", "both": f"both {first} and {second}",
+            "which": f"which of {first} and {second}", "either": f"either {first} or {second}",
+            "between": f"between {first} and {second}"}[m.lastgroup]
+    return question[:m.start()] + pair + question[m.end():]
 
 
 # "and diffusion?", "what about for language models?": the question before, asked again of another subject.
@@ -224,14 +256,15 @@ def antecedent(pronoun: str, history: list[str], subjects: list[str | None]) -> 
 
 
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None,
-                      outside_phrases: bool = False) -> str | None:
-    """The follow-up made to stand alone: earlier subjects it points at by place put in (``by_place``), else its first
+                      outside_phrases: bool = False, pairs: bool = False) -> str | None:
+    """The follow-up made to stand alone: with ``pairs`` (rule pairs_in_follow_ups), the last two earlier subjects
+    it points at together put in (``together``); earlier subjects it points at by place put in (``by_place``), else its first
     pronoun replaced by what it stands for (``antecedent``: "Who introduced it?" after "What is a VAE?" -> "Who
     introduced a VAE?"), or, with no pronoun, the latest subject put in front
     ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
     per_turn = [subject_of(t, names, outside_phrases) for t in history]
     subjects = [s for s in per_turn if s]
-    placed = by_place(question, subjects)
+    placed = (together(question, history, per_turn, names) if pairs else None) or by_place(question, subjects)
     if placed:
         return placed
     if not subjects:

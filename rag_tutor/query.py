@@ -128,12 +128,13 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     uses_history = points_back = False
     foreign = vocabulary.foreign_words(text) if settings.resolve_follow_ups and turns else []
     if settings.resolve_follow_ups and turns:
-        points_back = depends_on_history(text, vocabulary.names)
+        points_back = depends_on_history(text, vocabulary.names, settings.pairs_in_follow_ups)
         if points_back or weak_alone:
             pointer = points_at(text)
             uses_history = ((points_back and len(foreign) < (2 if pointer else 1))
                             or (weak_alone and not foreign and not unknown))
-    resolved = (resolve_follow_up(text, turns, vocabulary.names, settings.subjects_outside_phrases)
+    resolved = (resolve_follow_up(text, turns, vocabulary.names, settings.subjects_outside_phrases,
+                                  settings.pairs_in_follow_ups)
                 if uses_history else None)
     if uses_history and not points_back and resolved is None:
         # weak alone, but it names its own subject ("What is the context window of model X?"): nothing to take from
@@ -274,6 +275,8 @@ RULES: tuple[Rule, ...] = (
     Rule("subjects_outside_phrases", "an earlier turn naming several course terms is about the longest one not "
                                      "inside a prepositional phrase (\"How is LoRA used in diffusion models?\": "
                                      "LoRA), not simply the longest"),
+    Rule("pairs_in_follow_ups", "a follow-up pointing at two things together (\"the two\", \"both\", \"which one\") "
+                                "after two turns on one subject each asks about both subjects"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

@@ -3,7 +3,7 @@
 import pytest
 
 from rag_tutor.config import load_settings
-from rag_tutor.follow_ups import asked_in_parallel, depends_on_history, resolve_follow_up, subject_of
+from rag_tutor.follow_ups import asked_in_parallel, depends_on_history, resolve_follow_up, subject_of, together
 from rag_tutor.vocabulary import terms_pattern
 
 from tiny_course import alike
@@ -107,3 +107,34 @@ def test_its_own_means_the_thing_the_clause_is_about_not_the_earlier_subject():
 def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn, subject):
     names = terms_pattern(["LoRA", "Diffusion model"])
     assert subject_of(turn, names) == subject
+
+
+
+@pytest.mark.parametrize("question, history, resolved", [
+    ("How do the two differ?", ["What is a flow?", "What is an autoencoder?"],
+     "How do a flow and an autoencoder differ?"),
+    ("Which one trains faster?", ["Explain flows.", "Explain autoencoders."],
+     "which of flows and autoencoders trains faster?"),
+    ("Do both need a sampler?", ["What is a flow?", "What is an autoencoder?"],
+     "Do both a flow and an autoencoder need a sampler?"),
+    ("Is either of them exact?", ["What is a flow?", "What is an autoencoder?"],
+     "Is either a flow or an autoencoder exact?"),
+    ("How do I pick between them?", ["What is a flow?", "What is an autoencoder?"],
+     "How do I pick between a flow and an autoencoder?"),
+    # the latest turn names two terms: "the two" are those, not the turn before's
+    ("Which one came first?", ["What is a sampler?", "Compare flows and autoencoders."], None),
+    # the question names two terms itself, or both turns are on one subject: nothing to put in
+    ("Do both flows and autoencoders need a sampler?", ["What is a flow?", "What is an autoencoder?"], None),
+    ("Which one is older?", ["What is a flow?", "Who invented flows?"], None),
+    ("Which one is older?", ["What is a flow?"], None),
+])
+def test_the_two_or_both_after_two_turns_are_both_subjects(question, history, resolved):
+    names = terms_pattern(["Flow", "Autoencoder", "Sampler"])
+    per_turn = [subject_of(t, names) for t in history]
+    assert together(question, history, per_turn, names) == resolved
+    if resolved:
+        assert resolve_follow_up(question, history, names, pairs=True) == resolved
+        # the rule switched off: not both subjects
+        assert resolve_follow_up(question, history, names, pairs=False) != resolved
+    # "the two" or "both" points back unless the question names two terms itself
+    assert depends_on_history(question, names, pairs=True) == ("flows and" not in question)
