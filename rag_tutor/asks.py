@@ -20,7 +20,8 @@ A_CATCH = r"\b(?:the|a|any|big|main|one) catch\b"
 # What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below
 # use `explains` (the older, wider "why/how/weakness/comparison" test) so that their measured effect stands.
 ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) for kind, rx in (
-    ("comparison", r"\b(vs\.?|versus|differen\w*|compare\w*|contrast)\b"),
+    # "which of GANs and VAEs ...": which of two named things, a comparison (as a follow-up's "which one" is put)
+    ("comparison", r"\b(vs\.?|versus|differen\w*|compare\w*|contrast)\b|\bwhich of (?:[\w'-]+ ){1,4}(?:and|or) "),
     ("reason", r"^\W*why\b|\bwhy (do|does|is|are|did|would|should|can)\b|\bwhat (causes|makes)\b"),
     ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b|"
                  + A_CATCH),

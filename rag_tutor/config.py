@@ -199,6 +199,10 @@ class Settings:
     # "the two", "both" or "which one" after two turns on one subject each ("What is a VAE?", "What is a GAN?")
     # points at both subjects (follow_ups.together), not at the latest alone.
     pairs_in_follow_ups: bool = True
+    # A pronoun after a course term the question names in an earlier clause or sentence ("I keep hearing about X,
+    # what are they?") stands for that term (follow_ups.refers_within): it had been replaced by the earlier turn's
+    # subject ("... what are a VAE?").
+    pronouns_within: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that

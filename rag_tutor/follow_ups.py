@@ -48,6 +48,31 @@ def elliptical(question: str) -> bool:
             or any(pattern.search(question) for kind, pattern in ASKS if kind not in ("list", "definition")))
 
 
+# Where a clause or sentence ends inside a question ("I keep hearing about X, what are they?", "X is everywhere. When
+# did it come out?", "I read about X - is it new?").
+_CLAUSE_END = re.compile(r"[.?!;:,]\s|\s[-–—]\s")
+
+
+# A clause that only names something to compare with ("Compared with GANs, ...", "Unlike VAEs, ...").
+_COMPARING = re.compile(r"^\W*(?:compared (?:with|to)|unlike|like|besides|apart from|as opposed to|versus|vs\.?|"
+                        r"other than|rather than|in contrast to)\b", re.I)
+
+
+def refers_within(question: str, names: re.Pattern | None) -> bool:
+    """Whether a question's first pronoun stands for a course term the question names itself in an earlier clause
+    or sentence ("My friend mentioned LoRA. How does it work?"), not for an earlier turn's subject (rule
+    pronouns_within). Not when the pronoun's own clause names a term before it ("Is X faster than it?" points back),
+    nor for a term in a clause that only compares ("Compared with X, is it faster?" points back too)."""
+    pronoun = _POINTS_BACK.search(question)
+    if names is None or pronoun is None:
+        return False
+    before = question[:pronoun.start()]
+    ends = list(_CLAUSE_END.finditer(before))
+    if not ends or names.search(before[ends[-1].end():]):
+        return False
+    return any(names.search(c) for c in _CLAUSE_END.split(before[:ends[-1].end()]) if not _COMPARING.match(c))
+
+
 def depends_on_history(question: str, names: re.Pattern | None = None, pairs: bool = False) -> bool:
     """A question that refers back (pronoun, "the model"; with ``pairs``, "the two" or "both" naming at most one
     course term), or is too short to stand alone: given the course's terms, a short elliptical question naming none

@@ -21,7 +21,7 @@ from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS
 from .config import Settings
 from .errors import EmptyQuestionError
 from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, points_at,
-                         resolve_follow_up)
+                         refers_within, resolve_follow_up)
 from .injection import remove_instructions
 from .vocabulary import INITIALISM_WORD, LOWER_WORD, Vocabulary, beside_known
 
@@ -127,15 +127,17 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # that it is declined as in a fresh chat.
     uses_history = points_back = False
     foreign = vocabulary.foreign_words(text) if settings.resolve_follow_ups and turns else []
+    # pronouns_within: "X is everywhere. When did it come out?" is about X, whatever the chat was about before
+    within = bool(turns) and settings.pronouns_within and refers_within(text, vocabulary.names)
     if settings.resolve_follow_ups and turns:
-        points_back = depends_on_history(text, vocabulary.names, settings.pairs_in_follow_ups)
+        points_back = depends_on_history(text, vocabulary.names, settings.pairs_in_follow_ups) and not within
         if points_back or weak_alone:
             pointer = points_at(text)
             uses_history = ((points_back and len(foreign) < (2 if pointer else 1))
                             or (weak_alone and not foreign and not unknown))
     resolved = (resolve_follow_up(text, turns, vocabulary.names, settings.subjects_outside_phrases,
                                   settings.pairs_in_follow_ups)
-                if uses_history else None)
+                if uses_history and not within else None)
     if uses_history and not points_back and resolved is None:
         # weak alone, but it names its own subject ("What is the context window of model X?"): nothing to take from
         # the earlier turn, which would only lend it that turn's closeness to the course
@@ -277,6 +279,9 @@ RULES: tuple[Rule, ...] = (
                                      "LoRA), not simply the longest"),
     Rule("pairs_in_follow_ups", "a follow-up pointing at two things together (\"the two\", \"both\", \"which one\") "
                                 "after two turns on one subject each asks about both subjects"),
+    Rule("pronouns_within", "a pronoun after a course term the question names in an earlier clause or sentence "
+                            "(\"My friend mentioned LoRA. How does it work?\") stands for that term, not for an "
+                            "earlier turn's subject"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

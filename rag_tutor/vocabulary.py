@@ -88,10 +88,11 @@ def terms_pattern(names: list[str], ordinary: set[str] = frozenset()) -> re.Patt
 
 
 # A definition question and its subject: "What is a latent space in a VAE?", "Define FID.",
-# "What does RLHF stand for?", "What does a GAN do?", "What exactly is X?", "What's the purpose (point, role, job) of
-# X?", "Tell me about X", "Can you tell me what X is?".
+# "What does RLHF stand for?", "What does a GAN do?", "What exactly is X?", "What's the purpose (point, role, job,
+# gist, main idea) of X?", "What's the idea behind X?", "Tell me about X", "Can you tell me what X is?".
 _DEFINITION = re.compile(
-    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are) the (?:purpose|point|role|job) of|"
+    r"^(?:(?:can you |could you |please )?(?:what(?:'s| is| are) the (?:purpose|point|role|job|gist|"
+    r"(?:main |basic |key |core |big |general )?idea) (?:of|behind)|"
     r"what(?:\s+exactly|\s+really)?(?:'s| is| are)|define|explain|describe|tell me about)\s+(?:(?:a|an|the)\s+)?"
     r"(?P<x>.+?)|(?:can you |could you |please )?tell me what (?:(?:a|an|the)\s+)?(?P<z>.+?)\s+(?:is|are)"
     r"|what (?:does|do) (?:(?:a|an|the)\s+)?(?P<y>.+?)\s+(?:mean|stand for|refer to|do)"

@@ -3,7 +3,8 @@
 import pytest
 
 from rag_tutor.config import load_settings
-from rag_tutor.follow_ups import asked_in_parallel, depends_on_history, resolve_follow_up, subject_of, together
+from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, refers_within, resolve_follow_up, subject_of,
+                                 together)
 from rag_tutor.vocabulary import terms_pattern
 
 from tiny_course import alike
@@ -138,3 +139,17 @@ def test_the_two_or_both_after_two_turns_are_both_subjects(question, history, re
         assert resolve_follow_up(question, history, names, pairs=False) != resolved
     # "the two" or "both" points back unless the question names two terms itself
     assert depends_on_history(question, names, pairs=True) == ("flows and" not in question)
+
+
+@pytest.mark.parametrize("question, within", [
+    ("My friend mentioned samplers. How do they work?", True),
+    ("I keep hearing about flows, what are they?", True),
+    ("Autoencoders are everywhere - when did they appear?", True),
+    ("How do they work?", False),  # no term of its own: it points back
+    ("Is a flow faster than it?", False),  # the term is in the pronoun's own clause
+    ("Compared with flows, is it faster?", False),  # a clause that only compares
+    ("Unlike autoencoders, does it need a sampler?", False),
+])
+def test_a_pronoun_after_a_term_the_question_names_stands_for_that_term(question, within):
+    names = terms_pattern(["Flow", "Autoencoder", "Sampler"])
+    assert refers_within(question, names) is within
