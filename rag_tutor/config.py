@@ -203,6 +203,10 @@ class Settings:
     # what are they?") stands for that term (follow_ups.refers_within): it had been replaced by the earlier turn's
     # subject ("... what are a VAE?").
     pronouns_within: bool = True
+    # A question whose last clause's pronoun stands for a term an earlier clause names asks what that clause asks
+    # with the term put in (query.understand, follow_ups.own_question): "I keep hearing about X, what are they?" is a
+    # definition question about X.
+    last_clause_asks: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that

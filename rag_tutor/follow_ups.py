@@ -73,6 +73,24 @@ def refers_within(question: str, names: re.Pattern | None) -> bool:
     return any(names.search(c) for c in _CLAUSE_END.split(before[:ends[-1].end()]) if not _COMPARING.match(c))
 
 
+def own_question(question: str, names: re.Pattern | None) -> str | None:
+    """A question's last clause or sentence with its pronoun replaced by the course term an earlier one names, when
+    it stands for that term (``refers_within``): "I read about CLIP yesterday. Who made it?" -> "Who made CLIP?";
+    None otherwise. (Read without such a pronoun, a last clause lost answers: "In X, who decides ...?" is no
+    question after a person, and "About X: what was the paper called?" none after a definition.)"""
+    if names is None or not refers_within(question, names):
+        return None
+    pronoun = _POINTS_BACK.search(question)
+    before = question[:pronoun.start()]
+    start = list(_CLAUSE_END.finditer(before))[-1].end()
+    terms = [m.group(0) for c in _CLAUSE_END.split(before[:start]) if not _COMPARING.match(c)
+             for m in names.finditer(c)]
+    term = terms[-1]
+    if pronoun.group(1).lower() in ("its", "their"):
+        term = f"{term}'" if term.endswith("s") else f"{term}'s"
+    return (question[start:pronoun.start()] + term + question[pronoun.end():]).strip()
+
+
 def depends_on_history(question: str, names: re.Pattern | None = None, pairs: bool = False) -> bool:
     """A question that refers back (pronoun, "the model"; with ``pairs``, "the two" or "both" naming at most one
     course term), or is too short to stand alone: given the course's terms, a short elliptical question naming none

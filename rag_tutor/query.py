@@ -21,7 +21,7 @@ from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS
 from .config import Settings
 from .errors import EmptyQuestionError
 from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, points_at,
-                         refers_within, resolve_follow_up)
+                         own_question, refers_within, resolve_follow_up)
 from .injection import remove_instructions
 from .vocabulary import INITIALISM_WORD, LOWER_WORD, Vocabulary, beside_known
 
@@ -162,6 +162,13 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
              if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
     asks_number = asks_amount(asked)
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
+    # last_clause_asks: "I read about CLIP yesterday. Who made it?" asks who, as "Who made CLIP?" would
+    last = own_question(text, vocabulary.names) if settings.last_clause_asks else None
+    if last and asks == "other":
+        asks = next((kind for kind, pattern in ASKS if pattern.search(last)), "other")
+    defined = vocabulary.defined_entry(asked) if settings.definition_entry_first else None
+    if defined is None and last and settings.definition_entry_first:
+        defined = vocabulary.defined_entry(last)
     terms = vocabulary.course_terms(search_text)
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
@@ -176,7 +183,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
         amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
-        defined_entry=vocabulary.defined_entry(asked) if settings.definition_entry_first else None,
+        defined_entry=defined,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
@@ -282,6 +289,9 @@ RULES: tuple[Rule, ...] = (
     Rule("pronouns_within", "a pronoun after a course term the question names in an earlier clause or sentence "
                             "(\"My friend mentioned LoRA. How does it work?\") stands for that term, not for an "
                             "earlier turn's subject"),
+    Rule("last_clause_asks", "a question whose last clause's pronoun stands for a term an earlier clause names "
+                             "(\"I read about CLIP. Who made it?\") asks what that clause asks with the term put in "
+                             "(\"Who made CLIP?\"), when the whole asks nothing of a known kind or defines nothing"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

@@ -3,8 +3,8 @@
 import pytest
 
 from rag_tutor.config import load_settings
-from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, refers_within, resolve_follow_up, subject_of,
-                                 together)
+from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, own_question, refers_within, resolve_follow_up,
+                                 subject_of, together)
 from rag_tutor.vocabulary import terms_pattern
 
 from tiny_course import alike
@@ -153,3 +153,17 @@ def test_the_two_or_both_after_two_turns_are_both_subjects(question, history, re
 def test_a_pronoun_after_a_term_the_question_names_stands_for_that_term(question, within):
     names = terms_pattern(["Flow", "Autoencoder", "Sampler"])
     assert refers_within(question, names) is within
+
+
+@pytest.mark.parametrize("question, own", [
+    ("I read about flows yesterday. Who made them?", "Who made flows?"),
+    ("I keep hearing about autoencoders, what are they?", "what are autoencoders?"),
+    ("My sampler is slow. What is its main cost?", "What is sampler's main cost?"),
+    ("Compared with flows, is it faster?", None),  # "it" is not the compared thing
+    ("What is a flow?", None),  # one clause: nothing leads up to it
+    ("In a flow, who decides the order?", None),  # no pronoun: the whole question is asked
+    ("I read about them in a flow paper - what is it?", None),  # the first pronoun points back
+])
+def test_a_last_clause_pointing_at_a_term_named_before_is_asked_with_it(question, own):
+    names = terms_pattern(["Flow", "Autoencoder", "Sampler"])
+    assert own_question(question, names) == own

@@ -39,8 +39,11 @@ CASES = [
     ("Do both have a likelihood?", ["What is beam search?", "What are normalizing flows?"], "other", False, None,
      ["Normalizing flow", "Beam search"], [], "Do both beam search and normalizing flows have a likelihood?"),
     # a pronoun after a term the question names in an earlier sentence stands for it, not the earlier turn's subject
-    ("I read about beam search. Who made it?", ["What are normalizing flows?"], "other", False, None,
+    ("I read about beam search. Who made it?", ["What are normalizing flows?"], "person", False, None,
      ["Beam search"], [], None),
+    # a question led up to by an earlier sentence asks what its last one asks (last_clause_asks)
+    ("My friend keeps mentioning perplexity. What is it?", [], "definition", False, "Perplexity", [], [], None),
+    ("Everyone uses beam search. When did it appear?", [], "date", False, None, ["Beam search"], [], None),
     ("What are the drawbacks of beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Is there a catch with beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Who proposed the first flows?", [], "person", False, None, [], [], None),
