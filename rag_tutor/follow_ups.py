@@ -58,34 +58,40 @@ _COMPARING = re.compile(r"^\W*(?:compared (?:with|to)|unlike|like|besides|apart 
                         r"other than|rather than|in contrast to)\b", re.I)
 
 
-def refers_within(question: str, names: re.Pattern | None) -> bool:
-    """Whether a question's first pronoun stands for a course term the question names itself in an earlier clause
-    or sentence ("My friend mentioned LoRA. How does it work?"), not for an earlier turn's subject (rule
-    pronouns_within). Not when the pronoun's own clause names a term before it ("Is X faster than it?" points back),
-    nor for a term in a clause that only compares ("Compared with X, is it faster?" points back too)."""
+def _within(question: str, names: re.Pattern | None) -> tuple[re.Match, int, str] | None:
+    """The question's first pronoun, where its clause starts, and the course term it stands for, named in an earlier
+    clause or sentence of the question; None when there is no such term: the pronoun's own clause names one before
+    it ("Is X faster than it?" points back), or the earlier ones name one only to compare ("Compared with X, is it
+    faster?" points back too)."""
     pronoun = _POINTS_BACK.search(question)
     if names is None or pronoun is None:
-        return False
+        return None
     before = question[:pronoun.start()]
     ends = list(_CLAUSE_END.finditer(before))
     if not ends or names.search(before[ends[-1].end():]):
-        return False
-    return any(names.search(c) for c in _CLAUSE_END.split(before[:ends[-1].end()]) if not _COMPARING.match(c))
+        return None
+    start = ends[-1].end()
+    terms = [m.group(0) for clause in _CLAUSE_END.split(before[:start]) if not _COMPARING.match(clause)
+             for m in names.finditer(clause)]
+    return (pronoun, start, terms[-1]) if terms else None
+
+
+def refers_within(question: str, names: re.Pattern | None) -> bool:
+    """Whether a question's first pronoun stands for a course term the question names itself in an earlier clause
+    or sentence ("My friend mentioned LoRA. How does it work?"), not for an earlier turn's subject (rule
+    pronouns_within; ``_within``)."""
+    return _within(question, names) is not None
 
 
 def own_question(question: str, names: re.Pattern | None) -> str | None:
     """A question's last clause or sentence with its pronoun replaced by the course term an earlier one names, when
-    it stands for that term (``refers_within``): "I read about CLIP yesterday. Who made it?" -> "Who made CLIP?";
-    None otherwise. (Read without such a pronoun, a last clause lost answers: "In X, who decides ...?" is no
-    question after a person, and "About X: what was the paper called?" none after a definition.)"""
-    if names is None or not refers_within(question, names):
+    it stands for that term (``_within``): "I read about CLIP yesterday. Who made it?" -> "Who made CLIP?"; None
+    otherwise. (Read without such a pronoun, a last clause lost answers: "In X, who decides ...?" is no question
+    after a person, and "About X: what was the paper called?" none after a definition.)"""
+    found = _within(question, names)
+    if found is None:
         return None
-    pronoun = _POINTS_BACK.search(question)
-    before = question[:pronoun.start()]
-    start = list(_CLAUSE_END.finditer(before))[-1].end()
-    terms = [m.group(0) for c in _CLAUSE_END.split(before[:start]) if not _COMPARING.match(c)
-             for m in names.finditer(c)]
-    term = terms[-1]
+    pronoun, start, term = found
     if pronoun.group(1).lower() in ("its", "their"):
         term = f"{term}'" if term.endswith("s") else f"{term}'s"
     return (question[start:pronoun.start()] + term + question[pronoun.end():]).strip()
@@ -301,10 +307,10 @@ def antecedent(pronoun: str, history: list[str], subjects: list[str | None]) -> 
 def resolve_follow_up(question: str, history: list[str], names: re.Pattern | None = None,
                       outside_phrases: bool = False, pairs: bool = False) -> str | None:
     """The follow-up made to stand alone: with ``pairs`` (rule pairs_in_follow_ups), the last two earlier subjects
-    it points at together put in (``together``); earlier subjects it points at by place put in (``by_place``), else its first
-    pronoun replaced by what it stands for (``antecedent``: "Who introduced it?" after "What is a VAE?" -> "Who
-    introduced a VAE?"), or, with no pronoun, the latest subject put in front
-    ("About FID: any weaknesses?"); None if the earlier subject is unclear or the question names its own."""
+    it points at together put in (``together``); else earlier subjects it points at by place put in (``by_place``);
+    else its first pronoun replaced by what it stands for (``antecedent``: "Who introduced it?" after "What is a
+    VAE?" -> "Who introduced a VAE?"), or, with no pronoun, the latest subject put in front ("About FID: any
+    weaknesses?"); None if the earlier subject is unclear or the question names its own."""
     per_turn = [subject_of(t, names, outside_phrases) for t in history]
     subjects = [s for s in per_turn if s]
     placed = (together(question, history, per_turn, names) if pairs else None) or by_place(question, subjects)
