@@ -207,6 +207,10 @@ class Settings:
     # with the term put in (query.understand, follow_ups.own_question): "I keep hearing about X, what are they?" is a
     # definition question about X.
     last_clause_asks: bool = True
+    # "What does the decoder do?" after "How does a VAE work?" asks about the VAE's decoder, since the decoder's
+    # glossary definition names the VAE (follow_ups.part_asked, Vocabulary.part_of); it had been answered with the
+    # transformer's decoder too.
+    parts_of_subjects: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups
     # still declined; tune unchanged (and declined_mid_chat 0.913). Not for a question merely weak alone: that

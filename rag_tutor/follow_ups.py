@@ -211,6 +211,20 @@ def together(question: str, history: list[str], per_turn: list[str | None], name
     return question[:m.start()] + pair + question[m.end():]
 
 
+def part_asked(question: str, history: list[str], names: re.Pattern | None, part_of: Callable[[str, str], bool],
+               outside_phrases: bool = False) -> str | None:
+    """A follow-up naming one course term as "the X" ("What does the decoder do?") after a turn on a subject whose
+    part X is by the glossary (``part_of``: the decoder's definition names the VAE), asked about that subject ("About
+    a VAE: What does the decoder do?"); None otherwise (rule parts_of_subjects)."""
+    found = list(names.finditer(question)) if names is not None and history else []
+    if len({m.group(0).lower() for m in found}) != 1 or not found[0].group(0).lower().startswith("the "):
+        return None
+    subject = subject_of(history[-1], names, outside_phrases)
+    if not subject or subject.lower() in question.lower() or not part_of(found[0].group(0), subject):
+        return None
+    return f"About {subject}: {question}"
+
+
 # "and diffusion?", "what about for language models?": the question before, asked again of another subject.
 _ASKED_AGAIN = re.compile(r"^\W*(?:and|what about|how about)\s+(?:for\s+|with\s+)?(?P<x>[^?.!]+?)\s*[?.!]*$", re.I)
 

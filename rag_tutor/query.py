@@ -20,8 +20,8 @@ from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS
                    amount_names, asks_amount)
 from .config import Settings
 from .errors import EmptyQuestionError
-from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, points_at,
-                         own_question, refers_within, resolve_follow_up)
+from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, own_question, part_asked,
+                         points_at, refers_within, resolve_follow_up)
 from .injection import remove_instructions
 from .vocabulary import INITIALISM_WORD, LOWER_WORD, Vocabulary, beside_known
 
@@ -146,6 +146,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
              if settings.resolve_follow_ups else None)
     if again is None and settings.resolve_follow_ups and settings.parallel_follow_ups and not foreign and not unknown:
         again = asked_in_parallel(text, turns, similar, settings)
+    if (again is None and resolved is None and settings.resolve_follow_ups and settings.parts_of_subjects
+            and not foreign and not unknown):
+        again = part_asked(text, turns, vocabulary.names, vocabulary.part_of, settings.subjects_outside_phrases)
     if again:
         uses_history, resolved = True, again
     # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
@@ -292,6 +295,9 @@ RULES: tuple[Rule, ...] = (
     Rule("last_clause_asks", "a question whose last clause's pronoun stands for a term an earlier clause names "
                              "(\"I read about CLIP. Who made it?\") asks what that clause asks with the term put in "
                              "(\"Who made CLIP?\"), when the whole asks nothing of a known kind or defines nothing"),
+    Rule("parts_of_subjects", "a follow-up naming \"the X\" (\"What does the decoder do?\") after a turn on a "
+                              "subject that X's glossary definition names (the decoder's names the VAE) is about "
+                              "that subject"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

@@ -337,6 +337,21 @@ class Vocabulary:
                 return self.entries[form]
         return None
 
+    def part_of(self, part: str, whole: str) -> bool:
+        """Whether the glossary's definition of ``part`` ("the decoder") names ``whole`` ("a VAE") by any of its
+        names: "the part of a VAE that reconstructs an input" (rule parts_of_subjects). Not its related terms, nor a
+        whole whose name shares a word with the part's ("the guidance scale" already says which guidance)."""
+        i, j = self.entry(part), self.entry(whole)
+        if i is None or j is None or i == j:
+            return False
+        words = [set(re.findall(r"[a-z]{4,}", " ".join(entry_names(self.chunks[k])).lower())) for k in (i, j)]
+        if words[0] & words[1]:
+            return False  # "the guidance scale" names classifier-free guidance itself: nothing to add
+        # an entry's chunk reads "Name: definition Related terms: ..."
+        definition = self.chunks[i].text.split(": ", 1)[-1].split(" Related terms:")[0]
+        names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
+        return bool(names and names.search(definition))
+
     def in_capitals(self, text: str) -> list[str]:
         """The glossary's abbreviations spelt like an ordinary word (CLIP, IS) that the text writes in capitals."""
         return [name for name in sorted(self._exact) if re.search(rf"\b{re.escape(name)}\b", text)]

@@ -3,11 +3,11 @@
 import pytest
 
 from rag_tutor.config import load_settings
-from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, own_question, refers_within, resolve_follow_up,
-                                 subject_of, together)
-from rag_tutor.vocabulary import terms_pattern
+from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, own_question, part_asked, refers_within,
+                                 resolve_follow_up, subject_of, together)
+from rag_tutor.vocabulary import Vocabulary, terms_pattern
 
-from tiny_course import alike
+from tiny_course import alike, entry
 
 SETTINGS = load_settings(env={})
 
@@ -167,3 +167,23 @@ def test_a_pronoun_after_a_term_the_question_names_stands_for_that_term(question
 def test_a_last_clause_pointing_at_a_term_named_before_is_asked_with_it(question, own):
     names = terms_pattern(["Flow", "Autoencoder", "Sampler"])
     assert own_question(question, names) == own
+
+
+def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
+    chunks = [entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
+              entry("g#1", "Coupling layer", "The invertible layer of a normalizing flow that splits its input."),
+              entry("g#2", "Beam search", "A decoding method that keeps several candidate sequences."),
+              entry("g#3", "Beam width", "How many sequences beam search keeps.")]
+    vocabulary = Vocabulary(chunks)
+    assert vocabulary.part_of("the coupling layer", "NFs")
+    assert not vocabulary.part_of("the coupling layer", "beam search")  # its definition does not name it
+    assert not vocabulary.part_of("the normalizing flow", "a normalizing flow")
+    assert not vocabulary.part_of("the beam width", "beam search")  # its own name says whose it is
+    names, part_of = vocabulary.names, vocabulary.part_of
+    assert part_asked("What does the coupling layer split?", ["What is a normalizing flow?"], names, part_of) == \
+        "About a normalizing flow: What does the coupling layer split?"
+    assert part_asked("What does the coupling layer split?", ["What is beam search?"], names, part_of) is None
+    # "a coupling layer" is any one, not the flow's; a question naming the whole too needs no help
+    assert part_asked("What does a coupling layer split?", ["What is a normalizing flow?"], names, part_of) is None
+    assert part_asked("Does the coupling layer of a normalizing flow split?", ["What is a normalizing flow?"], names,
+                      part_of) is None

@@ -644,3 +644,13 @@ def test_an_initialism_the_documents_never_write_is_read_as_its_term(question, r
 def test_an_initialism_in_lower_case_that_is_an_english_word_stays_what_it_is():
     question = "what does a high cfg scale do?"
     assert understand(question, [], Vocabulary(GUIDANCE_CHUNKS, frozenset({"cfg"})), SETTINGS).text == question
+
+
+def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
+    vocabulary = Vocabulary([
+        entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
+        entry("g#1", "Coupling layer", "The invertible layer of a normalizing flow that splits its input.")])
+    question, history = "What does the coupling layer split?", ["What is a normalizing flow?"]
+    query = understand(question, history, vocabulary, SETTINGS)
+    assert query.resolved == "About a normalizing flow: What does the coupling layer split?" and query.uses_history
+    assert understand(question, history, vocabulary, without(SETTINGS, "parts_of_subjects")).resolved is None
