@@ -347,8 +347,7 @@ class Vocabulary:
         words = [set(re.findall(r"[a-z]{4,}", " ".join(entry_names(self.chunks[k])).lower())) for k in (i, j)]
         if words[0] & words[1]:
             return False  # "the guidance scale" names classifier-free guidance itself: nothing to add
-        # an entry's chunk reads "Name: definition Related terms: ..."
-        definition = self.chunks[i].text.split(": ", 1)[-1].split(" Related terms:")[0]
+        definition = self.chunks[i].text.split(" Related terms:")[0]  # the chunk: "Name: definition Related terms: ..."
         names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
         return bool(names and names.search(definition))
 

@@ -110,7 +110,6 @@ def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn, s
     assert subject_of(turn, names) == subject
 
 
-
 @pytest.mark.parametrize("question, history, resolved", [
     ("How do the two differ?", ["What is a flow?", "What is an autoencoder?"],
      "How do a flow and an autoencoder differ?"),
@@ -173,12 +172,14 @@ def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
     chunks = [entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
               entry("g#1", "Coupling layer", "The invertible layer of a normalizing flow that splits its input."),
               entry("g#2", "Beam search", "A decoding method that keeps several candidate sequences."),
-              entry("g#3", "Beam width", "How many sequences beam search keeps.")]
+              entry("g#3", "Beam width", "How many sequences beam search keeps."),
+              entry("g#4", "Sampler", "Draws the samples. Related terms: Normalizing flow.")]
     vocabulary = Vocabulary(chunks)
     assert vocabulary.part_of("the coupling layer", "NFs")
     assert not vocabulary.part_of("the coupling layer", "beam search")  # its definition does not name it
     assert not vocabulary.part_of("the normalizing flow", "a normalizing flow")
     assert not vocabulary.part_of("the beam width", "beam search")  # its own name says whose it is
+    assert not vocabulary.part_of("the sampler", "a normalizing flow")  # a related term is no whole
     names, part_of = vocabulary.names, vocabulary.part_of
     assert part_asked("What does the coupling layer split?", ["What is a normalizing flow?"], names, part_of) == \
         "About a normalizing flow: What does the coupling layer split?"
