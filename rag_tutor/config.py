@@ -205,7 +205,7 @@ class Settings:
     pronouns_within: bool = True
     # A question whose last clause's pronoun stands for a term an earlier clause names asks what that clause asks
     # with the term put in (query.understand, follow_ups.own_question): "I keep hearing about X, what are they?" is a
-    # definition question about X.
+    # definition question about X, and "I read about X. Who made it?" asks only who made X (term_facts_in_scope).
     last_clause_asks: bool = True
     # "What does the decoder do?" after "How does a VAE work?" asks about the VAE's decoder, since the decoder's
     # glossary definition names the VAE (follow_ups.part_asked, Vocabulary.part_of); it had been answered with the

@@ -190,7 +190,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
-            (asks in ("person", "date") and term_fact(asked, terms or named_things(asked, vocabulary)))
+            (asks in ("person", "date") and term_fact(last or asked, terms or named_things(asked, vocabulary)))
             or bool(known and term_fact(asked, known + terms + beside, people=True))),
         notices=notices, continues_course=continues_course, initialisms=spelt,
         plain=plain_question(search_text) if settings.plain_questions else search_text)
@@ -294,7 +294,8 @@ RULES: tuple[Rule, ...] = (
                             "earlier turn's subject"),
     Rule("last_clause_asks", "a question whose last clause's pronoun stands for a term an earlier clause names "
                              "(\"I read about CLIP. Who made it?\") asks what that clause asks with the term put in "
-                             "(\"Who made CLIP?\"), when the whole asks nothing of a known kind or defines nothing"),
+                             "(\"Who made CLIP?\"), when the whole asks nothing of a known kind or defines nothing; "
+                             "that clause also says whether it asks only who made or when came the term"),
     Rule("parts_of_subjects", "a follow-up naming \"the X\" (\"What does the decoder do?\") after a turn on a "
                               "subject that X's glossary definition names (the decoder's names the VAE) is about "
                               "that subject"),

@@ -654,3 +654,11 @@ def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
     query = understand(question, history, vocabulary, SETTINGS)
     assert query.resolved == "About a normalizing flow: What does the coupling layer split?" and query.uses_history
     assert understand(question, history, vocabulary, without(SETTINGS, "parts_of_subjects")).resolved is None
+
+
+def test_a_who_question_led_up_to_by_a_sentence_asks_only_who_made_the_term():
+    # term_facts_in_scope reads the last clause with its term put in (last_clause_asks): "Who made beam search?"
+    question = "I read about beam search yesterday. Who made it?"
+    assert understand(question, [], VOCABULARY, SETTINGS).term_fact
+    assert not understand(question, [], VOCABULARY, without(SETTINGS, "last_clause_asks")).term_fact
+    assert not understand("I read about pizza yesterday. Who made it?", [], VOCABULARY, SETTINGS).term_fact
