@@ -196,16 +196,16 @@ class Settings:
     # An earlier turn naming several course terms is about the longest one outside a prepositional phrase ("How
     # is LoRA used in diffusion models?": LoRA), not the longest (follow_ups.main_term).
     subjects_outside_phrases: bool = True
-    # "the two", "both" or "which one" after two turns on one subject each ("What is a VAE?", "What is a GAN?")
+    # "the two", "both" or "which one" after two turns on one subject each ("Tell me how VAEs work.", then GANs)
     # points at both subjects (follow_ups.together), not at the latest alone.
     pairs_in_follow_ups: bool = True
-    # A pronoun after a course term the question names in an earlier clause or sentence ("I keep hearing about X,
-    # what are they?") stands for that term (follow_ups.refers_within): it had been replaced by the earlier turn's
+    # A pronoun after a course term the question names in an earlier clause or sentence ("People keep talking
+    # about X, what are they?") stands for that term (follow_ups.refers_within): it had been replaced by the earlier turn's
     # subject ("... what are a VAE?").
     pronouns_within: bool = True
     # A question whose last clause's pronoun stands for a term an earlier clause names asks what that clause asks
-    # with the term put in (query.understand, follow_ups.own_question): "I keep hearing about X, what are they?" is a
-    # definition question about X, and "I read about X. Who made it?" asks only who made X (term_facts_in_scope).
+    # with the term put in (query.understand, follow_ups.own_question): "People keep talking about X, what are they?" is
+    # a definition question about X, and "I read about X. Who designed it?" asks only who made X (term_facts_in_scope).
     last_clause_asks: bool = True
     # "What does the decoder do?" after "How does a VAE work?" asks about the VAE's decoder, since the decoder's
     # glossary definition names the VAE (follow_ups.part_asked, Vocabulary.part_of); it had been answered with the

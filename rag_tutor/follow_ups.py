@@ -48,8 +48,8 @@ def elliptical(question: str) -> bool:
             or any(pattern.search(question) for kind, pattern in ASKS if kind not in ("list", "definition")))
 
 
-# Where a clause or sentence ends inside a question ("I keep hearing about X, what are they?", "X is everywhere. When
-# did it come out?", "I read about X - is it new?").
+# Where a clause or sentence ends inside a question ("People keep talking about X, what are they?", "X is everywhere.
+# When did it come out?", "I read about X - is it new?").
 _CLAUSE_END = re.compile(r"[.?!;:,]\s|\s[-–—]\s")
 
 
@@ -78,16 +78,17 @@ def _within(question: str, names: re.Pattern | None) -> tuple[re.Match, int, str
 
 def refers_within(question: str, names: re.Pattern | None) -> bool:
     """Whether a question's first pronoun stands for a course term the question names itself in an earlier clause
-    or sentence ("My friend mentioned LoRA. How does it work?"), not for an earlier turn's subject (rule
+    or sentence ("My friend mentioned LoRA. Why is it useful?"), not for an earlier turn's subject (rule
     pronouns_within; ``_within``)."""
     return _within(question, names) is not None
 
 
 def own_question(question: str, names: re.Pattern | None) -> str | None:
     """A question's last clause or sentence with its pronoun replaced by the course term an earlier one names, when
-    it stands for that term (``_within``): "I read about CLIP yesterday. Who made it?" -> "Who made CLIP?"; None
-    otherwise. (Read without such a pronoun, a last clause lost answers: "In X, who decides ...?" is no question
-    after a person, and "About X: what was the paper called?" none after a definition.)"""
+    it stands for that term (``_within``): "I read about CLIP yesterday. Who designed it?" -> "Who designed CLIP?";
+    None otherwise. (Read for any last clause, pronoun or not, the kind lost answers on the tuning sets: a question
+    opening with a phrase that places it in a topic became a person question, and a follow-up put as "About X: ..."
+    took the kind of its own last words.)"""
     found = _within(question, names)
     if found is None:
         return None
@@ -195,7 +196,7 @@ def _bare(subject: str) -> str:
 
 def together(question: str, history: list[str], per_turn: list[str | None], names: re.Pattern | None) -> str | None:
     """A question pointing at the last two earlier turns' subjects together ("what's the difference between the
-    two?" after "What is a VAE?" and "What is a GAN?"), with both put in ("... between a VAE and a GAN?"); None when
+    two?" after "Tell me how VAEs work." and "Tell me how GANs work."), with both put in ("... between VAEs and GANs?"); None when
     it points at no two things, names two course terms of its own, the two turns have the same subject, or the latest
     turn names two course terms itself ("the two" are then those: "Which of the two came first?" after a question
     on MAF and IAF)."""

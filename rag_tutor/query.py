@@ -165,7 +165,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
              if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
     asks_number = asks_amount(asked)
     asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
-    # last_clause_asks: "I read about CLIP yesterday. Who made it?" asks who, as "Who made CLIP?" would
+    # last_clause_asks: "I read about CLIP yesterday. Who designed it?" asks who, as "Who designed CLIP?" would
     last = own_question(text, vocabulary.names) if settings.last_clause_asks else None
     if last and asks == "other":
         asks = next((kind for kind, pattern in ASKS if pattern.search(last)), "other")
@@ -290,11 +290,11 @@ RULES: tuple[Rule, ...] = (
     Rule("pairs_in_follow_ups", "a follow-up pointing at two things together (\"the two\", \"both\", \"which one\") "
                                 "after two turns on one subject each asks about both subjects"),
     Rule("pronouns_within", "a pronoun after a course term the question names in an earlier clause or sentence "
-                            "(\"My friend mentioned LoRA. How does it work?\") stands for that term, not for an "
+                            "(\"My friend mentioned LoRA. Why is it useful?\") stands for that term, not for an "
                             "earlier turn's subject"),
     Rule("last_clause_asks", "a question whose last clause's pronoun stands for a term an earlier clause names "
-                             "(\"I read about CLIP. Who made it?\") asks what that clause asks with the term put in "
-                             "(\"Who made CLIP?\"), when the whole asks nothing of a known kind or defines nothing; "
+                             "(\"I read about CLIP. Who designed it?\") asks what that clause asks with the term put "
+                             "in (\"Who designed CLIP?\"), when the whole asks nothing of a known kind or defines nothing; "
                              "that clause also says whether it asks only who made or when came the term"),
     Rule("parts_of_subjects", "a follow-up naming \"the X\" (\"What does the decoder do?\") after a turn on a "
                               "subject that X's glossary definition names (the decoder's names the VAE) is about "

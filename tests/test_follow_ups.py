@@ -111,8 +111,8 @@ def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn, s
 
 
 @pytest.mark.parametrize("question, history, resolved", [
-    ("How do the two differ?", ["What is a flow?", "What is an autoencoder?"],
-     "How do a flow and an autoencoder differ?"),
+    ("What sets the two apart?", ["What is a flow?", "What is an autoencoder?"],
+     "What sets a flow and an autoencoder apart?"),
     ("Which one trains faster?", ["Explain flows.", "Explain autoencoders."],
      "which of flows and autoencoders trains faster?"),
     ("Do both need a sampler?", ["What is a flow?", "What is an autoencoder?"],
@@ -142,7 +142,7 @@ def test_the_two_or_both_after_two_turns_are_both_subjects(question, history, re
 
 @pytest.mark.parametrize("question, within", [
     ("My friend mentioned samplers. How do they work?", True),
-    ("I keep hearing about flows, what are they?", True),
+    ("People keep talking about flows, what are they?", True),
     ("Autoencoders are everywhere - when did they appear?", True),
     ("How do they work?", False),  # no term of its own: it points back
     ("Is a flow faster than it?", False),  # the term is in the pronoun's own clause
@@ -156,11 +156,11 @@ def test_a_pronoun_after_a_term_the_question_names_stands_for_that_term(question
 
 @pytest.mark.parametrize("question, own", [
     ("I read about flows yesterday. Who made them?", "Who made flows?"),
-    ("I keep hearing about autoencoders, what are they?", "what are autoencoders?"),
+    ("People keep talking about autoencoders, what are they?", "what are autoencoders?"),
     ("My sampler is slow. What is its main cost?", "What is sampler's main cost?"),
     ("Compared with flows, is it faster?", None),  # "it" is not the compared thing
     ("What is a flow?", None),  # one clause: nothing leads up to it
-    ("In a flow, who decides the order?", None),  # no pronoun: the whole question is asked
+    ("In a flow, which layer comes first?", None),  # no pronoun: the whole question is asked
     ("I read about them in a flow paper - what is it?", None),  # the first pronoun points back
 ])
 def test_a_last_clause_pointing_at_a_term_named_before_is_asked_with_it(question, own):
@@ -181,10 +181,10 @@ def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
     assert not vocabulary.part_of("the beam width", "beam search")  # its own name says whose it is
     assert not vocabulary.part_of("the sampler", "a normalizing flow")  # a related term is no whole
     names, part_of = vocabulary.names, vocabulary.part_of
-    assert part_asked("What does the coupling layer split?", ["What is a normalizing flow?"], names, part_of) == \
-        "About a normalizing flow: What does the coupling layer split?"
+    assert part_asked("What does the coupling layer split?", ["Tell me about normalizing flows."], names, part_of) == \
+        "About normalizing flows: What does the coupling layer split?"
     assert part_asked("What does the coupling layer split?", ["What is beam search?"], names, part_of) is None
     # "a coupling layer" is any one, not the flow's; a question naming the whole too needs no help
-    assert part_asked("What does a coupling layer split?", ["What is a normalizing flow?"], names, part_of) is None
-    assert part_asked("Does the coupling layer of a normalizing flow split?", ["What is a normalizing flow?"], names,
-                      part_of) is None
+    assert part_asked("What does a coupling layer split?", ["Tell me about normalizing flows."], names, part_of) is None
+    assert part_asked("Does the coupling layer of a normalizing flow split?", ["Tell me about normalizing flows."],
+                      names, part_of) is None

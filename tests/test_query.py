@@ -39,7 +39,7 @@ CASES = [
     ("Do both have a likelihood?", ["What is beam search?", "What are normalizing flows?"], "other", False, None,
      ["Normalizing flow", "Beam search"], [], "Do both beam search and normalizing flows have a likelihood?"),
     # a pronoun after a term the question names in an earlier sentence stands for it, not the earlier turn's subject
-    ("I read about beam search. Who made it?", ["What are normalizing flows?"], "person", False, None,
+    ("I read about beam search. Who designed it?", ["What are normalizing flows?"], "person", False, None,
      ["Beam search"], [], None),
     # a question led up to by an earlier sentence asks what its last one asks (last_clause_asks)
     ("My friend keeps mentioning perplexity. What is it?", [], "definition", False, "Perplexity", [], [], None),
@@ -650,15 +650,15 @@ def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
     vocabulary = Vocabulary([
         entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
         entry("g#1", "Coupling layer", "The invertible layer of a normalizing flow that splits its input.")])
-    question, history = "What does the coupling layer split?", ["What is a normalizing flow?"]
+    question, history = "What does the coupling layer split?", ["Tell me about normalizing flows."]
     query = understand(question, history, vocabulary, SETTINGS)
-    assert query.resolved == "About a normalizing flow: What does the coupling layer split?" and query.uses_history
+    assert query.resolved == "About normalizing flows: What does the coupling layer split?" and query.uses_history
     assert understand(question, history, vocabulary, without(SETTINGS, "parts_of_subjects")).resolved is None
 
 
 def test_a_who_question_led_up_to_by_a_sentence_asks_only_who_made_the_term():
-    # term_facts_in_scope reads the last clause with its term put in (last_clause_asks): "Who made beam search?"
-    question = "I read about beam search yesterday. Who made it?"
+    # term_facts_in_scope reads the last clause with its term put in (last_clause_asks): "Who designed beam search?"
+    question = "I read about beam search yesterday. Who designed it?"
     assert understand(question, [], VOCABULARY, SETTINGS).term_fact
     assert not understand(question, [], VOCABULARY, without(SETTINGS, "last_clause_asks")).term_fact
-    assert not understand("I read about pizza yesterday. Who made it?", [], VOCABULARY, SETTINGS).term_fact
+    assert not understand("I read about pizza yesterday. Who designed it?", [], VOCABULARY, SETTINGS).term_fact
