@@ -32,6 +32,13 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
     ("list", r"\b(name|list|which|what are the)\b"),
     ("definition", r"^\W*(what|define|explain|describe|meaning)\b"),
 ))
+
+
+def kind_of(question: str) -> str:
+    """What a question asks: the first kind of ``ASKS`` whose pattern it matches, else "other"."""
+    return next((kind for kind, pattern in ASKS if pattern.search(question)), "other")
+
+
 # The words the course heads its weaknesses with ("GAN weaknesses", "Limitations of VAEs"), and other words for a
 # weakness, which share none of them (weakness_words). Not "problems", "risks" or "go wrong": those also ask about
 # a subject ("has RLHF solved the problem?"), and searching them with these words lost answers on the tuning sets.

@@ -200,7 +200,7 @@ class Settings:
     # points at both subjects (follow_ups.together), not at the latest alone.
     pairs_in_follow_ups: bool = True
     # A pronoun after a course term the question names in an earlier clause or sentence ("People keep talking
-    # about X, what are they?") stands for that term (follow_ups.refers_within): it had been replaced by the earlier turn's
+    # about X, what are they?") stands for that term (follow_ups.own_question): it had been replaced by the earlier turn's
     # subject ("... what are a VAE?").
     pronouns_within: bool = True
     # A question whose last clause's pronoun stands for a term an earlier clause names asks what that clause asks
@@ -209,7 +209,7 @@ class Settings:
     last_clause_asks: bool = True
     # "What does the decoder do?" after "How does a VAE work?" asks about the VAE's decoder, since the decoder's
     # glossary definition names the VAE (follow_ups.part_asked, Vocabulary.part_of); it had been answered with the
-    # transformer's decoder too.
+    # generic decoder entry and a sentence on the transformer's encoder.
     parts_of_subjects: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups

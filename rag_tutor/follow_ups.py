@@ -76,17 +76,11 @@ def _within(question: str, names: re.Pattern | None) -> tuple[re.Match, int, str
     return (pronoun, start, terms[-1]) if terms else None
 
 
-def refers_within(question: str, names: re.Pattern | None) -> bool:
-    """Whether a question's first pronoun stands for a course term the question names itself in an earlier clause
-    or sentence ("My friend mentioned LoRA. Why is it useful?"), not for an earlier turn's subject (rule
-    pronouns_within; ``_within``)."""
-    return _within(question, names) is not None
-
-
 def own_question(question: str, names: re.Pattern | None) -> str | None:
     """A question's last clause or sentence with its pronoun replaced by the course term an earlier one names, when
     it stands for that term (``_within``): "I read about CLIP yesterday. Who designed it?" -> "Who designed CLIP?";
-    None otherwise. (Read for any last clause, pronoun or not, the kind lost answers on the tuning sets: a question
+    None otherwise. Such a question is about that term, not about an earlier turn's subject (rule pronouns_within:
+    "My friend mentioned LoRA. Why is it useful?"), and asks what its last clause asks (rule last_clause_asks). (Read for any last clause, pronoun or not, the kind lost answers on the tuning sets: a question
     opening with a phrase that places it in a topic became a person question, and a follow-up put as "About X: ..."
     took the kind of its own last words.)"""
     found = _within(question, names)

@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS_SYNONYMS, WEAKNESS_WORDS,
-                   amount_names, asks_amount)
+                   amount_names, asks_amount, kind_of)
 from .config import Settings
 from .errors import EmptyQuestionError
 from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, own_question, part_asked,
-                         points_at, refers_within, resolve_follow_up)
+                         points_at, resolve_follow_up)
 from .injection import remove_instructions
 from .vocabulary import INITIALISM_WORD, LOWER_WORD, Vocabulary, beside_known
 
@@ -127,8 +127,11 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # that it is declined as in a fresh chat.
     uses_history = points_back = False
     foreign = vocabulary.foreign_words(text) if settings.resolve_follow_ups and turns else []
-    # pronouns_within: "X is everywhere. When did it come out?" is about X, whatever the chat was about before
-    within = bool(turns) and settings.pronouns_within and refers_within(text, vocabulary.names)
+    # A pronoun standing for a term the question names before it ("X is everywhere. When did it come out?"):
+    # pronouns_within, it is about X whatever the chat was about before; last_clause_asks, it asks what "When did X
+    # come out?" asks (below)
+    own = own_question(text, vocabulary.names) if settings.pronouns_within or settings.last_clause_asks else None
+    within = bool(turns) and settings.pronouns_within and own is not None
     if settings.resolve_follow_ups and turns:
         points_back = depends_on_history(text, vocabulary.names, settings.pairs_in_follow_ups) and not within
         if points_back or weak_alone:
@@ -164,14 +167,16 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     known = (vocabulary.known_names(remove_instructions(asked)[0])
              if settings.term_facts_in_scope and settings.people_facts_in_scope else [])
     asks_number = asks_amount(asked)
-    asks = next((kind for kind, pattern in ASKS if pattern.search(asked)), "other")
+    asks = kind_of(asked)
     # last_clause_asks: "I read about CLIP yesterday. Who designed it?" asks who, as "Who designed CLIP?" would
-    last = own_question(text, vocabulary.names) if settings.last_clause_asks else None
+    last = own if settings.last_clause_asks else None
     if last and asks == "other":
-        asks = next((kind for kind, pattern in ASKS if pattern.search(last)), "other")
-    defined = vocabulary.defined_entry(asked) if settings.definition_entry_first else None
-    if defined is None and last and settings.definition_entry_first:
-        defined = vocabulary.defined_entry(last)
+        asks = kind_of(last)
+    defined = None
+    if settings.definition_entry_first:
+        defined = vocabulary.defined_entry(asked)
+        if defined is None and last:
+            defined = vocabulary.defined_entry(last)
     terms = vocabulary.course_terms(search_text)
     return Query(
         text=text, history=turns, uses_history=uses_history, resolved=resolved, search_text=search_text,
