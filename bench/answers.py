@@ -88,6 +88,8 @@ SETS = {
     "winter_check": ROOT / "bench" / "data" / "winter_check_questions.jsonl",  # report only; scored twice: used up
     "dawn_check": ROOT / "bench" / "data" / "dawn_check_questions.jsonl",  # report only; scored once (2026-12-07, 9e1e240)
     "spring": ROOT / "bench" / "data" / "spring_questions.jsonl",  # unlike every other set, as winter_check: tuning
+    "thaw": ROOT / "bench" / "data" / "thaw_questions.jsonl",  # fresh details and follow-ups: tuning
+    "thaw_check": ROOT / "bench" / "data" / "thaw_check_questions.jsonl",  # its other half: report only
     "scenario": ROOT / "bench" / "data" / "scenario_questions.jsonl",  # a learner's situation, then a question: tuning
     "scenario_check": ROOT / "bench" / "data" / "scenario_check_questions.jsonl",  # its other half: report only
 }
