@@ -26,7 +26,10 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
     ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b|"
                  + A_CATCH),
     ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
-    ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b"),
+    # "which lab (company, team...) made X" asks who, as "who made X" does: not for a list
+    ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b|\b(?:which|what) "
+               r"(?:labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|institutions?|"
+               r"researchers?|authors?|people)\b"),
     ("date", r"^\W*when\b|\bwhat year\b|\bwhich year\b"),
     ("example", r"\bexamples?\b|\bfor instance\b|\bsuch as\b"),
     ("list", r"\b(name|list|which|what are the)\b"),
@@ -110,12 +113,21 @@ UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in 
 # question after "passes" is answered by "it runs 50 steps"): tried, it declined one course question worded so and no
 # out-of-scope one more (tuning sets, 2026-12-06).
 _NAMED_AMOUNT = re.compile(r"\b(learning rate|batch size|sampling rate)s?\b", re.I)
+# Likewise a value, score or threshold asked for by the word before it ("what gamma value", "which FID score"), but
+# not by a word that only qualifies it ("what default value", "the exact score").
+_VALUE_OF = re.compile(r"\b(?:what|which) (?:is |was |are |were )?(?:the |its |their )?(?:(?:default|typical|exact|"
+                       r"actual|usual|recommended|good|best|right|ideal|optimal|standard|common|final|precise)\s+)?"
+                       r"(?!(?:default|typical|exact|actual|usual|recommended|good|best|right|ideal|optimal|standard|"
+                       r"common|final|precise|kind|sort|type|the|a|an|its|their|this|that)\b)([\w-]+) (?:values?|scores?|thresholds?|coefficients?)\b",
+                       re.I)
 
 
 def amount_names(question: str) -> list[str]:
-    """The names of the quantities an amount question asks for (``_NAMED_AMOUNT``), lower case:
-    "What learning rate and batch size train a flow?" -> ["learning rate", "batch size"]."""
-    return list(dict.fromkeys(m.group(1).lower() for m in _NAMED_AMOUNT.finditer(question)))
+    """The names of the quantities an amount question asks for (``_NAMED_AMOUNT``, ``_VALUE_OF``), lower case:
+    "What learning rate and batch size train a flow?" -> ["learning rate", "batch size"]; "What gamma value does the
+    library use?" -> ["gamma"]."""
+    named = [m.group(1) for m in _NAMED_AMOUNT.finditer(question)] + [m.group(1) for m in _VALUE_OF.finditer(question)]
+    return list(dict.fromkeys(n.lower() for n in named))
 
 
 # A sentence that names a source: a person, a year or a quoted title ("Language Models Are Few-Shot Learners").

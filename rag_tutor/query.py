@@ -20,8 +20,8 @@ from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS
                    amount_names, asks_amount, kind_of)
 from .config import Settings
 from .errors import EmptyQuestionError
-from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, own_question, part_asked,
-                         points_at, resolve_follow_up)
+from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, head_asked, own_question,
+                         part_asked, points_at, resolve_follow_up)
 from .injection import remove_instructions
 from .vocabulary import INITIALISM_WORD, LOWER_WORD, Vocabulary, beside_known
 
@@ -152,6 +152,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     if (again is None and resolved is None and settings.resolve_follow_ups and settings.parts_of_subjects
             and not foreign and not unknown):
         again = part_asked(text, turns, vocabulary.names, vocabulary.part_of, settings.subjects_outside_phrases)
+    if (again is None and settings.resolve_follow_ups and settings.heads_of_parts and turns
+            and len(foreign) < 2 and not unknown):  # as any question pointing back: one word the course never uses
+        again = head_asked(text, turns, vocabulary.names, vocabulary.part_by_head, settings.subjects_outside_phrases)
     if again:
         uses_history, resolved = True, again
     # follow_ups_in_scope: the question points back (a pronoun, a place, or elliptical) to a turn about something the
@@ -224,6 +227,8 @@ def plain_question(text: str) -> str:
 _FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w*|propos\w*|invent\w*|creat\w*|"
                          r"made|make|develop\w*|releas\w*|publish\w*|wrote|writ\w*|came|come|up|with|by|did|was|were|is|"
                          r"design\w*|built|build|coin\w*|term|out|appear\w*|launch\w*|announc\w*|behind|"
+                         r"labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|institutions?|"
+                         r"researchers?|authors?|people|"
                          r"are|the|a|an|in|of|it)$", re.I)
 
 
@@ -304,6 +309,9 @@ RULES: tuple[Rule, ...] = (
     Rule("parts_of_subjects", "a follow-up naming \"the X\" (\"What does the decoder do?\") after a turn on a "
                               "subject that X's glossary definition names (the decoder's names the VAE) is about "
                               "that subject"),
+    Rule("heads_of_parts", "a follow-up naming a course term by its last word (\"that scale\" after a turn on "
+                           "classifier-free guidance) has the term put in, when one term ending so has a glossary "
+                           "definition naming the earlier subject"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
                                 "-> \"How does X generate video?\"), when the two are alike enough"),

@@ -351,6 +351,23 @@ class Vocabulary:
         names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
         return bool(names and names.search(definition))
 
+    def part_by_head(self, head: str, whole: str) -> str | None:
+        """The one glossary term of two or more words ending in ``head`` ("scale") whose definition names ``whole``
+        ("classifier-free guidance"), as a follow-up's "that scale" means, as running text writes it: "guidance scale"
+        (rule heads_of_parts). None when no term or several do, or ``head`` names a course term itself ("the prior")."""
+        j = self.entry(whole)
+        if j is None:
+            return None
+        names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
+        if self.entry(head) is not None:
+            return None
+        head = _singular_word(head.lower())
+        found = [name for name in glossary_names(self.chunks)
+                 if len(name.split()) >= 2 and _singular_word(name.split()[-1].lower()) == head
+                 and (i := self.entry(name)) is not None and i != j and names is not None
+                 and names.search(self.chunks[i].text.split(" Related terms:")[0])]
+        return in_running_text(found[0]) if len(found) == 1 else None
+
     def in_capitals(self, text: str) -> list[str]:
         """The glossary's abbreviations spelt like an ordinary word (CLIP, IS) that the text writes in capitals."""
         return [name for name in sorted(self._exact) if re.search(rf"\b{re.escape(name)}\b", text)]

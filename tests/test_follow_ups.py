@@ -3,8 +3,8 @@
 import pytest
 
 from rag_tutor.config import load_settings
-from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, own_question, part_asked, resolve_follow_up,
-                                 subject_of, together)
+from rag_tutor.follow_ups import (asked_in_parallel, depends_on_history, head_asked, own_question, part_asked,
+                                 resolve_follow_up, subject_of, together)
 from rag_tutor.vocabulary import Vocabulary, terms_pattern
 
 from tiny_course import alike, entry
@@ -121,8 +121,11 @@ def test_the_subject_of_a_turn_asking_what_a_thing_rests_on_is_the_thing(turn, s
      "Is either a flow or an autoencoder exact?"),
     ("How do I pick between them?", ["What is a flow?", "What is an autoencoder?"],
      "How do I pick between a flow and an autoencoder?"),
-    # the latest turn names two terms: "the two" are those, not the turn before's
-    ("Which one came first?", ["What is a sampler?", "Compare flows and autoencoders."], None),
+    # the latest turn naming terms names two: "the two" are those, not the turn before's
+    ("Which one came first?", ["What is a sampler?", "Compare flows and autoencoders."],
+     "which of flows and autoencoders came first?"),
+    ("Do they both need a sampler?", ["Compare flows and autoencoders.", "Which one is quicker to train?"],
+     "Do both flows and autoencoders need a sampler?"),
     # the question names two terms itself, or both turns are on one subject: nothing to put in
     ("Do both flows and autoencoders need a sampler?", ["What is a flow?", "What is an autoencoder?"], None),
     ("Which one is older?", ["What is a flow?", "Who invented flows?"], None),
@@ -188,3 +191,26 @@ def test_a_part_named_after_a_turn_on_its_whole_is_asked_about_that_whole():
     assert part_asked("What does a coupling layer split?", ["Tell me about normalizing flows."], names, part_of) is None
     assert part_asked("Does the coupling layer of a normalizing flow split?", ["Tell me about normalizing flows."],
                       names, part_of) is None
+
+
+def test_a_term_named_by_its_last_word_after_a_turn_on_its_whole_is_put_in():
+    chunks = [entry("g#0", "Normalizing flow (NF)", "A model that maps data to noise with invertible layers."),
+              entry("g#1", "Coupling layer", "The invertible layer of a normalizing flow that splits its input."),
+              entry("g#2", "Beam search", "A decoding method that keeps several candidate sequences."),
+              entry("g#3", "Beam width", "How many sequences beam search keeps."),
+              entry("g#4", "Hidden layer", "Any layer between the input and the output."),
+              entry("g#5", "Sampler", "Draws the samples of a normalizing flow.")]
+    vocabulary = Vocabulary(chunks)
+    assert vocabulary.part_by_head("layer", "NFs") == "coupling layer"
+    assert vocabulary.part_by_head("layers", "a normalizing flow") == "coupling layer"
+    assert vocabulary.part_by_head("width", "beam search") == "beam width"
+    assert vocabulary.part_by_head("layer", "beam search") is None  # no layer's definition names beam search
+    assert vocabulary.part_by_head("sampler", "a normalizing flow") is None  # a course term of its own
+    names, by_head = vocabulary.names, vocabulary.part_by_head
+    assert head_asked("Why does that layer split its input?", ["Tell me about normalizing flows."], names, by_head) == \
+        "Why does the coupling layer split its input?"
+    assert head_asked("How wide is the width usually?", ["How does beam search work?"], names, by_head) == \
+        "How wide is the beam width usually?"
+    assert head_asked("Why does that layer split?", ["What is beam search?"], names, by_head) is None
+    # a question naming a course term of its own needs no help
+    assert head_asked("Does that layer use a sampler?", ["Tell me about normalizing flows."], names, by_head) is None

@@ -47,6 +47,9 @@ CASES = [
     ("What are the drawbacks of beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Is there a catch with beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Who proposed the first flows?", [], "person", False, None, [], [], None),
+    # "which lab (company, team)" asks who, not for a list
+    ("Which lab released beam search?", [], "person", False, None, ["Beam search"], [], None),
+    ("What company built the first flows?", [], "person", False, None, [], [], None),
     ("When were flows first proposed?", [], "date", False, None, [], [], None),
     ("Give an example of a decoding method.", [], "example", False, None, [], [], None),
     ("Can I run beam search in Zorblax?", [], "other", False, None, ["Beam search"], ["Zorblax"], None),
@@ -208,6 +211,11 @@ def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(ques
     ("what audio sampling rate does a flow use", ["sampling rate"]),
     ("How many coupling layers does a flow stack?", []),  # a count is not checked for its noun
     ("Why does the learning rate matter for a flow?", []),  # not an amount question
+    # a value or score named by the word before it; not by a word that only qualifies it
+    ("What gamma value does a flow use?", ["gamma"]),
+    ("What perplexity score did the flow reach?", ["perplexity"]),
+    ("What is the default value for beam width?", []),
+    ("What is the value of the temperature?", []),
 ])
 def test_an_amount_question_names_the_quantity_it_asks_for(question, names):
     assert understand(question, [], VOCABULARY, SETTINGS).amount_names == names
@@ -452,6 +460,8 @@ def test_a_question_weak_alone_that_names_its_own_course_subject_stays_alone():
     ("When did beam search come out?", True),
     ("when did normalizing flows appear", True),
     ("Who is behind beam search?", True),
+    ("Which lab released beam search?", True),
+    ("What company made beam search?", True),
     ("Who introduced beam search for cooking recipes?", False),  # more than the term
     ("Why is beam search greedy?", False),  # not who or when
     ("Who won the match yesterday?", False),  # no course term
@@ -470,6 +480,7 @@ NAMED = Vocabulary(CHUNKS + [Chunk("w#0", "corpus/14-audio.md", "Audio", "Flows 
 @pytest.mark.parametrize("question,fact", [
     ("Who introduced WaveGlow?", True),  # a name the documents mention, though no glossary term
     ("when was T5 released", True),  # a digit makes it a name
+    ("Which company released WaveGlow?", True),
     ("Who introduced WaveGlow for music?", False),  # more than the name
     ("Who made Zorblax?", False),  # no document mentions it
     ("Who wrote the encoder?", False),  # an ordinary word, not a name
