@@ -7,6 +7,7 @@ kind (``ANSWER_SHAPES``), and amounts: whether a question asks for one and wheth
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -114,19 +115,21 @@ UNIT_KINDS: dict[str, re.Pattern] = {kind: re.compile(rx, re.I) for kind, rx in 
 # out-of-scope one more (tuning sets, 2026-12-06).
 _NAMED_AMOUNT = re.compile(r"\b(learning rate|batch size|sampling rate)s?\b", re.I)
 # Likewise a value, score or threshold asked for by the word before it ("what gamma value", "which FID score"), but
-# not by a word that only qualifies it ("what default value", "the exact score").
-_VALUE_OF = re.compile(r"\b(?:what|which) (?:is |was |are |were )?(?:the |its |their )?(?:(?:default|typical|exact|"
-                       r"actual|usual|recommended|good|best|right|ideal|optimal|standard|common|final|precise)\s+)?"
-                       r"(?!(?:default|typical|exact|actual|usual|recommended|good|best|right|ideal|optimal|standard|"
-                       r"common|final|precise|kind|sort|type|the|a|an|its|their|this|that)\b)([\w-]+) (?:values?|scores?|thresholds?|coefficients?)\b",
-                       re.I)
+# not by a word that only qualifies it ("what default value", "the exact score") or says it is a quantity ("what
+# threshold values"). Nor by a word no document uses (``amount_names``' ``known``): no sentence could name it.
+_QUALIFIERS = "default|typical|exact|actual|usual|recommended|good|best|right|ideal|optimal|standard|common|final|precise"
+_VALUE_OF = re.compile(rf"\b(?:what|which) (?:is |was |are |were )?(?:the |its |their )?(?:(?:{_QUALIFIERS})\s+)?"
+                       rf"(?!(?:{_QUALIFIERS}|kind|sort|type|the|a|an|its|their|this|that|threshold|parameter|"
+                       r"hyperparameter|setting|number|numeric|numerical)s?\b)([\w-]+) "
+                       r"(?:values?|scores?|thresholds?|coefficients?)\b", re.I)
 
 
-def amount_names(question: str) -> list[str]:
+def amount_names(question: str, known: Callable[[str], bool] = lambda name: True) -> list[str]:
     """The names of the quantities an amount question asks for (``_NAMED_AMOUNT``, ``_VALUE_OF``), lower case:
     "What learning rate and batch size train a flow?" -> ["learning rate", "batch size"]; "What gamma value does the
-    library use?" -> ["gamma"]."""
-    named = [m.group(1) for m in _NAMED_AMOUNT.finditer(question)] + [m.group(1) for m in _VALUE_OF.finditer(question)]
+    library use?" -> ["gamma"], if ``known`` (a word the documents use: no sentence could name another)."""
+    named = [m.group(1) for m in _NAMED_AMOUNT.finditer(question)]
+    named += [m.group(1) for m in _VALUE_OF.finditer(question) if known(m.group(1))]
     return list(dict.fromkeys(n.lower() for n in named))
 
 

@@ -193,7 +193,8 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         amount_of=VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and asks_number else [],
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
-        amount_names=amount_names(asked) if settings.amounts_by_name and asks_number else [],
+        amount_names=(amount_names(asked, lambda name: not vocabulary.foreign_words(name))
+                      if settings.amounts_by_name and asks_number else []),
         defined_entry=defined,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,

@@ -222,6 +222,11 @@ _SUBJECT = re.compile(r"(?:^|(?<=[.?!,;:])\s)\W*(?:(?:so|and|ok|okay),?\s+)?"
                       r"(?:(?:an?|the)\s+)?(?P<q>[\w][\w-]*)\s+(?P<k>[\w][\w-]*)", re.I)
 
 
+# The most glossary terms a follow-up's "that <word>" may end like for it to name one of them (part_by_head): "scale"
+# ends one, "penalty" two; "model" ends fourteen and means whichever model the learner has in mind.
+_PARTS_BY_HEAD = 2
+
+
 def _singular_word(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
@@ -362,9 +367,11 @@ class Vocabulary:
         if self.entry(head) is not None:
             return None
         head = _singular_word(head.lower())
-        found = [name for name in glossary_names(self.chunks)
-                 if len(name.split()) >= 2 and _singular_word(name.split()[-1].lower()) == head
-                 and (i := self.entry(name)) is not None and i != j and names is not None
+        ending = [name for name in glossary_names(self.chunks)
+                  if len(name.split()) >= 2 and _singular_word(name.split()[-1].lower()) == head]
+        if len(ending) > _PARTS_BY_HEAD:
+            return None  # a word many terms end in is the learner's own ("the model"), not one term's
+        found = [name for name in ending if (i := self.entry(name)) is not None and i != j and names is not None
                  and names.search(self.chunks[i].text.split(" Related terms:")[0])]
         return in_running_text(found[0]) if len(found) == 1 else None
 

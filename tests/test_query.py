@@ -212,10 +212,11 @@ def test_an_amount_question_names_what_it_asks_the_amount_of_by_its_version(ques
     ("How many coupling layers does a flow stack?", []),  # a count is not checked for its noun
     ("Why does the learning rate matter for a flow?", []),  # not an amount question
     # a value or score named by the word before it; not by a word that only qualifies it
-    ("What gamma value does a flow use?", ["gamma"]),
     ("What perplexity score did the flow reach?", ["perplexity"]),
     ("What is the default value for beam width?", []),
     ("What is the value of the temperature?", []),
+    ("What threshold values are typical for beam search?", []),  # a word saying it is a quantity
+    ("What zorblax value does a flow use?", []),  # no document uses the word: no sentence could name it
 ])
 def test_an_amount_question_names_the_quantity_it_asks_for(question, names):
     assert understand(question, [], VOCABULARY, SETTINGS).amount_names == names
