@@ -27,7 +27,8 @@ POINTING = re.compile(_ANAPHORA.pattern + r"|^(first|second|third|last|latter|fo
 # "the first one", "that second one", "the former", "the latter": one of several earlier subjects, by its place.
 _ORDINAL = re.compile(r"\b(?:the|that|this)\s+(first|second|former|latter|last)(?:\s+one)?\b", re.I)
 # Words pointing at two earlier things together: "the two", "both", "which one", "either", "between them".
-_TOGETHER = re.compile(r"\b(?:(?P<two>(?:the|these|those) two(?: of them)?)|(?P<both>(?:(?:they|them|these|those) )?both(?: of them)?)|"
+_TOGETHER = re.compile(r"\b(?:(?P<two>(?:the|these|those) two(?: of them)?)|"
+                       r"(?P<both>(?:(?:they|them|these|those) )?both(?: of them)?)|"
                        r"(?P<which>which one|which of (?:them|the two|these|those))|(?P<either>either(?: one| of them)?)|"
                        r"(?P<between>between them))\b", re.I)
 # How an elliptical follow-up opens ("And the decoder?", "What about training?").
@@ -189,31 +190,21 @@ def _bare(subject: str) -> str:
 
 
 def together(question: str, history: list[str], per_turn: list[str | None], names: re.Pattern | None) -> str | None:
-    """A question pointing at two things together ("what's the difference between the two?"), with both put in.
-    The two are the two course terms of the latest turn naming any, when it names exactly two ("Which one came
-    first?" after "Compare flows and autoencoders.", or after that and a turn naming none); else the last two
-    earlier turns' subjects ("... between VAEs and GANs?" after "Tell me how VAEs work." and "Tell me how GANs
-    work."). None when it points at no two things, names two course terms of its own, or the two turns have the
-    same subject."""
+    """A question pointing at the last two earlier turns' subjects together ("what's the difference between the
+    two?" after "Tell me how VAEs work." and "Tell me how GANs work."), with both put in ("... between VAEs and GANs?"); None when
+    it points at no two things, names two course terms of its own, the two turns have the same subject, or the latest
+    turn names two course terms itself ("the two" are then those: "Which of the two came first?" after a question
+    on MAF and IAF)."""
     m = _TOGETHER.search(question)
-    if m is None or names is None or not history or len(_named(question, names)) > 1:
+    if m is None or names is None or len(per_turn) < 2 or len(_named(question, names)) > 1:
         return None
-    latest = next((t for t in reversed(history) if names.search(t)), "")
-    written = list(dict.fromkeys(_without_article(n.group(0)) for n in names.finditer(latest)))
-    if len({w.lower() for w in written}) == 2:
-        first, second = written
-    elif len(per_turn) >= 2 and per_turn[-2] and per_turn[-1] and _bare(per_turn[-2]) != _bare(per_turn[-1]):
-        first, second = per_turn[-2], per_turn[-1]
-    else:
+    first, second = per_turn[-2], per_turn[-1]
+    if not first or not second or _bare(first) == _bare(second) or len(_named(history[-1], names)) > 1:
         return None
     pair = {"two": f"{first} and {second}", "both": f"both {first} and {second}",
             "which": f"which of {first} and {second}", "either": f"either {first} or {second}",
             "between": f"between {first} and {second}"}[m.lastgroup]
     return question[:m.start()] + pair + question[m.end():]
-
-
-def _without_article(name: str) -> str:
-    return re.sub(r"^(?:the|a|an)\s+", "", name, flags=re.I)
 
 
 def part_asked(question: str, history: list[str], names: re.Pattern | None, part_of: Callable[[str, str], bool],
