@@ -27,10 +27,12 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
     ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b|"
                  + A_CATCH),
     ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
-    # "which lab (company, team...) made X" asks who, as "who made X" does: not for a list
+    # "which researchers made X" asks who, as "who made X" does: not for a list
     ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b|\b(?:which|what) "
-               r"(?:labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|institutions?|"
-               r"researchers?|authors?|people)\b"),
+               r"(?:researchers?|authors?|people)\b"),
+    # "which lab (company, team...) made X": the maker, a person or an organisation
+    ("maker", r"\b(?:which|what) (?:labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|"
+              r"institutions?)\b"),
     ("date", r"^\W*when\b|\bwhat year\b|\bwhich year\b"),
     ("example", r"\bexamples?\b|\bfor instance\b|\bsuch as\b"),
     ("list", r"\b(name|list|which|what are the)\b"),
@@ -51,11 +53,18 @@ WEAKNESS_SYNONYMS = re.compile(r"\b(downsides?|drawbacks?|disadvantages?|cons|sh
                                 + A_CATCH, re.I)
 # The person shape's "First Last": two capitalised words, the second perhaps after an initial.
 _NAME_PAIR = r"[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+"
+# Two capitalised words joined by "and" ("Kingma and Welling"), as the person shape reads them
+_AND_PAIR = r"[A-Z][a-z]+ and [A-Z][a-z]+"
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
-    "person": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors|[A-Z][a-z]+)\b|"
+    "person": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors)\b|\b{_AND_PAIR}\b|"
               r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
+    # a person, as above, or an organisation doing the work ("Quuxcorp released X")
+    "maker": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors)\b|\b{_AND_PAIR}\b|"
+             r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b|"
+             r"\b(?!(?:It|The|This|That|They)\b)[A-Z][\w·-]*(?: [A-Z][\w·-]*)?(?:'s)? (?:released|introduced|built|"
+             r"developed|created|published|launched|announced)\b",
     "date": r"\b(?:1[89]|20)\d\d\b",
     "reason": r"(?i)\b(?:because|since|so that|therefore|thus|which (?:lets|allows|means|makes)|lets|allows|"
               r"enables|means that|leads? to|causes?)\b",
@@ -139,11 +148,13 @@ SOURCE_SHAPE = re.compile("|".join((ANSWER_SHAPES["person"].pattern, ANSWER_SHAP
 
 
 def has_shape(shape: re.Pattern | None, sentence: str, ordinary: frozenset[str] = frozenset()) -> bool:
-    """Whether a sentence has the shape asked for. A "First Last" pair whose last word the documents also write in
-    lower case (``ordinary``: "Stable Diffusion", "Hugging Face", "Inception Score") names no person (rule
-    person_names_only); the shape's other parts ("et al", "and colleagues", a year) still count."""
+    """Whether a sentence has the shape asked for. A "First Last" pair, or an "X and Y" pair, whose last word the
+    documents also write in lower case (``ordinary``: "Stable Diffusion", "Hugging Face", "Inception Score",
+    "Midjourney and Stable Diffusion") names no person (rule person_names_only); the shape's other parts ("et al",
+    "and colleagues", a year) still count."""
     for m in (shape.finditer(sentence) if shape is not None else ()):
-        if not (ordinary and re.fullmatch(_NAME_PAIR, m.group(0)) and m.group(0).split()[-1].lower() in ordinary):
+        pair = re.fullmatch(_NAME_PAIR, m.group(0)) or re.fullmatch(_AND_PAIR, m.group(0))
+        if not (ordinary and pair and m.group(0).split()[-1].lower() in ordinary):
             return True
     return False
 

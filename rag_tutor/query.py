@@ -199,7 +199,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
-            (asks in ("person", "date") and term_fact(last or asked, terms or named_things(asked, vocabulary)))
+            (asks in ("person", "maker", "date") and term_fact(last or asked, terms or named_things(asked, vocabulary)))
             or bool(known and term_fact(asked, known + terms + beside, people=True))),
         notices=notices, continues_course=continues_course, initialisms=spelt,
         plain=plain_question(search_text) if settings.plain_questions else search_text)

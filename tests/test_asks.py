@@ -7,6 +7,8 @@ from rag_tutor.asks import ANSWER_SHAPES, NUMBER_SHAPE, has_shape
 
 SHAPES = [
     ("person", "Dinh and colleagues proposed early flows.", "Invertible layers compute exact likelihoods."),
+    ("maker", "Quuxcorp released the first flow in 2014.", "The flow released its grip on the field."),
+    ("maker", "Early flows came from Dinh et al. at Quuxcorp.", "Flows learn from Gaussian noise."),
     ("date", "Early flows appeared in 2014.", "Flows use invertible layers."),
     ("reason", "Flows are exact because every layer is invertible.", "Flows are a family of models."),
     ("weakness", "However, flows are costly in memory.", "Flows map data to noise."),
@@ -47,6 +49,8 @@ ORDINARY = frozenset({"diffusion", "face", "score"})  # words the documents also
     ("Stable Diffusion came from Blix Quuxley.", True),  # a name after a model's name
     ("Stable Diffusion came from Quux et al.", True),  # the shape's other parts still count
     ("Stable Diffusion came from Blix and colleagues.", True),
+    ("Tools such as Blix and Diffusion spread.", False),  # "X and Y", Y an ordinary word
+    ("Flows came from Blix and Quuxley.", True),
 ])
 def test_two_capitalised_words_name_a_person_only_when_the_last_is_no_ordinary_word(sentence, person):
     assert has_shape(ANSWER_SHAPES["person"], sentence, ORDINARY) is person

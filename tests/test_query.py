@@ -47,9 +47,10 @@ CASES = [
     ("What are the drawbacks of beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Is there a catch with beam search?", [], "weakness", True, None, ["Beam search"], [], None),
     ("Who proposed the first flows?", [], "person", False, None, [], [], None),
-    # "which lab (company, team)" asks who, not for a list
-    ("Which lab released beam search?", [], "person", False, None, ["Beam search"], [], None),
-    ("What company built the first flows?", [], "person", False, None, [], [], None),
+    # "which lab (company, team)" asks for the maker, "which researchers" who: not for a list
+    ("Which lab released beam search?", [], "maker", False, None, ["Beam search"], [], None),
+    ("What company built the first flows?", [], "maker", False, None, [], [], None),
+    ("Which researchers built the first flows?", [], "person", False, None, [], [], None),
     ("When were flows first proposed?", [], "date", False, None, [], [], None),
     ("Give an example of a decoding method.", [], "example", False, None, [], [], None),
     ("Can I run beam search in Zorblax?", [], "other", False, None, ["Beam search"], ["Zorblax"], None),
