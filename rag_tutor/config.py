@@ -211,9 +211,9 @@ class Settings:
     # glossary definition names the VAE (follow_ups.part_asked, Vocabulary.part_of); it had been answered with the
     # generic decoder entry and a sentence on the transformer's encoder.
     parts_of_subjects: bool = True
-    # "What if I turn that scale up?" after a turn on classifier-free guidance asks about the guidance scale: the one
-    # glossary term ending in "scale" whose definition names the earlier subject (follow_ups.head_asked,
-    # Vocabulary.part_by_head); it had been asked about the guidance itself.
+    # "Why is that function costly to compute?" after a turn on energy-based models asks about the partition function:
+    # the one glossary term ending in "function" whose definition names the earlier subject (follow_ups.head_asked,
+    # Vocabulary.part_by_head); it had been asked about the energy-based model itself.
     heads_of_parts: bool = True
     # A follow-up pointing back to a course subject, in the course's words, is not declined for a low cosine
     # (query.too_far). Followup set: 0.869 -> 0.885, false declines 0.033 -> 0.016, its out-of-scope follow-ups

@@ -221,14 +221,14 @@ def part_asked(question: str, history: list[str], names: re.Pattern | None, part
     return f"About {subject}: {question}"
 
 
-# "that scale", "this penalty": a demonstrative before a word that may be the last word of a course term
+# "that function", "this penalty": a demonstrative before a word that may be the last word of a course term
 _HEAD = re.compile(r"\b(?:that|this|these|those|the)\s+([a-z]{4,})\b", re.I)
 
 
 def head_asked(question: str, history: list[str], names: re.Pattern | None,
                part_by_head: Callable[[str, str], str | None], outside_phrases: bool = False) -> str | None:
-    """A follow-up naming a course term by its last word ("What if I turn that scale up?" after a turn on
-    classifier-free guidance), with the whole term put in ("... turn the guidance scale up?"): the one term ending so
+    """A follow-up naming a course term by its last word ("Why is that function costly to compute?" after a turn on
+    energy-based models), with the whole term put in ("Why is the partition function ...?"): the one term ending so
     whose glossary definition names the earlier turn's subject (``part_by_head``; rule heads_of_parts). None when the
     question names a course term, the word is one itself, or no one term fits."""
     if names is None or not history or names.search(question):

@@ -310,8 +310,8 @@ RULES: tuple[Rule, ...] = (
     Rule("parts_of_subjects", "a follow-up naming \"the X\" (\"What does the decoder do?\") after a turn on a "
                               "subject that X's glossary definition names (the decoder's names the VAE) is about "
                               "that subject"),
-    Rule("heads_of_parts", "a follow-up naming a course term by its last word (\"that scale\" after a turn on "
-                           "classifier-free guidance) has the term put in, when one term ending so has a glossary "
+    Rule("heads_of_parts", "a follow-up naming a course term by its last word (\"that function\" after a turn on "
+                           "energy-based models) has the term put in, when one term ending so has a glossary "
                            "definition naming the earlier subject"),
     Rule("parallel_follow_ups", "an elliptical question naming something else (\"and for video?\") asks the earlier "
                                 "question again with its closest phrase replaced by it (\"How does X generate images?\" "
@@ -364,9 +364,9 @@ RULES: tuple[Rule, ...] = (
     Rule("items_with_their_list", "a list's item chosen first is shown with its whole list when that is a candidate"),
     Rule("formulas_explained", "a formula's \"where ...\" line is an answer sentence, read with the formula and its "
                                "lead-in as one sentence"),
-    Rule("person_names_only", "two capitalised words (\"Stable Diffusion\", \"Hugging Face\") name a person, for "
-                              "a who question's answer shape, only when the documents never write the second in "
-                              "lower case"),
+    Rule("person_names_only", "two capitalised words (\"Stable Diffusion\", \"Hugging Face\"), or two joined by "
+                              "\"and\", name a person, for a who question's answer shape, only when the documents "
+                              "never write the second in lower case"),
     Rule("variants_not_first", "a who/when question's answer opens with a sentence of the shape asked for that is "
                                "not about another thing named after a term it names (\"DCGAN\" or \"StyleGAN\" for the "
                                "GAN), when there is one"),

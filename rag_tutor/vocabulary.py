@@ -222,7 +222,7 @@ _SUBJECT = re.compile(r"(?:^|(?<=[.?!,;:])\s)\W*(?:(?:so|and|ok|okay),?\s+)?"
                       r"(?:(?:an?|the)\s+)?(?P<q>[\w][\w-]*)\s+(?P<k>[\w][\w-]*)", re.I)
 
 
-# The most glossary terms a follow-up's "that <word>" may end like for it to name one of them (part_by_head): "scale"
+# The most glossary terms a follow-up's "that <word>" may end like for it to name one of them (part_by_head): "trick"
 # ends one, "penalty" two; "model" ends fourteen and means whichever model the learner has in mind.
 _PARTS_BY_HEAD = 2
 
@@ -357,8 +357,8 @@ class Vocabulary:
         return bool(names and names.search(definition))
 
     def part_by_head(self, head: str, whole: str) -> str | None:
-        """The one glossary term of two or more words ending in ``head`` ("scale") whose definition names ``whole``
-        ("classifier-free guidance"), as a follow-up's "that scale" means, as running text writes it: "guidance scale"
+        """The one glossary term of two or more words ending in ``head`` ("function") whose definition names ``whole``
+        ("energy-based model"), as a follow-up's "that function" means, as running text writes it: "partition function"
         (rule heads_of_parts). None when no term or several do, or ``head`` names a course term itself ("the prior")."""
         j = self.entry(whole)
         if j is None:
