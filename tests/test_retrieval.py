@@ -42,7 +42,9 @@ def test_a_follow_up_too_far_from_everything_alone_is_taken_with_the_conversatio
     assert not alone.query.uses_history
     assert alone.top_similarity < course_retriever.settings.decline_threshold  # alone, it would be declined
     followed = course_retriever.retrieve(question, history=["What does classifier-free guidance do?"])
-    assert followed.query.uses_history and followed.query.resolved.startswith("About classifier-free guidance")
+    # asked with the earlier subject: "About classifier-free guidance: ...", or with "the scale" read as the guidance
+    # scale (heads_of_parts)
+    assert followed.query.uses_history and "guidance" in followed.query.resolved.lower()
     assert "guidance" in followed.passages[0].text.lower()
     assert followed.top_similarity >= course_retriever.settings.decline_threshold
 
