@@ -57,14 +57,13 @@ _NAME_PAIR = r"[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+"
 _AND_PAIR = r"[A-Z][a-z]+ and [A-Z][a-z]+"
 # What a sentence answering each kind of question tends to contain (a person's name or "introduced by", a year,
 # a causal link...). The extractive answer prefers such sentences by ``Settings.answer_shape_bonus``.
+_PERSON = (rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors)\b|\b{_AND_PAIR}\b|"
+           r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b")
 ANSWER_SHAPES: dict[str, re.Pattern] = {kind: re.compile(rx) for kind, rx in {
-    "person": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors)\b|\b{_AND_PAIR}\b|"
-              r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b",
+    "person": _PERSON,
     # a person, as above, or an organisation doing the work ("Quuxcorp released X")
-    "maker": rf"\b{_NAME_PAIR}\b|\b[A-Z][a-z]+ and (?:colleagues|co-?authors)\b|\b{_AND_PAIR}\b|"
-             r"\bet al\b|\b(?:introduced|proposed|invented|developed) by\b|"
-             r"\b(?!(?:It|The|This|That|They)\b)[A-Z][\w·-]*(?: [A-Z][\w·-]*)?(?:'s)? (?:released|introduced|built|"
-             r"developed|created|published|launched|announced)\b",
+    "maker": _PERSON + r"|\b(?!(?:It|The|This|That|They)\b)[A-Z][\w·-]*(?: [A-Z][\w·-]*)?(?:'s)? (?:released|"
+                       r"introduced|built|developed|created|published|launched|announced)\b",
     "date": r"\b(?:1[89]|20)\d\d\b",
     "reason": r"(?i)\b(?:because|since|so that|therefore|thus|which (?:lets|allows|means|makes)|lets|allows|"
               r"enables|means that|leads? to|causes?)\b",
