@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .asks import answer_shape, gives_amount, has_shape
+from .asks import WHO_WHEN, answer_shape, gives_amount, has_shape
 from .candidates import (Candidate, Chosen, about_a_variant, ended, formula_sentence, informative, list_blocks,
                          list_sentence, reading_entry)
 from .citations import (SupportChecker, cited_numbers, cut_run_on, repetitive, split_sentences, strip_citations,
@@ -412,7 +412,7 @@ class Tutor:
         if s.reading_entries_for_sources and not query.asks_sources:
             # a reading list's entry answers "which paper...?", and explains nothing else
             scored = [t for t in scored if not reading_entry(t[1].chosen.sentence)] or scored
-        if query.asks in ("person", "maker", "date") and scored:
+        if query.asks in WHO_WHEN and scored:
             scored = who_when_lead(scored, query, s)
         # the best log-odds, before the entry below is put first (the reader may order another candidate first)
         best = max(t[0] for t in scored) if scored and self.ranker is not None else None

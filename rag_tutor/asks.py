@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 # "What's the catch?", "is there a catch?": a weakness asked for in everyday words (not "catch on", "catch them").
 A_CATCH = r"\b(?:the|a|any|big|main|one) catch\b"
+# The words naming who made something: people ("which researchers"), or an organisation ("which lab"), the maker.
+PEOPLE_NOUNS = r"researchers?|authors?|people"
+MAKER_NOUNS = r"labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|institutions?"
+# The kinds asking who made or when came something: their answer opens with a name or a year (answer.who_when_lead),
+# and one asked only of a course term is not declined for its cosine (query.term_fact).
+WHO_WHEN = ("person", "maker", "date")
 # What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below
 # use `explains` (the older, wider "why/how/weakness/comparison" test) so that their measured effect stands.
 ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) for kind, rx in (
@@ -28,11 +34,10 @@ ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) fo
                  + A_CATCH),
     ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
     # "which researchers made X" asks who, as "who made X" does: not for a list
-    ("person", r"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b|\b(?:which|what) "
-               r"(?:researchers?|authors?|people)\b"),
+    ("person", rf"^\W*who\b|\bwho (introduced|proposed|invented|created|wrote|came up)\b|\b(?:which|what) "
+               rf"(?:{PEOPLE_NOUNS})\b"),
     # "which lab (company, team...) made X": the maker, a person or an organisation
-    ("maker", r"\b(?:which|what) (?:labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|"
-              r"institutions?)\b"),
+    ("maker", rf"\b(?:which|what) (?:{MAKER_NOUNS})\b"),
     ("date", r"^\W*when\b|\bwhat year\b|\bwhich year\b"),
     ("example", r"\bexamples?\b|\bfor instance\b|\bsuch as\b"),
     ("list", r"\b(name|list|which|what are the)\b"),

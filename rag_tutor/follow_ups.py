@@ -81,9 +81,10 @@ def own_question(question: str, names: re.Pattern | None) -> str | None:
     """A question's last clause or sentence with its pronoun replaced by the course term an earlier one names, when
     it stands for that term (``_within``): "I read about CLIP yesterday. Who designed it?" -> "Who designed CLIP?";
     None otherwise. Such a question is about that term, not about an earlier turn's subject (rule pronouns_within:
-    "My friend mentioned LoRA. Why is it useful?"), and asks what its last clause asks (rule last_clause_asks). (Read for any last clause, pronoun or not, the kind lost answers on the tuning sets: a question
-    opening with a phrase that places it in a topic became a person question, and a follow-up put as "About X: ..."
-    took the kind of its own last words.)"""
+    "My friend mentioned LoRA. Why is it useful?"), and asks what its last clause asks (rule last_clause_asks).
+    (Read for any last clause, pronoun or not, the kind lost answers on the tuning sets: a question opening with a
+    phrase that places it in a topic became a person question, and a follow-up put as "About X: ..." took the kind
+    of its own last words.)"""
     found = _within(question, names)
     if found is None:
         return None
@@ -191,10 +192,10 @@ def _bare(subject: str) -> str:
 
 def together(question: str, history: list[str], per_turn: list[str | None], names: re.Pattern | None) -> str | None:
     """A question pointing at the last two earlier turns' subjects together ("what's the difference between the
-    two?" after "Tell me how VAEs work." and "Tell me how GANs work."), with both put in ("... between VAEs and GANs?"); None when
-    it points at no two things, names two course terms of its own, the two turns have the same subject, or the latest
-    turn names two course terms itself ("the two" are then those: "Which of the two came first?" after a question
-    on MAF and IAF)."""
+    two?" after "Tell me how VAEs work." and "Tell me how GANs work."), with both put in ("... between VAEs and
+    GANs?"); None when it points at no two things, names two course terms of its own, the two turns have the same
+    subject, or the latest turn names two course terms itself ("the two" are then those: "Which of the two came
+    first?" after a question on MAF and IAF)."""
     m = _TOGETHER.search(question)
     if m is None or names is None or len(per_turn) < 2 or len(_named(question, names)) > 1:
         return None

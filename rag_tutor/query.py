@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .asks import (ASKS, EXPLAINS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WEAKNESS_SYNONYMS, WEAKNESS_WORDS,
-                   amount_names, asks_amount, kind_of)
+from .asks import (ASKS, EXPLAINS, MAKER_NOUNS, PEOPLE_NOUNS, SOURCES, UNIT_KINDS, VERSIONED_NAME, WHO_WHEN,
+                   WEAKNESS_SYNONYMS, WEAKNESS_WORDS, amount_names, asks_amount, kind_of)
 from .config import Settings
 from .errors import EmptyQuestionError
 from .follow_ups import (Similarity, asked_again, asked_in_parallel, depends_on_history, head_asked, own_question,
@@ -199,7 +199,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         course_terms=terms, unknown_names=unknown, foreign_share=foreign_share,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
-            (asks in ("person", "maker", "date") and term_fact(last or asked, terms or named_things(asked, vocabulary)))
+            (asks in WHO_WHEN and term_fact(last or asked, terms or named_things(asked, vocabulary)))
             or bool(known and term_fact(asked, known + terms + beside, people=True))),
         notices=notices, continues_course=continues_course, initialisms=spelt,
         plain=plain_question(search_text) if settings.plain_questions else search_text)
@@ -228,8 +228,7 @@ def plain_question(text: str) -> str:
 _FACT_WORDS = re.compile(r"^(who|when|what|which|year|first|origin\w*|introduc\w*|propos\w*|invent\w*|creat\w*|"
                          r"made|make|develop\w*|releas\w*|publish\w*|wrote|writ\w*|came|come|up|with|by|did|was|were|is|"
                          r"design\w*|built|build|coin\w*|term|out|appear\w*|launch\w*|announc\w*|behind|"
-                         r"labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit(?:y|ies)|institutions?|"
-                         r"researchers?|authors?|people|"
+                         rf"{MAKER_NOUNS}|{PEOPLE_NOUNS}|"
                          r"are|the|a|an|in|of|it)$", re.I)
 
 

@@ -352,28 +352,36 @@ class Vocabulary:
         words = [set(re.findall(r"[a-z]{4,}", " ".join(entry_names(self.chunks[k])).lower())) for k in (i, j)]
         if words[0] & words[1]:
             return False  # "the guidance scale" names classifier-free guidance itself: nothing to add
-        definition = self.chunks[i].text.split(" Related terms:")[0]  # the chunk: "Name: definition Related terms: ..."
-        names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
-        return bool(names and names.search(definition))
+        return self._definition_names(i, j)
 
     def part_by_head(self, head: str, whole: str) -> str | None:
         """The one glossary term of two or more words ending in ``head`` ("function") whose definition names ``whole``
         ("energy-based model"), as a follow-up's "that function" means, as running text writes it: "partition function"
         (rule heads_of_parts). None when no term or several do, or ``head`` names a course term itself ("the prior")."""
         j = self.entry(whole)
-        if j is None:
+        if j is None or self.entry(head) is not None:
             return None
-        names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
-        if self.entry(head) is not None:
-            return None
-        head = _singular_word(head.lower())
-        ending = [name for name in glossary_names(self.chunks)
-                  if len(name.split()) >= 2 and _singular_word(name.split()[-1].lower()) == head]
+        ending = self._terms_by_last_word.get(_singular_word(head.lower()), [])
         if len(ending) > _PARTS_BY_HEAD:
             return None  # a word many terms end in is the learner's own ("the model"), not one term's
-        found = [name for name in ending if (i := self.entry(name)) is not None and i != j and names is not None
-                 and names.search(self.chunks[i].text.split(" Related terms:")[0])]
+        found = [name for name in ending if (i := self.entry(name)) is not None and i != j and self._definition_names(i, j)]
         return in_running_text(found[0]) if len(found) == 1 else None
+
+    def _definition_names(self, i: int, j: int) -> bool:
+        """Whether glossary entry ``i``'s definition names entry ``j`` by any of its names; not its related terms (the
+        chunk reads "Name: definition Related terms: ...")."""
+        names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
+        return bool(names and names.search(self.chunks[i].text.split(" Related terms:")[0]))
+
+    @cached_property
+    def _terms_by_last_word(self) -> dict[str, list[str]]:
+        """Glossary terms of two or more words by their last word, singular and lower case ("function": the partition
+        function and the energy function, if both are terms)."""
+        out: dict[str, list[str]] = {}
+        for name in glossary_names(self.chunks):
+            if len(name.split()) >= 2:
+                out.setdefault(_singular_word(name.split()[-1].lower()), []).append(name)
+        return out
 
     def in_capitals(self, text: str) -> list[str]:
         """The glossary's abbreviations spelt like an ordinary word (CLIP, IS) that the text writes in capitals."""
