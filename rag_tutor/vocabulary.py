@@ -54,6 +54,7 @@ def ordinary_words(chunks) -> set[str]:
 
 # Words an abbreviation skips when it is spelt out ("reinforcement learning from human feedback", RLHF).
 _LINKING = frozenset("a an and by for from in of on the to with".split())
+_LETTERS = r"[^\W\d_]+"  # a run of letters, accented ones too ("Fréchet")
 
 
 def is_abbreviation(name: str) -> bool:
@@ -515,10 +516,11 @@ class Vocabulary:
     @cached_property
     def long_forms(self) -> dict[str, tuple[re.Pattern, str]]:
         """Each abbreviation the documents spell out, the first time they do ("large language model (LLM)",
-        "Low-Rank Adaptation (LoRA)": the capitals are the initials of the words before it, linking words aside):
-        the pattern that finds it in a question (any case, unless the documents use it as an ordinary word) and
-        what it stands for."""
-        text = " ".join(c.text for c in self.chunks)
+        "Low-Rank Adaptation (LoRA)": the capitals are the initials of the words before it, linking words aside;
+        "**BLEU** (Bilingual Evaluation Understudy)", a glossary entry "FID: Fréchet Inception Distance: …": words
+        that spell it): the pattern that finds it in a question (any case, unless the documents use it as an
+        ordinary word) and what it stands for. Bold and quotation marks are read as plain text."""
+        text = re.sub(r"\*\*|[\"“”]", "", " ".join(c.text for c in self.chunks))
         ordinary = self.ordinary
         found: dict[str, tuple[re.Pattern, str]] = {}
 
@@ -530,23 +532,31 @@ class Vocabulary:
                 abbr, long = abbr[:-1], re.sub(r"s$", "", long)
             if abbr not in found:
                 flags = 0 if abbr.lower() in ordinary else re.I
-                found[abbr] = (re.compile(rf"\b{re.escape(abbr)}(s?)\b", flags), long)
+                # not a version of what it names ("GPT-4" is one model, not the family spelt out)
+                found[abbr] = (re.compile(rf"\b{re.escape(abbr)}(s?)\b(?!-\d)", flags), long)
 
-        for m in re.finditer(r"\b([A-Z][A-Za-z]{1,7})\s+\(([A-Za-z][A-Za-z -]{4,80})\)|\(([A-Z][A-Za-z]{1,7})\)", text):
+        def spelt_by(long: str, capitals: str) -> bool:  # "LoRA (Low-Rank Adaptation)", "BLEU (Bilingual ...)"
+            words = re.findall(rf"{_LETTERS}(?:-{_LETTERS})*", long)
+            forms = (capitals.rstrip("S"), capitals)
+            return (initials([p for w in words for p in w.split("-")]) in forms
+                    or (len(words) >= 2 and any(spells(words, f) for f in forms)))
+
+        letter = _LETTERS[:-1]
+        for m in re.finditer(rf"\b([A-Z][A-Za-z-]{{1,7}})\s+\(({letter}(?:{letter}|[ -]){{4,80}}?)[,;)]"
+                             r"|\(([A-Z][A-Za-z-]{1,7})\)", text):
             abbr = m.group(1) or m.group(3)
             capitals = "".join(ch for ch in abbr if ch.isupper())
-            if len(capitals) < 2 or not is_abbreviation(abbr):
+            if len(capitals) < 2 or not is_abbreviation(abbr) or abbr.endswith("-"):
                 continue
-            if m.group(1):  # "LoRA (Low-Rank Adaptation)"
-                words = re.findall(r"[A-Za-z]+", m.group(2))
-                if initials(words) == capitals.rstrip("S") or initials(words) == capitals:
+            if m.group(1):
+                if spelt_by(m.group(2), capitals):
                     add(abbr, m.group(2).strip())
                 continue
             # "large language model (LLM)": the fewest words before it whose initials are the capitals; else the
             # fewest that spell them in order, each word from its first letter ("variational autoencoder (VAE)",
             # "Language-Image Pre-training": a hyphenated word as one)
             before = text[max(0, m.start() - 120):m.start()]
-            words = list(re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)*", before))
+            words = list(re.finditer(rf"{_LETTERS}(?:-{_LETTERS})*", before))
             forms = tuple(dict.fromkeys((capitals, capitals.rstrip("S"))))  # "GANs": the singular's letters too
 
             def spelled(span: list[str], inside: bool) -> bool:
@@ -564,6 +574,13 @@ class Vocabulary:
                         break
                 if abbr in found:
                     break
+        for chunk in self.chunks:  # a glossary entry "BLEU: Bilingual Evaluation Understudy: an automatic metric ..."
+            for name in entry_names(chunk):
+                m = re.match(rf"(?:{re.escape(name)}|- Definition):\s*([^:,;.(]{{5,80}})[:,;.(]",
+                             chunk.text.replace("**", ""))
+                capitals = "".join(ch for ch in name if ch.isupper())
+                if m and is_abbreviation(name) and "-" not in name and spelt_by(m.group(1), capitals):
+                    add(name, m.group(1).strip())
         return found
 
     def spell_out(self, text: str) -> str:

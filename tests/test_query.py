@@ -528,6 +528,23 @@ def test_an_abbreviation_the_documents_spell_out_is_spelt_out_for_the_closeness_
     assert off.spelt_out == off.text
 
 
+def test_an_abbreviation_in_bold_with_accents_or_a_glossary_definition_is_spelt_out_too():
+    chunks = [Chunk("b#0", "corpus/b.md", "Metrics", "Kinds", "metrics",
+                    "The **DRIFT** (Diffusion Rate Inference Transformer, Doe and Roe, 2021) scores drift. The "
+                    "**SNAP** (Sparse Noise-Aware Projection) is a layer. The Fréchet Audio Measure (FAM) compares "
+                    "clips. The ORBIT (Token Pair Zoom) spells nothing out."),
+              entry("b#1", "QUILT", "Quantized Unit Interpolation Loss Term: a loss for tiles."),
+              entry("b#2", "Beam search", "A decoding method: it keeps several candidate sequences.")]
+    longs = {k: long for k, (_, long) in Vocabulary(chunks).long_forms.items()}
+    assert longs == {"DRIFT": "Diffusion Rate Inference Transformer", "SNAP": "Sparse Noise-Aware Projection",
+                     "FAM": "Fréchet Audio Measure", "QUILT": "Quantized Unit Interpolation Loss Term"}
+    vocabulary = Vocabulary(chunks)
+    assert vocabulary.spell_out("is DRIFT slow?") == "is DRIFT (Diffusion Rate Inference Transformer) slow?"
+    assert vocabulary.spell_out("is drift slow?") == "is drift slow?"  # the documents write "drift" as a word
+    assert vocabulary.spell_out("what is quilt?") == "what is quilt (Quantized Unit Interpolation Loss Term)?"
+    assert vocabulary.spell_out("is SNAP-2 faster?") == "is SNAP-2 faster?"  # a version is a model of its own
+
+
 def test_a_question_mostly_in_words_no_document_uses_is_told_apart_before_respelling():
     spanish = understand("¿Cómo funcionan los flujos normalizadores?", [], VOCABULARY, SETTINGS)
     assert spanish.foreign_share >= 0.5
