@@ -106,9 +106,13 @@ def asks_amount(question: str) -> bool:
     return False
 
 
-NUMBER_SHAPE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*|\b(?:zero|two|three|four|five|six|seven|"
+_DIGITS = r"(?<![\w.])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*"  # not a year
+NUMBER_SHAPE = re.compile(_DIGITS + r"|\b(?:zero|two|three|four|five|six|seven|"
                           r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
                           r"billions?|trillions?|dozens?|half|halves|double[sd]?|twice|quarters?|percent)\b(?!-shot)", re.I)
+# A value, score or rate is given in digits ("a guidance scale of 7.5"): a word for a number counts things ("these
+# two summaries"), and gives none (rule amounts_by_name).
+DIGITS_SHAPE = re.compile(_DIGITS)
 # A name carrying a version or model number (GPT-4, fp8, A100, Llama 2): the number says which one. Not a size or a
 # version suffix standing alone (1B, 512x512, v1), nor a capitalized first word before a number ("Name 3 ...").
 # Not a family of versions either ("Glow 1.x", "GPT-3.x"): it names no one version a sentence could name.
@@ -168,12 +172,13 @@ def gives_amount(sentence: str, query: "Query") -> bool:
     versioned name the question asks it of (``Query.amount_of``), and a unit of each kind it is asked in
     (``Query.amount_units``: "how many dollars" is not answered by a count of operations), using a word that names
     the quantity asked for by its name (``Query.amount_names``, rule amounts_by_name: a learning rate is not given by a
-    count of parameters)."""
+    count of parameters, nor by a number in words)."""
     # with names, the number is in a clause naming them: "X-1 had 7 layers; X-2 came later" gives none of X-2
     clauses = sentence.split(";") if query.amount_of else [sentence]
     named = [c for c in clauses if all(name.lower() in c.lower() for name in query.amount_of)]
     stems = word_stems(sentence) if query.amount_names else frozenset()
-    return (any(NUMBER_SHAPE.search(c) for c in named)
+    number = DIGITS_SHAPE if query.amount_names else NUMBER_SHAPE
+    return (any(number.search(c) for c in named)
             and all(UNIT_KINDS[kind].search(sentence) for kind in query.amount_units)
             and (not query.amount_names or any(word_stems(name) <= stems for name in query.amount_names)))
 

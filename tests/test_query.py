@@ -273,6 +273,7 @@ IN_UNITS = "How many dollars does training a flow cost?"
     ("amounts_by_name", BY_NAME, "Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
     ("amounts_by_name", BY_NAME, "A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
     ("amounts_by_name", BY_NAME, "The learning rate of a flow is kept small.", False),  # named, but no number
+    ("amounts_by_name", BY_NAME, "The learning rate of the two networks of a flow is kept apart.", False),  # a count
     ("amounts_in_units", IN_UNITS, "Training a flow costs about $2,000 on rented GPUs.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow costs about 500 dollars.", True),
     ("amounts_in_units", IN_UNITS, "Training a flow takes 10^20 operations.", False),  # a number, but no money
