@@ -532,7 +532,7 @@ class Vocabulary:
                 abbr, long = abbr[:-1], re.sub(r"s$", "", long)
             if abbr not in found:
                 flags = 0 if abbr.lower() in ordinary else re.I
-                # not a version of what it names ("GPT-4" is one model, not the family spelt out)
+                # not a version of what it names ("VQ-VAE-2" is one model, not the family spelt out)
                 found[abbr] = (re.compile(rf"\b{re.escape(abbr)}(s?)\b(?!-\d)", flags), long)
 
         def spelt_by(long: str, capitals: str) -> bool:  # "LoRA (Low-Rank Adaptation)", "BLEU (Bilingual ...)"
