@@ -54,7 +54,8 @@ def ordinary_words(chunks) -> set[str]:
 
 # Words an abbreviation skips when it is spelt out ("reinforcement learning from human feedback", RLHF).
 _LINKING = frozenset("a an and by for from in of on the to with".split())
-_LETTERS = r"[^\W\d_]+"  # a run of letters, accented ones too ("Fréchet")
+_LETTER = r"[^\W\d_]"  # a letter, accented ones too ("Fréchet")
+_LETTERS = _LETTER + "+"
 
 
 def is_abbreviation(name: str) -> bool:
@@ -535,14 +536,16 @@ class Vocabulary:
                 # not a version of what it names ("VQ-VAE-2" is one model, not the family spelt out)
                 found[abbr] = (re.compile(rf"\b{re.escape(abbr)}(s?)\b(?!-\d)", flags), long)
 
+        def forms_of(capitals: str) -> tuple[str, ...]:  # "GANs": the singular's letters too
+            return tuple(dict.fromkeys((capitals, capitals.rstrip("S"))))
+
         def spelt_by(long: str, capitals: str) -> bool:  # "LoRA (Low-Rank Adaptation)", "BLEU (Bilingual ...)"
             words = re.findall(rf"{_LETTERS}(?:-{_LETTERS})*", long)
-            forms = (capitals.rstrip("S"), capitals)
+            forms = forms_of(capitals)
             return (initials([p for w in words for p in w.split("-")]) in forms
                     or (len(words) >= 2 and any(spells(words, f) for f in forms)))
 
-        letter = _LETTERS[:-1]
-        for m in re.finditer(rf"\b([A-Z][A-Za-z-]{{1,7}})\s+\(({letter}(?:{letter}|[ -]){{4,80}}?)[,;)]"
+        for m in re.finditer(rf"\b([A-Z][A-Za-z-]{{1,7}})\s+\(({_LETTER}(?:{_LETTER}|[ -]){{4,80}}?)[,;)]"
                              r"|\(([A-Z][A-Za-z-]{1,7})\)", text):
             abbr = m.group(1) or m.group(3)
             capitals = "".join(ch for ch in abbr if ch.isupper())
@@ -557,7 +560,7 @@ class Vocabulary:
             # "Language-Image Pre-training": a hyphenated word as one)
             before = text[max(0, m.start() - 120):m.start()]
             words = list(re.finditer(rf"{_LETTERS}(?:-{_LETTERS})*", before))
-            forms = tuple(dict.fromkeys((capitals, capitals.rstrip("S"))))  # "GANs": the singular's letters too
+            forms = forms_of(capitals)
 
             def spelled(span: list[str], inside: bool) -> bool:
                 if not inside:
