@@ -397,9 +397,7 @@ class Settings:
     # by a chosen sentence that has a number and names it too (asks.gives_amount): GPT-3's parameter count does not
     # answer how large GPT-4 is. Tuning sets: out of scope declined tune 0.957 -> 1.0, heldout 0.9 -> 1.0, wide 0.692 ->
     # 0.718, names_check 0.9 -> 0.95; no other answer changed. The number must be in a clause naming it (split at
-    # ";") and "zero-shot" is no number (2026-12-05): wide 0.744 -> 0.769, no other answer changed. Also an amount of
-    # any other name the documents mention that is no glossary term (query.amount_of, 2026-12-07): tuning sets two
-    # out-of-scope questions more declined.
+    # ";") and "zero-shot" is no number (2026-12-05): wide 0.744 -> 0.769, no other answer changed.
     amounts_of_the_named: bool = True
     # ... and an amount asked in a unit (asks.UNIT_KINDS: money, time, storage, energy) only by one that has a unit of
     # the same kind (a count of operations does not say how many dollars). Out of scope declined: followup 0.952 ->

@@ -190,7 +190,7 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         asks_sources=bool(SOURCES.search(asked)) or any(
             kind in ("person", "date") and pattern.search(asked) for kind, pattern in ASKS),
         asks_number=asks_number,
-        amount_of=amount_of(asked, vocabulary) if settings.amounts_of_the_named and asks_number else [],
+        amount_of=VERSIONED_NAME.findall(asked) if settings.amounts_of_the_named and asks_number else [],
         amount_units=([kind for kind, unit in UNIT_KINDS.items() if unit.search(asked)]
                       if settings.amounts_in_units and asks_number else []),
         amount_names=(amount_names(asked, lambda name: not vocabulary.foreign_words(name))
@@ -259,16 +259,6 @@ def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
     thing = " ".join(w for w, r in zip(words, runs) if r == "n")
     named = any(re.search(r"\w[A-Z0-9]|^[A-Z0-9]{2}", w) for w in thing.split())
     return [thing] if named and vocabulary.mentions(thing) else []
-
-
-def amount_of(asked: str, vocabulary: Vocabulary) -> list[str]:
-    """What an amount question asks the amount of, which the clause giving the number must name (``Query.amount_of``):
-    each name carrying a version ("GPT-4", ``VERSIONED_NAME``) and each other name the documents mention that is no
-    glossary term ("ImageNet", "OpenAI": a sentence on the course's subject may say "it", one on another thing's
-    amount does not name this one). Not a compound on a name ("OpenAI-style"): it describes, it names nothing."""
-    named = [n for n in vocabulary.known_names(asked)
-             if n.lower() not in vocabulary.entries and not re.search(r"-[a-z]", n)]
-    return list(dict.fromkeys(VERSIONED_NAME.findall(asked) + named))
 
 
 def too_far(query: Query, top_similarity: float, settings: Settings, best: float | None = None) -> bool:
@@ -362,8 +352,7 @@ RULES: tuple[Rule, ...] = (
                                "more likely than not to answer it, or one asking for an amount whose chosen "
                                "sentences give no number, is declined, saying so"),
     Rule("amounts_of_the_named", "an amount asked of a name with a version or model number (\"How many layers does "
-                                 "GPT-4 have?\"), or of another name the documents mention that is no glossary term, "
-                                 "is given only by a sentence with a number that names it too"),
+                                 "GPT-4 have?\") is given only by a sentence with a number that names it too"),
     Rule("amounts_in_units", "an amount asked in a unit (dollars, hours, terabytes, watt-hours) is given only by a "
                              "sentence with a number and a unit of the same kind"),
     Rule("amounts_by_name", "a quantity asked for by its name (\"what learning rate\", \"which batch size\") is given "

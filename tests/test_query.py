@@ -260,9 +260,6 @@ def test_an_amount_question_names_the_kind_of_unit_it_is_asked_in(question, unit
 VERSIONED = "How many coupling layers does Glow-2 stack?"
 BY_NAME = "What learning rate trains a flow?"
 IN_UNITS = "How many dollars does training a flow cost?"
-OF_A_NAME = "How many coupling layers did Dinh stack in a flow?"  # a name the documents mention
-OF_A_TERM = "How many coupling layers does an NF stack?"
-OF_A_COMPOUND = "How many coupling layers does a Dinh-style flow stack?"
 
 
 @pytest.mark.parametrize("rule,question,sentence,gives", [
@@ -272,10 +269,6 @@ OF_A_COMPOUND = "How many coupling layers does a Dinh-style flow stack?"
     ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 came later; Glow-3 stacks 48 coupling layers.",
      False),  # the number is Glow-3's
     ("amounts_of_the_named", VERSIONED, "Glow-1 was small; Glow-2 stacks 24 coupling layers.", True),
-    ("amounts_of_the_named", OF_A_NAME, "Dinh stacked 4 coupling layers in a flow.", True),
-    ("amounts_of_the_named", OF_A_NAME, "A flow stacks 12 coupling layers.", False),  # another flow's number
-    ("amounts_of_the_named", OF_A_TERM, "A flow stacks 12 coupling layers.", True),  # a glossary term: "a flow"
-    ("amounts_of_the_named", OF_A_COMPOUND, "A flow stacks 12 coupling layers.", True),  # "Dinh-style" names no one
     ("amounts_by_name", BY_NAME, "Flows train with a learning rate of 0.0001.", True),
     ("amounts_by_name", BY_NAME, "Learning rates near 1e-4 are usual for flows.", True),  # the plural names it too
     ("amounts_by_name", BY_NAME, "A flow stacks 12 coupling layers.", False),  # a number, but of another quantity
