@@ -539,11 +539,17 @@ class Vocabulary:
         def forms_of(capitals: str) -> tuple[str, ...]:  # "GANs": the singular's letters too
             return tuple(dict.fromkeys((capitals, capitals.rstrip("S"))))
 
+        def spelled(words: list[str], forms: tuple[str, ...], inside: bool) -> bool:
+            """The words' initials are one of the forms or, ``inside``, they spell one in order from the start of
+            each word; not one plain word: "a clip (CLIP)" spells nothing out, "text-to-speech (TTS)" does."""
+            if not inside:
+                return initials([p for w in words for p in w.split("-")]) in forms
+            return (len(words) >= 2 or "-" in words[0]) and any(spells(words, form) for form in forms)
+
         def spelt_by(long: str, capitals: str) -> bool:  # "LoRA (Low-Rank Adaptation)", "BLEU (Bilingual ...)"
             words = re.findall(rf"{_LETTERS}(?:-{_LETTERS})*", long)
             forms = forms_of(capitals)
-            return (initials([p for w in words for p in w.split("-")]) in forms
-                    or (len(words) >= 2 and any(spells(words, f) for f in forms)))
+            return spelled(words, forms, False) or (len(words) >= 2 and spelled(words, forms, True))
 
         for m in re.finditer(rf"\b([A-Z][A-Za-z-]{{1,7}})\s+\(({_LETTER}(?:{_LETTER}|[ -]){{4,80}}?)[,;)]"
                              r"|\(([A-Z][A-Za-z-]{1,7})\)", text):
@@ -561,17 +567,10 @@ class Vocabulary:
             before = text[max(0, m.start() - 120):m.start()]
             words = list(re.finditer(rf"{_LETTERS}(?:-{_LETTERS})*", before))
             forms = forms_of(capitals)
-
-            def spelled(span: list[str], inside: bool) -> bool:
-                if not inside:
-                    return initials([p for w in span for p in w.split("-")]) in forms
-                # not one plain word: "a clip (CLIP)" spells nothing out; "text-to-speech (TTS)" does
-                return (len(span) >= 2 or "-" in span[0]) and any(spells(span, form) for form in forms)
-
             for inside in (False, True):
                 for k in range(1, min(len(words), 2 * len(capitals)) + 1):
                     span = words[-k:]
-                    if (spelled([w.group(0) for w in span], inside) and span[0].group(0).lower() not in _LINKING
+                    if (spelled([w.group(0) for w in span], forms, inside) and span[0].group(0).lower() not in _LINKING
                             and not re.search(r"[^\w\s-]", before[span[0].start():])):
                         add(abbr, before[span[0].start():].strip())
                         break
