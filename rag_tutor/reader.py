@@ -163,8 +163,9 @@ def train(package: str, readings: Sequence[Reading], out: Path | None = None, tr
     torch.manual_seed(training.seed)
     order = random.Random(training.seed)
     model, tokenizer = _fresh_model(package)
+    # task SEQ_CLS makes peft train and save the classification head itself (naming it again listed it twice)
     model = get_peft_model(model, LoraConfig(r=LORA_RANK, lora_alpha=LORA_ALPHA, target_modules=LORA_TARGETS,
-                                             modules_to_save=["classifier"], lora_dropout=0.05, task_type="SEQ_CLS"))
+                                             lora_dropout=0.05, task_type="SEQ_CLS"))
     steps = training.epochs * len(examples)
     warmup = max(1, steps // 10)
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=training.learning_rate,

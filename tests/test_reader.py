@@ -1,6 +1,8 @@
 """The reader: trained on a few questions it puts each one's answering candidate first; saved, it loads offline the
 same; the shipped one changes the selector's order only, and with its rule off the order is the ranker's."""
 
+import json
+
 import pytest
 
 from rag_tutor.reader import READER_DIR, NotLearned, Reader, Reading, Training, firsts_held, read_text, train
@@ -42,6 +44,8 @@ def test_training_puts_each_answer_first_and_the_saved_adapter_reloads(tmp_path)
     trained = train(PACKAGE, READINGS, out, Training(epochs=12, learning_rate=1e-3), least_fit=len(READINGS))
     assert all(firsts(trained)) and firsts_held(trained, READINGS) == len(READINGS)
     assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+    saved = json.loads((out / "adapter_config.json").read_text())["modules_to_save"]
+    assert "classifier" in saved and len(saved) == len(set(saved))  # the head is trained and named once
     loaded = Reader.load(PACKAGE, out)
     assert loaded is not None and loaded.model is not trained.model
     for r in READINGS:
