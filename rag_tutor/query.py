@@ -116,8 +116,10 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
     # its words name nothing the learner asks about, and a decline must not repeat them.
     unknown = vocabulary.unknown_names(remove_instructions(text)[0])
     beside: list[str] = []  # names the documents never mention, listed with ones they do (names_beside_known)
-    if settings.names_beside_known and unknown:
-        # names_beside_known: answered from what the course says of the others, saying which it never mentions
+    if settings.names_beside_known and unknown and kind_of(text) != "comparison":
+        # names_beside_known: answered from what the course says of the others, saying which it never mentions;
+        # not a comparison ("the difference between the flows of Dinh and Zorblax"): what is said of one of them
+        # does not answer it
         beside = beside_known(text, unknown)
         if beside:
             unknown = [n for n in unknown if n not in beside]
@@ -347,7 +349,8 @@ RULES: tuple[Rule, ...] = (
                                   "no document uses (\"How does tail-free sampling work?\"), is declined, saying which, "
                                   "with the closest sentence"),
     Rule("names_beside_known", "a name no document mentions, listed with one they do (\"Vaswani and Polosukhin\"), "
-                               "does not get the question declined: the learner is told the course never mentions it"),
+                               "does not get the question declined: the learner is told the course never mentions it; "
+                               "unless the question compares them"),
     Rule("decline_unanswered", "a question whose closest passages hold no sentence the sentence ranker thinks "
                                "more likely than not to answer it, or one asking for an amount whose chosen "
                                "sentences give no number, is declined, saying so"),

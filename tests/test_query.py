@@ -585,6 +585,10 @@ def test_a_question_listing_an_unknown_name_with_a_known_one_is_not_declined_for
     off = understand("Did Dinh and Zorblax propose the first flows?", [], VOCABULARY,
                      without(SETTINGS, "names_beside_known"))
     assert off.unknown_names == ["Zorblax"]
+    # a comparison asks about both, and the course says nothing of one of them
+    for asked in ("What is the difference between the flows of Dinh and Zorblax?",
+                  "Compare the flows of Zorblax and Dinh."):
+        assert understand(asked, [], VOCABULARY, SETTINGS).unknown_names == ["Zorblax"]
 
 
 @pytest.mark.parametrize("question, fact", [
