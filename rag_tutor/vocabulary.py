@@ -14,12 +14,19 @@ from .asks import ASKS, EXPLAINS, word_stems
 from .follow_ups import POINTING
 
 
+# another name a glossary definition gives its term: "...; also called nucleus sampling."
+_ALSO_CALLED = re.compile(r"\balso (?:called|known as) (?:the |an? )?([\w-]+(?: [\w-]+){0,3}?)\s*(?:[.;,)]|$)", re.I)
+
+
 def entry_names(chunk) -> list[str]:
-    """The names a glossary entry goes by ("Variational autoencoder (VAE)" -> both); none for other chunks."""
+    """The names a glossary entry goes by ("Variational autoencoder (VAE)" -> both, and a name its definition says
+    it is also called); none for other chunks."""
     if chunk.topic != "glossary" or not chunk.section or chunk.section == chunk.title:
         return []
     m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", chunk.section)
-    return [n.strip() for n in ([m.group(1), m.group(2)] if m else [chunk.section]) if n.strip()]
+    names = [m.group(1), m.group(2)] if m else [chunk.section]
+    also = _ALSO_CALLED.search(chunk.text.split("Related terms:")[0])  # in the definition, not the related terms
+    return [n.strip() for n in names + ([also.group(1)] if also else []) if n.strip()]
 
 
 def glossary_names(chunks) -> list[str]:

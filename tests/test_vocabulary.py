@@ -3,9 +3,9 @@
 import pytest
 
 from rag_tutor.chunking import Chunk
-from rag_tutor.vocabulary import Vocabulary, beside_known, names_in
+from rag_tutor.vocabulary import Vocabulary, beside_known, entry_names, names_in
 
-from tiny_course import CHUNKS, VOCABULARY
+from tiny_course import CHUNKS, VOCABULARY, entry
 
 
 @pytest.mark.parametrize("question,unknown,unknown_without_english", [
@@ -97,3 +97,14 @@ SPELT_LIKE_WORDS = [
 ])
 def test_abbreviations_spelt_like_an_ordinary_word_are_found_only_in_capitals(text, names):
     assert Vocabulary(SPELT_LIKE_WORDS).in_capitals(text) == names
+
+
+def test_a_glossary_entry_goes_by_the_other_name_its_definition_gives():
+    also = Chunk("g#9", "corpus/glossary.md", "Glossary", "Top-q sampling", "glossary",
+                 "Top-q sampling: Samples from a quantile of the tokens; also called quantile sampling. "
+                 "Related terms: Beam search, also called wide search.")
+    assert entry_names(also) == ["Top-q sampling", "quantile sampling"]  # not a related term's other name
+    assert entry_names(entry("g#8", "Wide search (WS)", "A search, also known as the broad search.")) == [
+        "Wide search", "WS", "broad search"]
+    vocabulary = Vocabulary([also])
+    assert vocabulary.names.search("How does quantile sampling pick tokens?")
