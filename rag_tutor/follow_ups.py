@@ -265,9 +265,14 @@ def asked_again(question: str, history: list[str], names: re.Pattern | None = No
 
 def put_in(turn: str, start: int, end: int, thing: str) -> str:
     """``turn`` with its characters start..end replaced by ``thing``, whose article goes when one (or a possessive)
-    is already there ("a GAN's generator" with "the discriminator" is "a GAN's discriminator"), and so does its first word when
-    the word before is the same ("on text" with "on images" is "on images")."""
-    if re.search(r"(?:\b(?:the|a|an)|['’]s)\s+$", turn[:start], re.I):
+    is already there ("a GAN's generator" with "the discriminator" is "a GAN's discriminator"); a thing with an
+    article replaces the words before it back to theirs ("the large generator" with "the discriminator" is "the
+    discriminator"); and its first word goes when the word before is the same ("on text" with "on images" is "on
+    images")."""
+    modified = re.search(r"\b(?:the|a|an)\s+(?:[\w-]+\s+){1,2}$", turn[:start], re.I)
+    if modified and re.match(r"(?:the|a|an)\s", thing, re.I):
+        start = modified.start()  # not "the large the discriminator"
+    elif re.search(r"(?:\b(?:the|a|an)|['’]s)\s+$", turn[:start], re.I):
         thing = re.sub(r"^(?:the|a|an)\s+", "", thing, flags=re.I)
     before = re.search(r"\b(\w+)\s+$", turn[:start])
     first = thing.split(maxsplit=1)

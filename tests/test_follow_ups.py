@@ -72,6 +72,8 @@ def test_an_abbreviation_spelt_like_a_word_is_not_the_subject_of_every_question(
     ("Why is it slow?", "How does beam search decode images?", None),  # not elliptical
     ("and the discriminator?", "Why is a GAN's generator slow?", "Why is a GAN's discriminator slow?"),  # one article, not two
     ("and on video?", "Is beam search trained on text?", "Is beam search trained on video?"),  # one "on", not two
+    # a thing with its article replaces the words before the phrase back to theirs, not only the phrase
+    ("and the discriminator?", "Why is the large generator slow?", "Why is the discriminator slow?"),
 ])
 def test_an_elliptical_follow_up_asks_the_earlier_question_with_its_alike_phrase_replaced(question, turn, resolved):
     assert asked_in_parallel(question, [turn], alike, SETTINGS) == resolved
