@@ -146,6 +146,12 @@ def test_a_resolved_follow_up_retrieves_and_carries_the_subject(course_retriever
     assert any("Kingma" in p.text for p in result.passages[:3])
 
 
+def test_a_follow_up_stands_for_a_term_by_the_other_name_its_glossary_entry_gives(course_retriever):
+    result = course_retriever.retrieve("What threshold does it use?", history=["Tell me about nucleus sampling."])
+    assert result.query.resolved == "What threshold does nucleus sampling use?"
+    assert any("Top-p sampling" in p.text for p in result.passages[:2])
+
+
 def test_unknown_names_are_the_ones_no_document_mentions(course_retriever):
     assert course_retriever.vocabulary.unknown_names("How do GANs compare with VAEs in DALL-E?") == []
     assert course_retriever.vocabulary.unknown_names("How does routing work in Zorblax and FooNet?") == ["Zorblax", "FooNet"]
