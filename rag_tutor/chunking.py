@@ -135,6 +135,11 @@ def with_fences(body: str, pieces: list[str]) -> list[str]:
     return out
 
 
+def without_related(passage: str) -> str:
+    """A glossary passage (``glossary_passage``) without its related terms: "Term: definition"."""
+    return passage.split(" Related terms:")[0]
+
+
 def glossary_passage(term: str, body: str) -> str:
     """"Term: definition Related terms: a, b." from a glossary entry's bullet fields."""
     fields = glossary_fields(body)

@@ -11,6 +11,7 @@ import re
 from functools import cached_property, lru_cache
 
 from .asks import ASKS, EXPLAINS, word_stems
+from .chunking import without_related
 from .follow_ups import POINTING
 
 
@@ -25,7 +26,7 @@ def entry_names(chunk) -> list[str]:
         return []
     m = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", chunk.section)
     names = [m.group(1), m.group(2)] if m else [chunk.section]
-    also = _ALSO_CALLED.search(chunk.text.split("Related terms:")[0])  # in the definition, not the related terms
+    also = _ALSO_CALLED.search(without_related(chunk.text))  # in the definition, not a related term's
     return [n.strip() for n in names + ([also.group(1)] if also else []) if n.strip()]
 
 
@@ -380,7 +381,7 @@ class Vocabulary:
         """Whether glossary entry ``i``'s definition names entry ``j`` by any of its names; not its related terms (the
         chunk reads "Name: definition Related terms: ...")."""
         names = terms_pattern(entry_names(self.chunks[j]), self.ordinary)
-        return bool(names and names.search(self.chunks[i].text.split(" Related terms:")[0]))
+        return bool(names and names.search(without_related(self.chunks[i].text)))
 
     @cached_property
     def _terms_by_last_word(self) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-from rag_tutor.chunking import chunk_document, clean_markup
+from rag_tutor.chunking import chunk_document, clean_markup, without_related
 from rag_tutor.documents import load_corpus, load_document
 
 
@@ -23,6 +23,8 @@ def test_glossary_entries_stay_whole_one_chunk_each(tiny_corpus):
     mode = next(c for c in entries if c.section == "Mode collapse")
     assert mode.text == ("Mode collapse: A GAN failure in which the generator produces only a few kinds of output. "
                          "Related terms: Generator, Discriminator.")
+    assert without_related(mode.text) == ("Mode collapse: A GAN failure in which the generator produces only a few "
+                                          "kinds of output.")
 
 
 def test_long_sections_are_split_and_keep_their_heading(tiny_corpus):
