@@ -135,9 +135,12 @@ def with_fences(body: str, pieces: list[str]) -> list[str]:
     return out
 
 
+RELATED_TERMS = "Related terms:"  # what a glossary passage lists its related terms after (glossary_passage)
+
+
 def without_related(passage: str) -> str:
     """A glossary passage (``glossary_passage``) without its related terms: "Term: definition"."""
-    return passage.split(" Related terms:")[0]
+    return re.split(rf"\s*{RELATED_TERMS}", passage, maxsplit=1)[0]
 
 
 def glossary_passage(term: str, body: str) -> str:
@@ -147,7 +150,7 @@ def glossary_passage(term: str, body: str) -> str:
         return f"{term}: {body}"
     text = f"{term}: {fields['definition']}"
     if fields.get("related"):
-        text += f" Related terms: {fields['related'].rstrip('.')}."
+        text += f" {RELATED_TERMS} {fields['related'].rstrip('.')}."
     return text
 
 

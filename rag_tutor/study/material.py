@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chunking import Chunk
+from ..chunking import Chunk, without_related
 from ..citations import split_sentences
 from ..documents import load_document, parse_glossary
 from ..errors import RagTutorError
@@ -230,7 +230,7 @@ def _definition(chunk: Chunk) -> str:
     text = chunk.text
     if text.startswith(chunk.section + ":"):
         text = text[len(chunk.section) + 1:]
-    return re.split(r"\s*Related terms:", text, maxsplit=1)[0].strip()
+    return without_related(text).strip()
 
 
 def _terms(index: LoadedIndex, by_source: dict[str, str]) -> list[Term]:
