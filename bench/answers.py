@@ -91,7 +91,9 @@ SETS = {
     "thaw": ROOT / "bench" / "data" / "thaw_questions.jsonl",  # fresh details and follow-ups: tuning
     "thaw_check": ROOT / "bench" / "data" / "thaw_check_questions.jsonl",  # its other half: report only
     "frost": ROOT / "bench" / "data" / "frost_questions.jsonl",  # fresh details and out of scope: tuning
-    "frost_check": ROOT / "bench" / "data" / "frost_check_questions.jsonl",  # its other half: report only
+    "frost_check": ROOT / "bench" / "data" / "frost_check_questions.jsonl",  # its other half: report only; used up
+    "gale": ROOT / "bench" / "data" / "gale_questions.jsonl",  # fresh details and out of scope: tuning
+    "gale_check": ROOT / "bench" / "data" / "gale_check_questions.jsonl",  # its other half: report only
     "scenario": ROOT / "bench" / "data" / "scenario_questions.jsonl",  # a learner's situation, then a question: tuning
     "scenario_check": ROOT / "bench" / "data" / "scenario_check_questions.jsonl",  # its other half: report only
 }
