@@ -24,12 +24,18 @@ MAKER_NOUNS = r"labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit
 # The kinds asking who made or when came something: their answer opens with a name or a year (answer.who_when_lead),
 # and one asked only of a course term is not declined for its cosine (query.term_fact).
 WHO_WHEN = ("person", "maker", "date")
+# A word asking how things differ: "difference", "differently", "different from", "how is it different?". Not
+# "different" before a noun ("two different GPUs", "a different picture each time"): that asks nothing of a
+# difference; nor "differentiable" or "differentially private".
+DIFFERENCE = (r"differences?|differently|differentiat(?:e|es|ing)|"
+              r"different(?!\s+(?!(?:from|than|to|about|in|at|for|with|when|between|or|and)\b)[a-z])")
 # What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below
 # use `explains` (the older, wider "why/how/weakness/comparison" test) so that their measured effect stands.
 ASKS: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(rx, re.I)) for kind, rx in (
     # "which of GANs and VAEs ...": which of two named things, a comparison (as a follow-up's "which one" is put)
-    ("comparison", r"\b(vs\.?|versus|differen\w*|compare\w*|contrast)\b|\bwhich of (?:[\w'-]+ ){1,4}(?:and|or) "),
-    ("reason", r"^\W*why\b|\bwhy (do|does|is|are|did|would|should|can)\b|\bwhat (causes|makes)\b"),
+    ("comparison", rf"\b(vs\.?|versus|{DIFFERENCE}|compare\w*|contrast)\b|\bwhich of (?:[\w'-]+ ){{1,4}}(?:and|or) "),
+    # "... and got another result. Why?": a question ending on "why" asks it too
+    ("reason", r"^\W*why\b|\bwhy (do|does|is|are|did|would|should|can)\b|\bwhat (causes|makes)\b|\bwhy\W*$"),
     ("weakness", r"\b(weakness\w*|drawbacks?|downsides?|limitations?|problems?|risks?|go wrong|fail\w*)\b|"
                  + A_CATCH),
     ("mechanism", r"\bhow (does|do|is|are|can|did|will|would)\b|\bsteps?\b|\bwork\b"),
@@ -193,7 +199,7 @@ def answer_shape(query: "Query", settings: Settings) -> re.Pattern | None:
 
 
 # Questions after a reason, a mechanism, a weakness or a comparison, which a glossary definition does not answer.
-EXPLAINS = re.compile(r"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|differen\w*|compare\w*|"
+EXPLAINS = re.compile(rf"\b(why|how (?:does|do|is|are|can|did|will)|vs\.?|versus|{DIFFERENCE}|compare\w*|"
                        r"weakness\w*|drawbacks?|downsides?|limitations?|problems?|bias\w*|when does|when should)\b|"
                        + A_CATCH, re.I)
 # Questions after a source: who wrote or proposed something, when, or what to read.

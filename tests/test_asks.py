@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag_tutor.asks import ANSWER_SHAPES, NUMBER_SHAPE, has_shape
+from rag_tutor.asks import ANSWER_SHAPES, EXPLAINS, NUMBER_SHAPE, has_shape, kind_of
 
 
 SHAPES = [
@@ -59,3 +59,21 @@ def test_two_capitalised_words_name_a_person_only_when_the_last_is_no_ordinary_w
 
 def test_no_shape_asked_for_is_no_shape():
     assert not has_shape(None, "Blix Quuxley proposed it in 2014.")
+
+
+@pytest.mark.parametrize("question, kind, explains", [
+    ("How is beam search different from sampling?", "comparison", True),
+    ("What's the difference between a flow and a VAE?", "comparison", True),
+    ("and beam search, how is that one different?", "comparison", True),
+    ("Do the two decoders treat long inputs differently?", "comparison", True),
+    # "different" before a noun asks nothing of a difference
+    ("Why do two runs of one sampler give different outputs?", "reason", True),
+    ("I ran one sampler on two different machines and got other text. Why?", "reason", True),
+    ("What do you call a model that handles different kinds of input?", "definition", False),
+    # nor "differentiable" or "differentially"
+    ("How does the trick make sampling differentiable?", "mechanism", True),
+    ("Which method keeps training differentially private?", "list", False),
+])
+def test_a_question_compares_only_when_it_asks_how_things_differ(question, kind, explains):
+    assert kind_of(question) == kind
+    assert bool(EXPLAINS.search(question)) == explains
