@@ -146,11 +146,23 @@ def main_term(turn: str, found: list[re.Match], outside_phrases: bool = False) -
     return max((m.group(0) for m in found), key=len)
 
 
+# "How many parameters does X have?": an amount asked of X, whose noun ("parameters") is what is asked, not what the
+# question is about.
+_AMOUNT_OF = re.compile(r"^\W*(?:(?:and|but|so|also|then) )?how (?:many|much) [\w\s-]+? (?:does|do|did) (?P<of>.+?) "
+                        r"(?:have|has|use|need|take|contain|require)\b", re.I)
+
+
 def subject_of(turn: str, names: re.Pattern | None = None, outside_phrases: bool = False) -> str | None:
     """What an earlier question was about: the course term it names (``main_term``: "Why are diffusion models
     so popular?" -> "diffusion models"), else the object of a plain question ("What is a VAE?" -> "a VAE");
-    None when neither is clear."""
+    None when neither is clear. An amount asked of something ("How many layers does the Zorbnet encoder use?") is
+    about that thing: the course term named in it, else the thing as written."""
     text = turn.strip().rstrip("?.! ")
+    amount = _AMOUNT_OF.match(text)
+    if amount and len(amount.group("of").split()) <= 6 and not _PRONOUN.search(amount.group("of")):
+        of = amount.group("of")
+        found = list(names.finditer(of)) if names is not None else []
+        return main_term(of, found, outside_phrases) if found else of
     m = _OPENER.match(text)
     subject = re.sub(r"\s+(work|mean|do|used for|based on|built on|trained on)$", "", text[m.end():]) if m else ""
     # "What is DPO, and does it need a reward model?": the thing named, not a term of the second question

@@ -103,6 +103,19 @@ def test_its_own_means_the_thing_the_clause_is_about_not_the_earlier_subject():
 
 
 @pytest.mark.parametrize("turn, subject", [
+    ("How many layers does the Zorbnet encoder use?", "the Zorbnet encoder"),  # no course term in it: as written
+    ("How many denoising steps did the original DDPM use?", "DDPM"),  # the course term it names
+    ("How much memory does a diffusion model need?", "a diffusion model"),
+    ("How many parameters does it have?", "parameters"),  # a pronoun: the course term, as before
+])
+def test_the_subject_of_a_turn_asking_an_amount_of_a_thing_is_the_thing(turn, subject):
+    names = terms_pattern(["Parameters", "DDPM", "Denoising", "Diffusion model"])
+    assert subject_of(turn, names) == subject
+    assert resolve_follow_up("and how was it trained?", ["How many parameters does Zorbnet-2 have?"], names) == \
+        "and how was Zorbnet-2 trained?"
+
+
+@pytest.mark.parametrize("turn, subject", [
     ("What is LoRA based on?", "LoRA"),
     ("what are diffusion models trained on", "diffusion models"),
     ("What is LoRA built on?", "LoRA"),
