@@ -93,7 +93,7 @@ SETS = {
     "frost": ROOT / "bench" / "data" / "frost_questions.jsonl",  # fresh details and out of scope: tuning
     "frost_check": ROOT / "bench" / "data" / "frost_check_questions.jsonl",  # its other half: report only; used up
     "gale": ROOT / "bench" / "data" / "gale_questions.jsonl",  # fresh details and out of scope: tuning
-    "gale_check": ROOT / "bench" / "data" / "gale_check_questions.jsonl",  # its other half: report only
+    "gale_check": ROOT / "bench" / "data" / "gale_check_questions.jsonl",  # its other half: report only; used up
     "scenario": ROOT / "bench" / "data" / "scenario_questions.jsonl",  # a learner's situation, then a question: tuning
     "scenario_check": ROOT / "bench" / "data" / "scenario_check_questions.jsonl",  # its other half: report only
 }

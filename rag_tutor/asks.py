@@ -25,8 +25,8 @@ MAKER_NOUNS = r"labs?|compan(?:y|ies)|organi[sz]ations?|teams?|groups?|universit
 # and one asked only of a course term is not declined for its cosine (query.term_fact).
 WHO_WHEN = ("person", "maker", "date")
 # A word asking how things differ: "difference", "differently", "different from", "how is it different?". Not
-# "different" before a noun ("two different GPUs", "a different picture each time"): that asks nothing of a
-# difference; nor "differentiable" or "differentially private".
+# "different" before a noun ("on two different machines", "a different result each run"): that asks nothing of a
+# difference; nor "differentiable" or "differentially".
 DIFFERENCE = (r"differences?|differently|differentiat(?:e|es|ing)|"
               r"different(?!\s+(?!(?:from|than|to|about|in|at|for|with|when|between|or|and)\b)[a-z])")
 # What a question asks, first match wins. Informative for the benchmarks and the answer's lead; the rules below

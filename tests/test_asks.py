@@ -64,15 +64,15 @@ def test_no_shape_asked_for_is_no_shape():
 @pytest.mark.parametrize("question, kind, explains", [
     ("How is beam search different from sampling?", "comparison", True),
     ("What's the difference between a flow and a VAE?", "comparison", True),
-    ("and beam search, how is that one different?", "comparison", True),
+    ("and beam search: is it any different?", "comparison", True),
     ("Do the two decoders treat long inputs differently?", "comparison", True),
     # "different" before a noun asks nothing of a difference
     ("Why do two runs of one sampler give different outputs?", "reason", True),
     ("I ran one sampler on two different machines and got other text. Why?", "reason", True),
     ("What do you call a model that handles different kinds of input?", "definition", False),
     # nor "differentiable" or "differentially"
-    ("How does the trick make sampling differentiable?", "mechanism", True),
-    ("Which method keeps training differentially private?", "list", False),
+    ("Why is the relaxed loss differentiable everywhere?", "reason", True),
+    ("Which optimizer clips gradients differentially per record?", "list", False),
 ])
 def test_a_question_compares_only_when_it_asks_how_things_differ(question, kind, explains):
     assert kind_of(question) == kind

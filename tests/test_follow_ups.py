@@ -104,7 +104,7 @@ def test_its_own_means_the_thing_the_clause_is_about_not_the_earlier_subject():
 
 @pytest.mark.parametrize("turn, subject", [
     ("How many layers does the Zorbnet encoder use?", "the Zorbnet encoder"),  # no course term in it: as written
-    ("How many denoising steps did the original DDPM use?", "DDPM"),  # the course term it names
+    ("How many sampling passes did the first DDPM need?", "DDPM"),  # the course term it names
     ("How much memory does a diffusion model need?", "a diffusion model"),
     ("How many parameters does it have?", "parameters"),  # a pronoun: the course term, as before
 ])
