@@ -233,6 +233,9 @@ class Settings:
     # do (names_beside_known) count as such names, and "at" (an affiliation) as a word of asking (2026-12-05):
     # names_check 0.886 -> 0.943 (false declines 0.086 -> 0.029), no other tuning answer changed.
     people_facts_in_scope: bool = True
+    # ... nor one asking only what a name the documents mention is, or is for ("What is Zorbnet?", "what does ZX2 stand
+    # for?"; query.named_things): MiniLM places a bare name far from everything, as it does an abbreviation.
+    names_defined_in_scope: bool = True
     # How close the course comes to a question (query.too_far) is the better of it as typed and with each abbreviation
     # the documents spell out followed by what it stands for (Vocabulary.long_forms): "why do LLMs hallucinate?" was
     # at cosine 0.32 and declined. Passages and their order stay those of the question as typed. Tuning sets: wide,

@@ -202,7 +202,9 @@ def understand(question: str, history: list[str] | None, vocabulary: Vocabulary,
         unnamed_kind=vocabulary.unnamed_kind(asked) if settings.decline_unnamed_kinds else None,
         term_fact=settings.term_facts_in_scope and (
             (asks in WHO_WHEN and term_fact(last or asked, terms or named_things(asked, vocabulary)))
-            or bool(known and term_fact(asked, known + terms + beside, people=True))),
+            or bool(known and term_fact(asked, known + terms + beside, people=True))
+            or (settings.names_defined_in_scope and asks == "definition"
+                and bool(named_things(asked, vocabulary, _DEFINING_WORDS)))),
         notices=notices, continues_course=continues_course, initialisms=spelt,
         plain=plain_question(search_text) if settings.plain_questions else search_text)
 
@@ -250,12 +252,18 @@ def term_fact(question: str, terms: list[str], people: bool = False) -> bool:
 _PEOPLE_WORDS = re.compile(r"^(and|or|at|(?:1[89]|20)\d\d|s|et|al|colleagues|paper|papers)$", re.I)
 
 
-def named_things(question: str, vocabulary: "Vocabulary") -> list[str]:
+# The words of a question asking only what a thing is or is for, besides the thing ("What is X used for?").
+_DEFINING_WORDS = re.compile(r"^(what|what['’]s|whats|is|are|was|the|a|an|used|for|does|do|mean|means|stand|stands)$",
+                             re.I)
+
+
+def named_things(question: str, vocabulary: "Vocabulary", asking: re.Pattern = _FACT_WORDS) -> list[str]:
     """The thing a who/when question asks about when it is a name the documents mention though no glossary term
-    ("Who proposed QLoRA?", "When did SynthID appear?"): the question's words besides the words of asking, one run
-    of them written as a name (a capital after its first letter, or a digit); else nothing."""
+    ("Who proposed QLoRA?", "When did SynthID appear?"): the question's words besides the words of asking
+    (``asking``; ``_DEFINING_WORDS`` for a question asking what a thing is), one run of them written as a name (a
+    capital after its first letter, or a digit); else nothing."""
     words = re.findall(r"[\w'’-]+", question)
-    runs = "".join("f" if _FACT_WORDS.match(w) else "n" for w in words)
+    runs = "".join("f" if asking.match(w) else "n" for w in words)
     if runs.count("n") == 0 or not re.fullmatch(r"f*n{1,3}f*", runs):
         return []
     thing = " ".join(w for w, r in zip(words, runs) if r == "n")
@@ -324,6 +332,9 @@ RULES: tuple[Rule, ...] = (
     Rule("term_facts_in_scope", "a question asking only who made or when came a course term (\"Who introduced "
                                 "BLEU?\"), or a name the documents mention (\"T5\"), is answered even when its "
                                 "wording is far from every passage"),
+    Rule("names_defined_in_scope", "a question asking only what a name the documents mention is, or is for (\"What "
+                                   "is <a tool the course names once>?\"), is answered even when its wording is far "
+                                   "from every passage"),
     Rule("people_facts_in_scope", "a question asking only what people or things the documents name did, and when "
                                   "(\"What did <two authors> introduce in <year>?\"), is answered even when its "
                                   "wording is far from every passage"),

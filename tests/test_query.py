@@ -604,6 +604,23 @@ def test_a_question_asking_only_what_named_people_did_is_not_declined_for_distan
     assert understand(question, [], VOCABULARY, without(SETTINGS, "people_facts_in_scope")).term_fact is False
 
 
+@pytest.mark.parametrize("question, fact, fact_without", [
+    ("what's QuuxNet used for?", True, False),
+    ("What does QX2 stand for?", True, False),
+    ("What is QX2?", True, False),  # a name with a digit is no name of people_facts_in_scope
+    ("What is QuuxNet?", True, True),  # people_facts_in_scope holds too: only the words of asking besides the name
+    ("What is ZorbNet?", False, False),  # a name no document mentions
+    ("What is QuuxNet's licence?", False, False),  # not what it is
+    ("Why is QuuxNet fast?", False, False),  # not a definition
+])
+def test_a_question_asking_only_what_a_name_the_documents_mention_is_is_not_declined_for_distance(
+        question, fact, fact_without):
+    tool = Chunk("t#0", "corpus/01-tools.md", "Tools", "Tools", "tools", "QuuxNet (QX2) steers image layouts.")
+    vocabulary = Vocabulary(CHUNKS + [tool])
+    assert understand(question, [], vocabulary, SETTINGS).term_fact is fact
+    assert understand(question, [], vocabulary, without(SETTINGS, "names_defined_in_scope")).term_fact is fact_without
+
+
 def test_a_question_asking_what_named_people_did_where_they_worked_is_not_declined_for_distance():
     lab = Chunk("h#0", "corpus/01-history.md", "History", "Flows", "history", "Dinh worked at Montreal on flows.")
     vocabulary = Vocabulary(CHUNKS + [lab])
