@@ -117,7 +117,7 @@ _TOKEN_EDGES = "\"'`()[]{}<>,;:!?¿¡*“”‘’"
 
 
 def names_in(question: str) -> list[str]:
-    """Words of a question written as names: JAX, SageMaker, llama.cpp, or Capitalized inside a sentence
+    """Words of a question written as names: JAX, SageMaker, llama.cpp, hits@k, or Capitalized inside a sentence
     (Keras, Mixtral), a possessive without its 's. Not a sentence's first word, a single letter, a contraction, or
     anything with a digit (numbers, sizes and versions such as 1B or 22.04 qualify a question rather than name its subject)."""
     names: list[str] = []
@@ -128,7 +128,7 @@ def names_in(question: str) -> list[str]:
         initial = raw.rstrip("\"'”’)]").endswith((".", "?", "!", ":"))
         if len(word) < 2 or "'" in word or "’" in word or any(ch.isdigit() for ch in word):
             continue
-        if (word.isupper() or re.search(r"[a-z][A-Z]", word) or "." in word
+        if (word.isupper() or re.search(r"[a-z][A-Z]", word) or "." in word or "@" in word
                 or (word[0].isupper() and not starts)):
             names.append(word)
     return list(dict.fromkeys(names))

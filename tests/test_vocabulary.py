@@ -68,6 +68,7 @@ def test_a_name_no_document_mentions_listed_with_one_they_do_is_told_apart(quest
 def test_names_in_a_question_are_the_words_written_as_names():
     assert names_in("Can PEFT adapters be trained with JAX or Flax code?") == ["PEFT", "JAX", "Flax"]
     assert names_in("How do I load it with llama.cpp? Or SageMaker?") == ["llama.cpp", "SageMaker"]
+    assert names_in("what does hits@k count in a ranking?") == ["hits@k"]  # a word joined by "@" is a name too
     # a sentence's first word, single letters, contractions and anything with a digit are not names
     assert names_in("I'm training a 1B model on A100s. What's the point? Explain it, I beg you.") == []
     assert names_in("¿Quién inventó las redes generativas adversarias?") == []
