@@ -86,7 +86,7 @@ SETS = {
     "late_check": ROOT / "bench" / "data" / "late_check_questions.jsonl",  # report only; scored twice: used up
     "dec_check": ROOT / "bench" / "data" / "dec_check_questions.jsonl",  # report only; scored once (2026-12-07, 10310ae)
     "winter_check": ROOT / "bench" / "data" / "winter_check_questions.jsonl",  # report only; scored twice: used up
-    "dawn_check": ROOT / "bench" / "data" / "dawn_check_questions.jsonl",  # report only; scored once (2026-12-07, 9e1e240)
+    "dawn_check": ROOT / "bench" / "data" / "dawn_check_questions.jsonl",  # report only; scored twice (9e1e240, ec8874b): used up
     "spring": ROOT / "bench" / "data" / "spring_questions.jsonl",  # unlike every other set, as winter_check: tuning
     "thaw": ROOT / "bench" / "data" / "thaw_questions.jsonl",  # fresh details and follow-ups: tuning
     "thaw_check": ROOT / "bench" / "data" / "thaw_check_questions.jsonl",  # its other half: report only

@@ -222,7 +222,8 @@ class Settings:
     follow_ups_in_scope: bool = True
     # ... also after a turn naming a thing the documents mention that is no glossary term (a product, a model, a
     # person): wide follow-ups 0.833 -> 0.847, nearmiss 0.75 -> 1.0, chains 0.875 -> 0.9 (3 gained, none lost); one
-    # out-of-scope follow-up of wide answered (declined 0.718 -> 0.692; "pass@k" reads as course words).
+    # out-of-scope follow-up of wide answered (declined 0.718 -> 0.692; "pass@k" read as course words until a word
+    # joined by "@" became a name, 2026-12-08: now declined as one no document mentions).
     follow_ups_on_names: bool = True
     # "Who introduced <course term or a name the documents mention>?" is not declined for a low cosine (query.too_far)
     term_facts_in_scope: bool = True
