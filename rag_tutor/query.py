@@ -69,7 +69,8 @@ class Query:
     # a follow-up pointing back to a subject the course names, in the course's words (follow_ups_in_scope)
     continues_course: bool = False
     # asks only who made or when came a course term ("Who introduced BLEU?"; term_facts_in_scope), or what people or
-    # things the documents name did ("What did <two authors> introduce?"; people_facts_in_scope)
+    # things the documents name did ("What did <two authors> introduce?"; people_facts_in_scope), or what a name they
+    # mention is or is for ("What is <a tool> used for?"; names_defined_in_scope)
     term_fact: bool = False
     plain: str = ""  # search_text without conversational filler (plain_questions): what answer sentences are scored on
 
